@@ -1,0 +1,91 @@
+"""``python -m benchmarks run [--quick]``: every harness in one run, results side by side."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from benchmarks import encoder, report, sdk_overhead
+from benchmarks._machine import describe_machine
+from benchmarks._process import free_port, running
+
+DEFAULT_MODELS = Path(__file__).resolve().parent.parent / "reference_server/maaskit_server/models"
+RESULTS = Path(__file__).resolve().parent / "results"
+ENCODER_MODELS = ("all-minilm-l6-v2", "sentiment")
+
+
+def _sdk(models_dir: Path, *, quick: bool) -> dict[str, Any]:
+    port = free_port()
+    command = [
+        "-m", "maaskit_server", "--models", str(models_dir), "--port", str(port),
+        "--api-key", sdk_overhead.API_KEY,
+    ]  # fmt: skip
+    with running(command, f"http://127.0.0.1:{port}/ready"):
+        found = sdk_overhead.run(f"http://127.0.0.1:{port}/v1", quick=quick)
+    ratios: dict[str, float] = {}
+    for concurrency, clients in found["results"].items():
+        ratios[f"maaskit_sync / openai_sync at {concurrency}"] = round(
+            clients["maaskit_sync"]["per_second"] / clients["openai_sync"]["per_second"], 3
+        )
+        ratios[f"maaskit_async / openai_async at {concurrency}"] = round(
+            clients["maaskit_async"]["per_second"] / clients["openai_async"]["per_second"], 3
+        )
+        ratios[f"maaskit_sync / raw_httpx at {concurrency}"] = round(
+            clients["maaskit_sync"]["per_second"] / clients["raw_httpx"]["per_second"], 3
+        )
+    found["ratios"] = ratios
+    return found
+
+
+@click.group()
+def cli() -> None:
+    """maaskit benchmarks."""
+
+
+@cli.command()
+@click.option("--quick", is_flag=True, help="Small request counts: finishes in about two minutes.")
+@click.option(
+    "--only",
+    type=click.Choice(["encoder", "generation", "sdk"]),
+    multiple=True,
+    help="Run only these harnesses (repeatable). Default: all.",
+)
+@click.option("--models", "models_dir", type=click.Path(path_type=Path), default=DEFAULT_MODELS)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=RESULTS)
+def run(quick: bool, only: tuple[str, ...], models_dir: Path, out_dir: Path) -> None:
+    """Run the harnesses and write latest.json, latest.md and plots to OUT."""
+    chosen = set(only) or {"encoder", "generation", "sdk"}
+    results: dict[str, Any] = {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "quick": quick,
+        "machine": describe_machine(),
+    }
+    if "encoder" in chosen:
+        results["encoder"] = []
+        for model in ENCODER_MODELS:
+            click.echo(f"encoder serving: {model} ...")
+            results["encoder"].append(encoder.run(models_dir, model, quick=quick))
+    if "generation" in chosen:
+        from benchmarks import generation
+
+        click.echo("generation: tiny-shakespeare ...")
+        results["generation"] = generation.run(models_dir, quick=quick)
+    if "sdk" in chosen:
+        click.echo("sdk overhead ...")
+        results["sdk"] = _sdk(models_dir, quick=quick)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    markdown = report.to_markdown(results)
+    (out_dir / "latest.md").write_text(markdown + "\n")
+    for path in report.plot(results, out_dir):
+        click.echo(f"wrote {path}")
+    click.echo(markdown)
+
+
+if __name__ == "__main__":
+    cli()

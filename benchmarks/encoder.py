@@ -1,0 +1,99 @@
+"""Encoder serving: raw onnxruntime (the ceiling) vs the maaskit server vs a naive server."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks._encoder_model import PlainEncoder
+from benchmarks._load import post_load
+from benchmarks._process import free_port, running
+from benchmarks._stats import summarise
+from benchmarks._texts import sentences
+
+BATCH_SIZES = (1, 8, 32, 64)
+CONCURRENCY = (1, 8, 64)
+ROUTES = {"embeddings": "/v1/embeddings", "classification": "/v1/classify"}
+
+
+def ceiling(folder: Path, *, total: int) -> dict[str, Any]:
+    """In-process onnxruntime throughput at each batch size, tokenization included."""
+    encoder = PlainEncoder(folder)
+    texts = sentences(total)
+    encoder.run(texts[:8])  # warm-up: first run allocates and optimises
+    results: dict[str, Any] = {}
+    for batch_size in BATCH_SIZES:
+        latencies: list[float] = []
+        started = time.perf_counter()
+        for start in range(0, total, batch_size):
+            batch_started = time.perf_counter()
+            encoder.run(texts[start : start + batch_size])
+            latencies.append(time.perf_counter() - batch_started)
+        wall = time.perf_counter() - started
+        summary = summarise(latencies, wall)
+        results[str(batch_size)] = {
+            "sentences_per_second": round(total / wall, 2),
+            "batch_p50_ms": round(summary.p50_ms, 3),
+        }
+    return results
+
+
+def _serve_and_load(
+    command: list[str], base: str, route: str, model: str, *, total: int
+) -> dict[str, Any]:
+    texts = sentences(total + max(CONCURRENCY))
+    results: dict[str, Any] = {}
+    with running(command, f"{base}/ready"):
+        for concurrency in CONCURRENCY:
+            summary = post_load(
+                f"{base}{route}",
+                lambda i: {"model": model, "input": texts[i % len(texts)]},
+                concurrency=concurrency,
+                total=total,
+            )
+            results[str(concurrency)] = summary.as_dict()
+    return results
+
+
+def run(models_dir: Path, model: str, *, quick: bool) -> dict[str, Any]:
+    folder = models_dir / model
+    task = PlainEncoder(folder).task
+    route = ROUTES[task]
+    total = 256 if quick else 2048
+    raw = ceiling(folder, total=total)
+
+    port = free_port()
+    maaskit = _serve_and_load(
+        ["-m", "maaskit_server", "--models", str(models_dir), "--port", str(port)],
+        f"http://127.0.0.1:{port}",
+        route,
+        model,
+        total=total,
+    )
+    port = free_port()
+    naive = _serve_and_load(
+        ["-m", "benchmarks.naive_server", str(folder), str(port)],
+        f"http://127.0.0.1:{port}",
+        route,
+        model,
+        total=total,
+    )
+    best = raw[str(max(BATCH_SIZES))]["sentences_per_second"]
+    top = str(max(CONCURRENCY))
+    raw_batch1_ms = raw["1"]["batch_p50_ms"]
+    return {
+        "model": model,
+        "task": task,
+        "requests_per_point": total,
+        "raw_onnxruntime": raw,
+        "maaskit_server": maaskit,
+        "naive_server": naive,
+        "ratios": {
+            "server_vs_ceiling_at_64": round(maaskit[top]["per_second"] / best, 3),
+            "server_vs_naive_at_64": round(
+                maaskit[top]["per_second"] / naive[top]["per_second"], 3
+            ),
+            "server_p50_minus_raw_batch1_ms": round(maaskit["1"]["p50_ms"] - raw_batch1_ms, 3),
+        },
+    }

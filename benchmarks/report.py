@@ -1,0 +1,154 @@
+"""Turns ``results/latest.json`` into a markdown table and PNG plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _encoder_lines(entry: dict[str, Any]) -> list[str]:
+    raw, server, naive = entry["raw_onnxruntime"], entry["maaskit_server"], entry["naive_server"]
+    lines = [
+        f"### Encoder serving: `{entry['model']}` ({entry['task']}, "
+        f"{entry['requests_per_point']} requests a point)",
+        "",
+        "| raw onnxruntime batch | sentences/s | batch p50 ms |",
+        "|---:|---:|---:|",
+    ]
+    for batch, figures in raw.items():
+        lines.append(
+            f"| {batch} | {figures['sentences_per_second']:.0f} | {figures['batch_p50_ms']:.2f} |"
+        )
+    lines += [
+        "",
+        "| concurrent clients | maaskit req/s | p50 / p95 / p99 ms | naive req/s "
+        "| p50 / p95 / p99 ms |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for concurrency, ours in server.items():
+        theirs = naive[concurrency]
+        lines.append(
+            f"| {concurrency} | {ours['per_second']:.0f} "
+            f"| {ours['p50_ms']:.1f} / {ours['p95_ms']:.1f} / {ours['p99_ms']:.1f} "
+            f"| {theirs['per_second']:.0f} "
+            f"| {theirs['p50_ms']:.1f} / {theirs['p95_ms']:.1f} / {theirs['p99_ms']:.1f} |"
+        )
+    ratios = entry["ratios"]
+    lines += [
+        "",
+        f"- server at 64 clients / raw batch-64 ceiling: **{ratios['server_vs_ceiling_at_64']}** "
+        "(target ≥ 0.85)",
+        f"- server / naive server at 64 clients: **{ratios['server_vs_naive_at_64']}** "
+        "(target ≥ 3)",
+        f"- server p50 at 1 client minus raw batch-1 p50: "
+        f"**{ratios['server_p50_minus_raw_batch1_ms']} ms** (target ≤ 2 ms)",
+        "",
+    ]
+    return lines
+
+
+def _sdk_lines(entry: dict[str, Any]) -> list[str]:
+    lines = [
+        f"### SDK overhead ({entry['route']}, {entry['requests_per_point']} requests a point)",
+        "",
+        "| concurrency | client | req/s | client CPU ms/request |",
+        "|---:|---|---:|---:|",
+    ]
+    for concurrency, clients in entry["results"].items():
+        for name, figures in clients.items():
+            lines.append(
+                f"| {concurrency} | {name} | {figures['per_second']:.0f} "
+                f"| {figures['cpu_ms_per_request']:.3f} |"
+            )
+    lines += [""]
+    for key, value in entry.get("ratios", {}).items():
+        lines.append(f"- {key}: **{value}**")
+    lines.append("")
+    return lines
+
+
+def _generation_lines(entry: dict[str, Any]) -> list[str]:
+    lines = [f"### Generation: `{entry.get('model', 'tiny-shakespeare')}`", ""]
+    lines += ["| measurement | value |", "|---|---:|"]
+    for key, value in entry.get("figures", {}).items():
+        lines.append(f"| {key} | {value} |")
+    lines.append("")
+    return lines
+
+
+def to_markdown(results: dict[str, Any]) -> str:
+    machine = results["machine"]
+    lines = [
+        "# maaskit benchmark results",
+        "",
+        f"Run {results['started_at']} ({'quick' if results['quick'] else 'full'} run) on "
+        f"{machine['cpu_model']}, {machine['usable_cores']} usable cores, "
+        f"{machine['memory_gib']} GiB, Python {machine['python']}.",
+        "Versions: "
+        + ", ".join(f"{name} {version}" for name, version in machine["versions"].items())
+        + ".",
+        "",
+    ]
+    for entry in results.get("encoder", []):
+        lines += _encoder_lines(entry)
+    if "generation" in results:
+        lines += _generation_lines(results["generation"])
+    if "sdk" in results:
+        lines += _sdk_lines(results["sdk"])
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], out_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written: list[Path] = []
+    for entry in results.get("encoder", []):
+        figure, axis = plt.subplots(figsize=(6, 4))
+        levels = list(entry["maaskit_server"])
+        xs = [int(level) for level in levels]
+        axis.plot(
+            xs,
+            [entry["maaskit_server"][c]["per_second"] for c in levels],
+            "o-",
+            label="maaskit server",
+        )
+        axis.plot(
+            xs, [entry["naive_server"][c]["per_second"] for c in levels], "s-", label="naive server"
+        )
+        ceiling = entry["raw_onnxruntime"]["64"]["sentences_per_second"]
+        axis.axhline(ceiling, linestyle="--", color="grey", label="raw onnxruntime, batch 64")
+        axis.set_xscale("log", base=2)
+        axis.set_xlabel("concurrent single-text clients")
+        axis.set_ylabel("requests / s")
+        axis.set_title(f"{entry['model']}: throughput")
+        axis.legend()
+        figure.tight_layout()
+        path = out_dir / f"encoder_{entry['model']}.png"
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+        written.append(path)
+    if "sdk" in results:
+        figure, axis = plt.subplots(figsize=(6, 4))
+        points = results["sdk"]["results"]
+        names = list(next(iter(points.values())))
+        width = 0.8 / len(points)
+        for offset, (concurrency, clients) in enumerate(points.items()):
+            axis.bar(
+                [i + offset * width for i in range(len(names))],
+                [clients[name]["per_second"] for name in names],
+                width,
+                label=f"concurrency {concurrency}",
+            )
+        axis.set_xticks([i + width / 2 for i in range(len(names))], names, rotation=20)
+        axis.set_ylabel("requests / s")
+        axis.set_title("SDK overhead: GET /v1/models")
+        axis.legend()
+        figure.tight_layout()
+        path = out_dir / "sdk_overhead.png"
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+        written.append(path)
+    return written

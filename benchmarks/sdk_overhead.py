@@ -1,0 +1,125 @@
+"""SDK overhead: maaskit's clients vs the official openai client vs raw httpx.
+
+All four call ``GET /v1/models`` of one local maaskit server, a route cheap enough that the
+client's own work dominates. Reported: requests/s and client CPU time per request (the CPU
+time of this process only, so the server's share does not blur the comparison).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import maaskit
+import openai
+
+CONCURRENCY = (1, 64)
+API_KEY = "bench-key"
+
+
+def _measure_sync(call: Callable[[], object], *, concurrency: int, total: int) -> dict[str, float]:
+    for _ in range(min(total, 8)):
+        call()
+    cpu_started, wall_started = time.process_time(), time.perf_counter()
+    if concurrency == 1:
+        for _ in range(total):
+            call()
+    else:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            list(pool.map(lambda _: call(), range(total)))
+    wall = time.perf_counter() - wall_started
+    cpu = time.process_time() - cpu_started
+    return {"per_second": round(total / wall, 1), "cpu_ms_per_request": round(cpu / total * 1e3, 4)}
+
+
+async def _measure_async(
+    call: Callable[[], Awaitable[object]], *, concurrency: int, total: int
+) -> dict[str, float]:
+    await asyncio.gather(*(call() for _ in range(min(total, 8))))
+    remaining = total
+    cpu_started, wall_started = time.process_time(), time.perf_counter()
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await call()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    wall = time.perf_counter() - wall_started
+    cpu = time.process_time() - cpu_started
+    return {"per_second": round(total / wall, 1), "cpu_ms_per_request": round(cpu / total * 1e3, 4)}
+
+
+def run(base_url: str, *, quick: bool) -> dict[str, Any]:
+    """``base_url`` ends in ``/v1``; the server there must accept ``API_KEY``."""
+    total = 300 if quick else 3000
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    results: dict[str, Any] = {}
+    for concurrency in CONCURRENCY:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        point: dict[str, Any] = {}
+
+        with httpx.Client(limits=limits, headers=headers) as raw:
+            point["raw_httpx"] = _measure_sync(
+                lambda: raw.get(f"{base_url}/models").raise_for_status(),
+                concurrency=concurrency,
+                total=total,
+            )
+        sync_http = httpx.Client(limits=limits)
+        with maaskit.Client(
+            provider="openai", base_url=base_url, api_key=API_KEY, http_client=sync_http
+        ) as client:
+            point["maaskit_sync"] = _measure_sync(
+                client.models, concurrency=concurrency, total=total
+            )
+        official = openai.OpenAI(
+            base_url=base_url, api_key=API_KEY, http_client=httpx.Client(limits=limits)
+        )
+        point["openai_sync"] = _measure_sync(
+            official.models.list, concurrency=concurrency, total=total
+        )
+        official.close()
+
+        point.update(
+            asyncio.run(_async_points(base_url, limits, concurrency=concurrency, total=total))
+        )
+        results[str(concurrency)] = point
+    return {"route": "GET /v1/models", "requests_per_point": total, "results": results}
+
+
+async def _async_points(
+    base_url: str, limits: httpx.Limits, *, concurrency: int, total: int
+) -> dict[str, Any]:
+    # Clients are made inside the running loop: an httpx.AsyncClient belongs to one loop.
+    found: dict[str, Any] = {}
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with httpx.AsyncClient(limits=limits, headers=headers) as raw:
+
+        async def raw_call() -> None:
+            (await raw.get(f"{base_url}/models")).raise_for_status()
+
+        found["raw_httpx_async"] = await _measure_async(
+            raw_call, concurrency=concurrency, total=total
+        )
+    async with maaskit.AsyncClient(
+        provider="openai",
+        base_url=base_url,
+        api_key=API_KEY,
+        http_client=httpx.AsyncClient(limits=limits),
+    ) as client:
+        found["maaskit_async"] = await _measure_async(
+            client.models, concurrency=concurrency, total=total
+        )
+    official = openai.AsyncOpenAI(
+        base_url=base_url, api_key=API_KEY, http_client=httpx.AsyncClient(limits=limits)
+    )
+    found["openai_async"] = await _measure_async(
+        official.models.list, concurrency=concurrency, total=total
+    )
+    await official.close()
+    return found
