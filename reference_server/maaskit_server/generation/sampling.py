@@ -1,0 +1,122 @@
+"""Choosing the next token from a row of logits: penalties, temperature, top-k, top-p, seeds.
+
+Every sequence owns a :class:`TokenSampler` with its own random generator, so a seeded request
+draws the same tokens whatever else runs in the same batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from maaskit_server.generation.params import SamplingParams
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class SampledToken:
+    token_id: int
+    # Log-probability under the model's own distribution (before penalties and temperature),
+    # which is what OpenAI-compatible servers report as `logprob`.
+    logprob: float
+    top_logprobs: tuple[tuple[int, float], ...] = ()
+
+
+def log_softmax(logits: npt.NDArray[np.floating]) -> FloatArray:
+    shifted = logits.astype(np.float64) - np.max(logits)
+    result: FloatArray = shifted - np.log(np.sum(np.exp(shifted)))
+    return result
+
+
+def apply_penalties(
+    logits: FloatArray,
+    counts: dict[int, int],
+    frequency_penalty: float,
+    presence_penalty: float,
+) -> FloatArray:
+    """OpenAI's definition: subtract ``count * frequency + (count > 0) * presence`` per token."""
+    if not counts or (frequency_penalty == 0.0 and presence_penalty == 0.0):
+        return logits
+    adjusted: FloatArray = logits.copy()
+    ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    seen = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+    adjusted[ids] -= seen * frequency_penalty + presence_penalty
+    return adjusted
+
+
+def top_k_mask(logits: FloatArray, top_k: int) -> FloatArray:
+    """Set every logit below the k-th largest to -inf; ``top_k <= 0`` keeps all."""
+    if top_k <= 0 or top_k >= logits.shape[0]:
+        return logits
+    kth_largest = np.partition(logits, -top_k)[-top_k]
+    masked: FloatArray = np.where(logits < kth_largest, -np.inf, logits)
+    return masked
+
+
+def top_p_probabilities(probs: FloatArray, top_p: float) -> FloatArray:
+    """Keep the smallest set of most likely tokens whose mass reaches ``top_p``; renormalise."""
+    if top_p >= 1.0:
+        return probs
+    order = np.argsort(-probs, kind="stable")
+    cumulative = np.cumsum(probs[order])
+    # Number of tokens needed to reach top_p; the most likely token is always kept.
+    keep = int(np.searchsorted(cumulative, top_p, side="left")) + 1
+    kept = np.zeros_like(probs)
+    chosen = order[:keep]
+    kept[chosen] = probs[chosen]
+    result: FloatArray = kept / kept.sum()
+    return result
+
+
+def softmax(logits: FloatArray) -> FloatArray:
+    finite_max = np.max(logits)
+    weights = np.exp(logits - finite_max)
+    result: FloatArray = weights / weights.sum()
+    return result
+
+
+class TokenSampler:
+    """Picks tokens for one sequence and remembers what it generated (for the penalties)."""
+
+    def __init__(self, params: SamplingParams) -> None:
+        self.params = params
+        self._rng = np.random.default_rng(params.seed)
+        self._counts: dict[int, int] = {}
+
+    def sample(self, logits: npt.NDArray[np.floating]) -> SampledToken:
+        params = self.params
+        scores = apply_penalties(
+            logits.astype(np.float64),
+            self._counts,
+            params.frequency_penalty,
+            params.presence_penalty,
+        )
+        if params.greedy:
+            token_id = int(np.argmax(scores))
+        else:
+            scores = top_k_mask(scores / params.temperature, params.top_k)
+            probs = top_p_probabilities(softmax(scores), params.top_p)
+            # Inverse-CDF draw: one uniform number per token keeps seeded runs reproducible.
+            cumulative = np.cumsum(probs)
+            draw = self._rng.random() * cumulative[-1]
+            token_id = int(np.searchsorted(cumulative, draw, side="right"))
+            if token_id >= probs.shape[0] or probs[token_id] == 0.0:
+                # Float rounding at the very top of the CDF: take the last possible token.
+                token_id = int(np.flatnonzero(probs)[-1])
+        self._counts[token_id] = self._counts.get(token_id, 0) + 1
+        return self._describe(logits, token_id)
+
+    def _describe(self, logits: npt.NDArray[np.floating], token_id: int) -> SampledToken:
+        if not self.params.logprobs:
+            return SampledToken(token_id=token_id, logprob=0.0)
+        logprobs = log_softmax(logits)
+        top: tuple[tuple[int, float], ...] = ()
+        k = self.params.top_logprobs
+        if k > 0:
+            candidates = np.argpartition(-logprobs, k - 1)[:k]
+            ordered = candidates[np.argsort(-logprobs[candidates], kind="stable")]
+            top = tuple((int(i), float(logprobs[i])) for i in ordered)
+        return SampledToken(token_id=token_id, logprob=float(logprobs[token_id]), top_logprobs=top)
