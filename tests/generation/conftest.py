@@ -1,0 +1,50 @@
+"""Shared fixtures of the generation tests.
+
+Model-dependent tests use the committed default model; they skip while it is absent.
+``MAASKIT_TEST_LM_DIR`` points them at another optimum ``text-generation-with-past`` export.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+REPO = Path(__file__).resolve().parents[2]
+COMMITTED_LM = REPO / "reference_server" / "maaskit_server" / "models" / "tiny-shakespeare"
+
+
+def lm_folder() -> Path | None:
+    override = os.environ.get("MAASKIT_TEST_LM_DIR")
+    folder = Path(override) if override else COMMITTED_LM
+    return folder if (folder / "model.onnx").is_file() else None
+
+
+@pytest.fixture(scope="session")
+def lm_dir() -> Path:
+    folder = lm_folder()
+    if folder is None:
+        pytest.skip(f"the tiny-shakespeare model is not committed yet ({COMMITTED_LM})")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def byte_level_tokenizer() -> Tokenizer:
+    """A real GPT-2-style byte-level BPE, trained here so the tests need no model folder."""
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=320,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        special_tokens=["<|endoftext|>"],
+    )
+    corpus = [
+        "To be, or not to be, that is the question.",
+        "Whether 'tis nobler in the mind to suffer the slings and arrows.",
+        "café naïve résumé",
+    ]
+    tokenizer.train_from_iterator(corpus, trainer=trainer)
+    return tokenizer

@@ -1,0 +1,118 @@
+"""The onnxruntime decode loop itself, on the real default model (skips until it is committed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from maaskit_server.generation.kv_batch import DecodeBatch
+from maaskit_server.generation.onnx_model import OnnxCausalLM
+from tokenizers import Tokenizer
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_shakespeare_greedy.json"
+PROMPTS = [
+    "To be, or not to be",
+    "ROMEO:\nWhat light through yonder window",
+    "Now is the winter of our discontent made glorious summer by this sun of York",
+    "A",
+]
+
+
+@pytest.fixture(scope="module")
+def model(lm_dir: Path) -> OnnxCausalLM:
+    return OnnxCausalLM(lm_dir / "model.onnx")
+
+
+@pytest.fixture(scope="module")
+def tokenizer(lm_dir: Path) -> Tokenizer:
+    return Tokenizer.from_file(str(lm_dir / "tokenizer.json"))
+
+
+def greedy(
+    batch: DecodeBatch[int], prompts: dict[int, list[int]], steps: int
+) -> dict[int, list[int]]:
+    """Plain greedy decoding of several prompts sharing ``batch``; ``steps`` tokens each."""
+    generated: dict[int, list[int]] = {}
+    for key, ids in prompts.items():
+        generated[key] = [int(np.argmax(batch.prefill(key, ids)))]
+    for _ in range(steps - 1):
+        logits = batch.step({key: tokens[-1] for key, tokens in generated.items()})
+        for key, row in logits.items():
+            generated[key].append(int(np.argmax(row)))
+    return generated
+
+
+def test_the_graph_is_read_as_an_optimum_kv_cache_export(model: OnnxCausalLM) -> None:
+    assert model.kv is not None
+    assert model.kv.num_layers >= 1
+    assert model.has_position_ids
+    assert model.has_attention_mask
+    assert model.vocab_size is not None
+
+
+def test_greedy_decoding_reproduces_transformers_generate(
+    model: OnnxCausalLM, lm_dir: Path
+) -> None:
+    if not FIXTURE.is_file():
+        pytest.skip("tests/fixtures/tiny_shakespeare_greedy.json lands with the final model")
+    cases = _fixture_cases(json.loads(FIXTURE.read_text(encoding="utf-8")))
+    assert len(cases) >= 3
+    for prompt_ids, expected in cases:
+        got = greedy(DecodeBatch(model), {0: prompt_ids}, len(expected))[0]
+        assert got == expected
+
+
+def test_batched_decoding_equals_decoding_alone(model: OnnxCausalLM, tokenizer: Tokenizer) -> None:
+    prompts = {i: tokenizer.encode(p).ids for i, p in enumerate(PROMPTS)}
+    assert len({len(ids) for ids in prompts.values()}) > 1  # left padding is exercised
+    alone = {key: greedy(DecodeBatch(model), {key: ids}, 24)[key] for key, ids in prompts.items()}
+    assert greedy(DecodeBatch(model), prompts, 24) == alone
+
+
+def test_sequences_joining_and_leaving_mid_batch_are_unaffected(
+    model: OnnxCausalLM, tokenizer: Tokenizer
+) -> None:
+    prompts = [tokenizer.encode(p).ids for p in PROMPTS]
+    alone = [greedy(DecodeBatch(model), {0: ids}, 12)[0] for ids in prompts]
+    batch: DecodeBatch[int] = DecodeBatch(model)
+    generated: dict[int, list[int]] = {}
+    active: set[int] = set()
+    joins_at_step = {0: 0, 1: 3, 2: 5, 3: 5}
+    sizes_seen: set[int] = set()
+    for step in range(60):
+        for key, at in joins_at_step.items():
+            if at == step:
+                generated[key] = [int(np.argmax(batch.prefill(key, prompts[key])))]
+                active.add(key)
+        for key in sorted(active):
+            if len(generated[key]) == 12:
+                batch.remove(key)
+                active.discard(key)
+        if not active:
+            break
+        sizes_seen.add(len(active))
+        for key, row in batch.step({key: generated[key][-1] for key in active}).items():
+            generated[key].append(int(np.argmax(row)))
+    assert {1, 2, 3} <= sizes_seen  # the batch really grew and shrank
+    assert [generated[k] for k in range(4)] == alone
+
+
+def test_refeeding_without_a_cache_gives_the_same_tokens(
+    model: OnnxCausalLM, tokenizer: Tokenizer
+) -> None:
+    prompts = {i: tokenizer.encode(p).ids for i, p in enumerate(PROMPTS[:3])}
+    cached = greedy(DecodeBatch(model, use_cache=True), prompts, 10)
+    assert greedy(DecodeBatch(model, use_cache=False), prompts, 10) == cached
+
+
+def _fixture_cases(data: object) -> list[tuple[list[int], list[int]]]:
+    items = data.get("cases", data.get("prompts")) if isinstance(data, dict) else data
+    assert isinstance(items, list)
+    cases = []
+    for item in items:
+        prompt = item.get("prompt_ids") or item.get("input_ids")
+        expected = item.get("generated_ids") or item.get("new_ids") or item.get("continuation_ids")
+        cases.append((list(prompt), list(expected)))
+    return cases

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from maaskit_server.generation.stops import StopMatcher
+
+
+def _run(stops: tuple[str, ...], pieces: list[str]) -> tuple[str, bool, str]:
+    matcher = StopMatcher(stops)
+    emitted = ""
+    for piece in pieces:
+        check = matcher.feed(piece)
+        emitted += check.text
+        if check.stopped:
+            return emitted, True, matcher.held
+    return emitted, False, matcher.held
+
+
+def test_a_stop_string_split_across_tokens_ends_the_text_before_it() -> None:
+    assert _run(("\n\n",), ["Hello", "\n", "\nWorld"]) == ("Hello", True, "")
+    assert _run(("END",), ["the E", "N", "D of it"]) == ("the ", True, "")
+
+
+def test_partial_matches_are_held_back_then_released() -> None:
+    matcher = StopMatcher(("STOP",))
+    assert matcher.feed("go ST").text == "go "
+    assert matcher.held == "ST"
+    check = matcher.feed("ay")
+    assert (check.text, check.stopped) == ("STay", False)
+    assert matcher.held == ""
+
+
+def test_held_text_is_flushed_when_generation_ends_otherwise() -> None:
+    matcher = StopMatcher(("STOP",))
+    assert matcher.feed("abc STO").text == "abc "
+    assert matcher.flush() == "STO"
+    assert matcher.flush() == ""
+
+
+def test_earliest_of_several_stops_wins() -> None:
+    assert _run(("b", "a"), ["xxab"]) == ("xx", True, "")
+    assert _run(("world", "lo w"), ["hello", " world"]) == ("hel", True, "")
+
+
+def test_no_stops_passes_everything_through() -> None:
+    assert _run((), ["a", "b\n"]) == ("ab\n", False, "")
+
+
+def test_overlapping_prefix_holds_the_longest_candidate() -> None:
+    matcher = StopMatcher(("aab",))
+    assert matcher.feed("xaa").text == "x"
+    assert matcher.held == "aa"
+    assert matcher.feed("a").text == "a"  # "aaa": the last "aa" may still start "aab"
+    assert matcher.held == "aa"
+    check = matcher.feed("b!")
+    assert (check.text, check.stopped) == ("", True)
