@@ -1,0 +1,122 @@
+"""The Starlette app factory.
+
+Routes come from the protocol modules; models load in the background after startup, so
+``/health`` answers at once and ``/ready`` turns 200 only when every model answered a real
+inference. Errors meant for clients are :class:`~maaskit_server.errors.APIError`; the catch-all
+handler is a last resort that logs server-side and never shows a traceback to the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from . import metrics
+from .errors import APIError, error_response
+from .protocols import all_routes
+from .repository import ModelRepository
+from .runtimes import RuntimeContext
+from .security import APIKeyChecker, APIKeyMiddleware, BodyLimitMiddleware
+from .settings import SETTINGS_ENV, ServerSettings
+from .state import AppState
+
+logger = logging.getLogger("maaskit_server")
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+def create_app(
+    settings: ServerSettings | None = None,
+    *,
+    load_gate: threading.Event | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
+) -> Starlette:
+    """Build the app. ``load_gate`` (tests) holds model loading until it is set."""
+    settings = settings or ServerSettings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        executor = ThreadPoolExecutor(settings.executor_workers, thread_name_prefix="maaskit")
+        context = RuntimeContext(executor, settings.intra_op_threads, settings.max_queue_size)
+        repository = ModelRepository(settings.models_dir, context)
+        repository.scan()
+        app.state.maaskit = AppState(settings, repository, executor, time.time())
+        loader = asyncio.create_task(_load_models(repository, settings, load_gate))
+        try:
+            yield
+        finally:
+            loader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loader
+            await repository.close()
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    return Starlette(
+        routes=[*all_routes(), *extra_routes],
+        middleware=[
+            Middleware(metrics.MetricsMiddleware),
+            Middleware(APIKeyMiddleware, checker=APIKeyChecker(settings.api_key_hashes)),
+            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+        ],
+        exception_handlers={
+            APIError: _api_error,
+            HTTPException: _http_error,
+            Exception: _unhandled_error,
+        },
+        lifespan=lifespan,
+    )
+
+
+def create_app_from_env() -> Starlette:
+    """Factory for uvicorn worker processes: settings arrive as JSON in the environment."""
+    return create_app(ServerSettings.from_json(os.environ[SETTINGS_ENV]))
+
+
+async def _load_models(
+    repository: ModelRepository, settings: ServerSettings, gate: threading.Event | None
+) -> None:
+    if settings.load_delay_s > 0:
+        await asyncio.sleep(settings.load_delay_s)
+    if gate is not None:
+        # Bounded: a forgotten gate delays loading, it never blocks it forever.
+        await asyncio.get_running_loop().run_in_executor(None, gate.wait, 60.0)
+    await repository.load_all()
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, APIError)
+    return error_response(request.url.path, exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error = APIError(
+        exc.status_code,
+        str(exc.detail),
+        type="not_found_error" if exc.status_code == 404 else "invalid_request_error",
+        code=_HTTP_CODES.get(exc.status_code, "http_error"),
+        headers=exc.headers,
+    )
+    return error_response(request.url.path, error)
+
+
+async def _unhandled_error(request: Request, exc: Exception) -> Response:
+    metrics.UNHANDLED_ERRORS.inc()
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    error = APIError(
+        500, "The server hit an internal error.", type="server_error", code="internal_error"
+    )
+    return error_response(request.url.path, error)

@@ -1,0 +1,168 @@
+"""Dynamic batching: concurrent requests for one model become one onnxruntime call.
+
+Each input of a request is one item. A single worker task per model waits for the first item,
+keeps collecting until ``max_batch_size`` items are pending or ``max_queue_delay`` has passed,
+then runs the whole batch in a thread pool (onnxruntime releases the GIL, so the event loop keeps
+answering). While a batch runs, new items queue up and form the next one. The queue is bounded:
+when it is full :meth:`DynamicBatcher.submit` raises :class:`QueueFullError` at once (the routes
+answer 429 with ``Retry-After``) instead of letting latency grow without limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from . import metrics
+
+InputT = TypeVar("InputT")
+OutputT = TypeVar("OutputT")
+
+RunBatch = Callable[[Sequence[InputT]], Sequence[OutputT]]
+
+
+class QueueFullError(Exception):
+    """The model's queue cannot take these inputs now; retry after ``retry_after_s``."""
+
+    def __init__(self, model: str, retry_after_s: int = 1) -> None:
+        super().__init__(f"the queue of model {model!r} is full")
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class BatcherLimits:
+    max_batch_size: int = 32
+    max_queue_delay_s: float = 0.002
+    max_queue_size: int = 4096
+    bucket_by_length: bool = False
+
+
+@dataclass
+class _Item(Generic[InputT, OutputT]):
+    value: InputT
+    future: asyncio.Future[OutputT]
+
+
+class DynamicBatcher(Generic[InputT, OutputT]):
+    def __init__(
+        self,
+        name: str,
+        run_batch: Callable[[Sequence[InputT]], Sequence[OutputT]],
+        *,
+        executor: Executor,
+        limits: BatcherLimits,
+        length_of: Callable[[InputT], int] | None = None,
+    ) -> None:
+        self.name = name
+        self._run_batch = run_batch
+        self._executor = executor
+        self.limits = limits
+        self._length_of = length_of
+        self._queue: deque[_Item[InputT, OutputT]] = deque()
+        self._item_added = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._queue)
+
+    async def submit(self, values: Sequence[InputT]) -> list[OutputT]:
+        """Queue ``values`` and wait for their outputs, in order."""
+        if self._closed:
+            raise RuntimeError(f"batcher {self.name!r} is closed")
+        if len(self._queue) + len(values) > self.limits.max_queue_size:
+            raise QueueFullError(self.name)
+        loop = asyncio.get_running_loop()
+        if self._worker is None:
+            self._worker = loop.create_task(self._work(), name=f"batcher-{self.name}")
+        items = [_Item[InputT, OutputT](value, loop.create_future()) for value in values]
+        self._queue.extend(items)
+        metrics.QUEUE_DEPTH.labels(model=self.name).set(len(self._queue))
+        self._item_added.set()
+        return list(await asyncio.gather(*(item.future for item in items)))
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        for item in self._queue:
+            if not item.future.done():
+                item.future.set_exception(RuntimeError(f"model {self.name!r} was unloaded"))
+        self._queue.clear()
+
+    async def _work(self) -> None:
+        while True:
+            await self._wait_for_batch()
+            batch = self._take_batch()
+            if batch:
+                await self._run(batch)
+
+    async def _wait_for_batch(self) -> None:
+        while not self._queue:
+            self._item_added.clear()
+            await self._item_added.wait()
+        deadline = time.monotonic() + self.limits.max_queue_delay_s
+        while len(self._queue) < self.limits.max_batch_size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._item_added.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._item_added.wait(), remaining)
+
+    def _take_batch(self) -> list[_Item[InputT, OutputT]]:
+        batch: list[_Item[InputT, OutputT]] = []
+        while self._queue and len(batch) < self.limits.max_batch_size:
+            item = self._queue.popleft()
+            # A client that went away cancelled its futures: do not spend compute on them.
+            if not item.future.done():
+                batch.append(item)
+        metrics.QUEUE_DEPTH.labels(model=self.name).set(len(self._queue))
+        return batch
+
+    async def _run(self, batch: list[_Item[InputT, OutputT]]) -> None:
+        loop = asyncio.get_running_loop()
+        values = [item.value for item in batch]
+        try:
+            outputs = await loop.run_in_executor(self._executor, self._run_groups, values)
+        except Exception as exc:
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(exc)
+            return
+        for item, output in zip(batch, outputs, strict=True):
+            if not item.future.done():
+                item.future.set_result(output)
+
+    def _run_groups(self, values: list[InputT]) -> list[OutputT]:
+        """Run in a worker thread: one onnxruntime call per length bucket (or one in all)."""
+        groups = self._groups(values)
+        outputs: list[OutputT | None] = [None] * len(values)
+        for group in groups:
+            started = time.perf_counter()
+            results = self._run_batch([values[i] for i in group])
+            if len(results) != len(group):
+                raise RuntimeError(f"runtime returned {len(results)} outputs for {len(group)}")
+            metrics.BATCH_SIZE.labels(model=self.name).observe(len(group))
+            metrics.INFERENCE_LATENCY.labels(model=self.name).observe(time.perf_counter() - started)
+            for index, result in zip(group, results, strict=True):
+                outputs[index] = result
+        return outputs  # type: ignore[return-value]
+
+    def _groups(self, values: list[InputT]) -> list[list[int]]:
+        if not self.limits.bucket_by_length or self._length_of is None:
+            return [list(range(len(values)))]
+        buckets: dict[int, list[int]] = {}
+        for index, value in enumerate(values):
+            # Power-of-two buckets: inside one, padding at most doubles the work.
+            buckets.setdefault(max(1, self._length_of(value)).bit_length(), []).append(index)
+        return [buckets[key] for key in sorted(buckets)]

@@ -1,0 +1,182 @@
+"""The ``maaskit`` command: ``serve``, ``models list|build`` and ``demo``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import click
+
+from .security import hash_key, parse_keys_env, read_key_hashes_file
+from .settings import DEFAULT_MODELS_DIR, SETTINGS_ENV, ServerSettings, load_delay_from_env
+
+KEYS_ENV = "MAASKIT_API_KEYS"
+_MODELS_OPTION = click.option(
+    "--models",
+    "models_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_MODELS_DIR,
+    show_default="the bundled default models",
+    help="Folder of model folders (optimum ONNX export layout).",
+)
+
+
+@click.group()
+@click.version_option(package_name="maaskit")
+def main() -> None:
+    """maaskit: a MaaS client toolkit and a reference server that behaves like the real ones."""
+
+
+@main.command()
+@_MODELS_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    help=f"Accept this key (repeatable). Also read from ${KEYS_ENV} (comma-separated).",
+)
+@click.option(
+    "--api-keys-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File of accepted keys' SHA-256 hex digests, one per line.",
+)
+@click.option("--max-body-bytes", default=2 * 1024 * 1024, show_default=True, type=int)
+@click.option("--max-inputs-per-request", default=2048, show_default=True, type=int)
+@click.option("--access-log/--no-access-log", default=True, show_default=True)
+@click.option("--log-level", default="info", show_default=True)
+def serve(
+    models_dir: Path,
+    host: str,
+    port: int,
+    workers: int,
+    api_keys: tuple[str, ...],
+    api_keys_file: Path | None,
+    max_body_bytes: int,
+    max_inputs_per_request: int,
+    access_log: bool,
+    log_level: str,
+) -> None:
+    """Serve the models in MODELS over HTTP (OpenAI-compatible routes and more)."""
+    import uvicorn
+
+    from .app import create_app
+
+    digests = [hash_key(key) for key in (*api_keys, *parse_keys_env(os.environ.get(KEYS_ENV, "")))]
+    if api_keys_file is not None:
+        try:
+            digests.extend(read_key_hashes_file(api_keys_file))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--api-keys-file") from exc
+    settings = ServerSettings(
+        models_dir=models_dir,
+        api_key_hashes=tuple(digests),
+        max_body_bytes=max_body_bytes,
+        max_inputs_per_request=max_inputs_per_request,
+        load_delay_s=load_delay_from_env(),
+    )
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s %(message)s")
+    auth = f"{len(digests)} API key(s)" if digests else "no API keys (open)"
+    click.echo(f"maaskit: serving {models_dir} on http://{host}:{port} with {auth}", err=True)
+    options = {"host": host, "port": port, "log_level": log_level, "access_log": access_log}
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        return
+    os.environ[SETTINGS_ENV] = settings.to_json()
+    uvicorn.run(
+        "maaskit_server.app:create_app_from_env",
+        factory=True,
+        workers=workers,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+@main.group()
+def models() -> None:
+    """List or re-build model folders."""
+
+
+@models.command("list")
+@_MODELS_OPTION
+def list_models(models_dir: Path) -> None:
+    """Load every model in MODELS once and show what would serve."""
+    from .repository import ModelRepository
+    from .runtimes import RuntimeContext
+
+    async def load() -> list[dict[str, object]]:
+        with ThreadPoolExecutor(2) as executor:
+            repository = ModelRepository(models_dir, RuntimeContext(executor))
+            repository.scan()
+            await repository.load_all()
+            await repository.close()
+            return [entry.summary() for entry in repository.entries()]
+
+    summaries = asyncio.run(load())
+    if not summaries:
+        click.echo(f"no model folders in {models_dir}")
+        return
+    click.echo(f"{'NAME':<22} {'TASK':<16} {'STATUS':<12} {'SIZE':>9}  DETAILS")
+    for summary in summaries:
+        size = f"{int(str(summary['size_bytes'])) / 1e6:.1f} MB"
+        click.echo(
+            f"{summary['name']!s:<22} {summary['task']!s:<16} {summary['status']!s:<12} "
+            f"{size:>9}  {_details(summary)}"
+        )
+
+
+def _details(summary: dict[str, object]) -> str:
+    if summary["reason"]:
+        return f"reason: {summary['reason']}"
+    if summary.get("labels"):
+        return "labels: " + ", ".join(map(str, summary["labels"]))  # type: ignore[call-overload]
+    if summary.get("dimensions"):
+        return f"dimensions: {summary['dimensions']}"
+    return ""
+
+
+@models.command("build")
+@click.argument("names", nargs=-1)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_MODELS_DIR,
+    show_default="the bundled models folder",
+)
+def build_models(names: tuple[str, ...], out_dir: Path) -> None:
+    """Re-create the default models NAMES (all of them when none is given)."""
+    from ._build import BUILDERS, build
+
+    unknown = sorted(set(names) - set(BUILDERS))
+    if unknown:
+        raise click.BadParameter(
+            f"unknown model(s) {', '.join(unknown)}; known: {', '.join(sorted(BUILDERS))}",
+            param_hint="NAMES",
+        )
+    for name in names or tuple(BUILDERS):
+        click.echo(f"building {name} into {out_dir / name} ...")
+        try:
+            build(name, out_dir)
+        except ImportError as exc:
+            raise click.ClickException(
+                f"building models needs the export extra ({exc.name or exc} is missing): "
+                'pip install "maaskit[export]"'
+            ) from exc
+        click.echo(f"built {name}")
+
+
+@main.command()
+@click.option("--timeout", default=180.0, show_default=True, help="Seconds to wait for /ready.")
+def demo(timeout: float) -> None:
+    """Start the reference server, call it through the SDK, print the answers, stop it."""
+    from ._demo import DemoError, run_demo
+
+    try:
+        run_demo(timeout_s=timeout, echo=click.echo)
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -1,0 +1,107 @@
+"""The OpenAPI document, built from the app's own routes so no route can be left out.
+
+Endpoints describe themselves: the first docstring line is the summary, and the optional
+:func:`documented` decorator adds request and response schemas.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from starlette.routing import BaseRoute, Mount, Route
+
+from . import __version__
+
+EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
+_ATTRIBUTE = "__maaskit_openapi__"
+
+
+def documented(
+    *,
+    request: dict[str, Any] | None = None,
+    response: dict[str, Any] | None = None,
+    tags: Sequence[str] = (),
+) -> Callable[[EndpointT], EndpointT]:
+    def attach(endpoint: EndpointT) -> EndpointT:
+        setattr(endpoint, _ATTRIBUTE, {"request": request, "response": response, "tags": tags})
+        return endpoint
+
+    return attach
+
+
+def openapi_document(routes: Sequence[BaseRoute]) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for path, route in _flatten(routes, ""):
+        for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+            paths.setdefault(path, {})[method.lower()] = _operation(path, route)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "maaskit reference server", "version": __version__},
+        "paths": paths,
+        "components": {"schemas": {"OpenAIError": ERROR_SCHEMA}},
+    }
+
+
+def _flatten(routes: Sequence[BaseRoute], prefix: str) -> list[tuple[str, Route]]:
+    found: list[tuple[str, Route]] = []
+    for route in routes:
+        if isinstance(route, Route):
+            # OpenAPI has no path converters: "{model:path}" is documented as "{model}".
+            found.append((re.sub(r"{(\w+):\w+}", r"{\1}", prefix + route.path), route))
+        elif isinstance(route, Mount):
+            found.extend(_flatten(route.routes, prefix + route.path))
+    return found
+
+
+def _operation(path: str, route: Route) -> dict[str, Any]:
+    doc = (route.endpoint.__doc__ or route.name or "").strip().splitlines()
+    extra: dict[str, Any] = getattr(route.endpoint, _ATTRIBUTE, {})
+    operation: dict[str, Any] = {
+        "summary": doc[0] if doc else path,
+        "operationId": route.name,
+        "responses": {
+            "200": {
+                "description": "Success",
+                "content": {"application/json": {"schema": extra.get("response") or {}}},
+            },
+            "default": {
+                "description": "Error",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/OpenAIError"}}
+                },
+            },
+        },
+    }
+    if extra.get("tags"):
+        operation["tags"] = list(extra["tags"])
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"{(\w+)}", path)
+    ]
+    if parameters:
+        operation["parameters"] = parameters
+    if extra.get("request"):
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": extra["request"]}},
+        }
+    return operation
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": {"type": ["string", "null"]},
+                "code": {"type": "string"},
+            },
+        }
+    },
+}

@@ -1,0 +1,15 @@
+"""OpenAI-compatible routes under ``/v1`` (plus vLLM's ``/classify`` alias).
+
+Errors raised here as :class:`~maaskit_server.errors.APIError` render in OpenAI's shape.
+Request parsing helpers shared by every OpenAI route live in ``_requests``.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from . import classify, embeddings, models
+
+
+def routes() -> list[BaseRoute]:
+    return [*models.routes(), *embeddings.routes(), *classify.routes()]

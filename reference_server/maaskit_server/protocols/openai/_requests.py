@@ -1,0 +1,110 @@
+"""Parsing and validating OpenAI-style request bodies into clear 400s that name the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import ClientDisconnect, Request
+
+from ...errors import APIError, bad_request
+from ...model_spec import ModelSpec
+from ...tokenization import TextInputs
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.body()
+    except ClientDisconnect as exc:
+        raise APIError(400, "The client disconnected while sending the body.") from exc
+    if not body.strip():
+        raise bad_request("The request body is empty; send a JSON object.", code="invalid_json")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        message = f"The request body is not valid JSON: {exc}"
+        raise bad_request(message, code="invalid_json") from exc
+    if not isinstance(data, dict):
+        raise bad_request("The request body must be a JSON object.", code="invalid_json")
+    return data
+
+
+def required_string(body: dict[str, Any], field: str) -> str:
+    value = body.get(field)
+    if value is None:
+        raise bad_request(f"Missing required parameter: {field!r}.", param=field, code="missing")
+    if not isinstance(value, str) or not value:
+        message = f"{field!r} must be a non-empty string."
+        raise bad_request(message, param=field, code="invalid_type")
+    return value
+
+
+def text_inputs(value: Any, *, max_inputs: int, param: str = "input") -> TextInputs:
+    """A string, a list of strings, a list of ints, or a list of lists of ints."""
+    if value is None:
+        raise bad_request(f"Missing required parameter: {param!r}.", param=param, code="missing")
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise _wrong_type(param)
+    if not value:
+        raise bad_request(f"{param!r} must not be an empty list.", param=param, code="empty_input")
+    if all(_is_int(item) for item in value):
+        value = [value]
+    if len(value) > max_inputs:
+        raise bad_request(
+            f"{param!r} has {len(value)} items, more than the limit of {max_inputs} inputs per "
+            "request (max_inputs_per_request).",
+            param=param,
+            code="too_many_inputs",
+        )
+    if all(isinstance(item, str) for item in value):
+        for index, text in enumerate(value):
+            if not text:
+                raise _empty(param, index)
+        return list(value)
+    if all(isinstance(item, list) and all(_is_int(t) for t in item) for item in value):
+        for index, tokens in enumerate(value):
+            if not tokens:
+                raise _empty(param, index)
+        return [list(tokens) for tokens in value]
+    raise _wrong_type(param)
+
+
+def truncation(body: dict[str, Any], spec: ModelSpec) -> int | None:
+    """Tokens to keep per input when the request (or the model's default) asks to truncate.
+
+    ``truncate_prompt_tokens`` follows vLLM (``-1`` means the model's limit); ``truncate: true``
+    means the model's limit. ``None`` means "do not truncate: reject over-long inputs".
+    """
+    keep = body.get("truncate_prompt_tokens")
+    if keep is not None:
+        if not _is_int(keep) or (keep < 1 and keep != -1):
+            raise bad_request(
+                "'truncate_prompt_tokens' must be a positive integer or -1.",
+                param="truncate_prompt_tokens",
+            )
+        return spec.max_input_tokens if keep == -1 else int(keep)
+    truncate = body.get("truncate")
+    if truncate is not None:
+        if not isinstance(truncate, bool):
+            raise bad_request("'truncate' must be true or false.", param="truncate")
+        return spec.max_input_tokens if truncate else None
+    return spec.max_input_tokens if spec.truncation_default else None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _wrong_type(param: str) -> APIError:
+    return bad_request(
+        f"{param!r} must be a string, a list of strings, a list of token ids, or a list of "
+        "lists of token ids.",
+        param=param,
+        code="invalid_type",
+    )
+
+
+def _empty(param: str, index: int) -> APIError:
+    return bad_request(f"{param}[{index}] is empty.", param=param, code="empty_input")

@@ -1,0 +1,88 @@
+"""``POST /v1/embeddings`` (OpenAI), with float or base64 vectors."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import numpy as np
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ... import metrics
+from ..._json import JSONResponse
+from ...errors import bad_request
+from ...openapi import documented
+from ...runtimes.embeddings import EmbeddingRuntime
+from ...state import get_state
+from ._requests import read_json_object, required_string, text_inputs, truncation
+
+REQUEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["model", "input"],
+    "properties": {
+        "model": {"type": "string"},
+        "input": {
+            "oneOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "array", "items": {"type": "integer"}},
+                {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+            ]
+        },
+        "encoding_format": {"enum": ["float", "base64"]},
+        "dimensions": {"type": "integer"},
+        "truncate_prompt_tokens": {"type": "integer"},
+        "truncate": {"type": "boolean"},
+        "user": {"type": "string"},
+    },
+}
+RESPONSE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "object": {"const": "list"},
+        "model": {"type": "string"},
+        "data": {"type": "array"},
+        "usage": {"type": "object"},
+    },
+}
+
+
+@documented(request=REQUEST_SCHEMA, response=RESPONSE_SCHEMA, tags=["openai"])
+async def create_embeddings(request: Request) -> Response:
+    """Create embedding vectors for the input texts or token arrays."""
+    state = get_state(request)
+    body = await read_json_object(request)
+    model = required_string(body, "model")
+    runtime = state.repository.runtime(model, "embeddings", EmbeddingRuntime)
+    inputs = text_inputs(body.get("input"), max_inputs=state.settings.max_inputs_per_request)
+    encoding_format = body.get("encoding_format") or "float"
+    if encoding_format not in ("float", "base64"):
+        raise bad_request("'encoding_format' must be 'float' or 'base64'.", param="encoding_format")
+    dimensions = body.get("dimensions")
+    if dimensions is not None and dimensions != runtime.dimensions:
+        raise bad_request(
+            f"model {model!r} produces {runtime.dimensions}-dimensional vectors and cannot "
+            f"shorten them; omit 'dimensions' or set it to {runtime.dimensions}.",
+            param="dimensions",
+            code="unsupported_dimensions",
+        )
+    result = await runtime.embed(inputs, truncate_to=truncation(body, runtime.spec))
+    metrics.TOKENS.labels(model=model, kind="prompt").inc(result.prompt_tokens)
+    data = [
+        {"object": "embedding", "index": index, "embedding": _encode(vector, encoding_format)}
+        for index, vector in enumerate(result.vectors)
+    ]
+    usage = {"prompt_tokens": result.prompt_tokens, "total_tokens": result.prompt_tokens}
+    return JSONResponse({"object": "list", "model": model, "data": data, "usage": usage})
+
+
+def _encode(vector: np.ndarray[Any, Any], encoding_format: str) -> Any:
+    if encoding_format == "base64":
+        return base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
+    return vector.tolist()
+
+
+def routes() -> list[BaseRoute]:
+    return [Route("/v1/embeddings", create_embeddings, methods=["POST"])]

@@ -1,0 +1,40 @@
+"""Operational routes: liveness, readiness, metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from .._json import JSONResponse
+from ..metrics import metrics_endpoint
+from ..openapi import openapi_document
+from ..state import get_state
+
+
+async def health(request: Request) -> Response:
+    """Liveness: the process answers HTTP."""
+    return JSONResponse({"status": "ok"})
+
+
+async def ready(request: Request) -> Response:
+    """Readiness: 200 once every model finished loading and answered a real tiny inference."""
+    repository = get_state(request).repository
+    models = {entry.name: entry.summary() for entry in repository.entries()}
+    if repository.ready:
+        return JSONResponse({"status": "ready", "models": models})
+    return JSONResponse({"status": "loading", "models": models}, status_code=503)
+
+
+async def openapi(request: Request) -> Response:
+    """The OpenAPI document describing every route of this server."""
+    return JSONResponse(openapi_document(request.app.routes))
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/ready", ready, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
+    ]

@@ -1,0 +1,117 @@
+"""The part every encoder task shares: tokenizer, session, padded and batched inference."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..batching import BatcherLimits, DynamicBatcher, QueueFullError
+from ..errors import APIError
+from ..model_spec import ModelSpec
+from ..tokenization import TextInputs, TextTokenizer, prepare_token_ids
+from . import RuntimeContext
+from ._session import create_session
+
+FloatArray = npt.NDArray[np.float32]
+_KNOWN_INPUTS = {"input_ids", "attention_mask", "token_type_ids", "position_ids"}
+_ONNX_INT_TYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
+
+
+class EncoderRuntime:
+    """Base for classification and embeddings; subclasses implement :meth:`postprocess`."""
+
+    def __init__(self, spec: ModelSpec, context: RuntimeContext) -> None:
+        self.spec = spec
+        self.tokenizer = TextTokenizer(spec.tokenizer_path)
+        self.session = create_session(spec.onnx_path, intra_op_threads=context.intra_op_threads)
+        self._input_types: dict[str, Any] = {}
+        for node in self.session.get_inputs():
+            if node.name not in _KNOWN_INPUTS:
+                raise ValueError(f"model.onnx has an input this runtime cannot feed: {node.name}")
+            self._input_types[node.name] = _ONNX_INT_TYPES.get(node.type, np.int64)
+        if "input_ids" not in self._input_types:
+            raise ValueError("model.onnx has no input_ids input")
+        self._output_names = [node.name for node in self.session.get_outputs()]
+        self._executor = context.executor
+        self.batcher: DynamicBatcher[list[int], FloatArray] = DynamicBatcher(
+            spec.name,
+            self._infer_batch,
+            executor=context.executor,
+            limits=BatcherLimits(
+                max_batch_size=spec.batching.max_batch_size,
+                max_queue_delay_s=spec.batching.max_queue_delay_ms / 1000.0,
+                max_queue_size=context.max_queue_size,
+                bucket_by_length=spec.batching.bucket_by_length,
+            ),
+            length_of=len,
+        )
+
+    async def tokenize(self, inputs: TextInputs, *, truncate_to: int | None) -> list[list[int]]:
+        """Token ids for ``inputs``, computed off the event loop; 400 if one is too long."""
+        loop = asyncio.get_running_loop()
+        prepare = functools.partial(
+            prepare_token_ids,
+            self.tokenizer,
+            inputs,
+            max_tokens=self.spec.max_input_tokens,
+            truncate_to=truncate_to,
+        )
+        return await loop.run_in_executor(self._executor, prepare)
+
+    async def infer(self, token_ids: list[list[int]]) -> list[FloatArray]:
+        """One output row per input, through the model's dynamic batcher."""
+        try:
+            return await self.batcher.submit(token_ids)
+        except QueueFullError as exc:
+            raise APIError(
+                429,
+                f"model {self.spec.name!r} is busy: its queue is full; retry shortly",
+                type="rate_limit_error",
+                code="queue_full",
+                headers={"Retry-After": str(exc.retry_after_s)},
+            ) from exc
+
+    def infer_unbatched(self, token_ids: list[int]) -> FloatArray:
+        """Blocking single-input inference, bypassing the batcher (for tests and tools)."""
+        return self._infer_batch([token_ids])[0]
+
+    async def warmup(self) -> None:
+        ids = await self.tokenize(["Warming up."], truncate_to=None)
+        await self.infer(ids)
+
+    async def close(self) -> None:
+        await self.batcher.close()
+
+    def describe(self) -> dict[str, Any]:
+        return {"max_input_tokens": self.spec.max_input_tokens}
+
+    def _infer_batch(self, batch: Sequence[list[int]]) -> list[FloatArray]:
+        longest = max(len(ids) for ids in batch)
+        input_ids = np.full((len(batch), longest), self.tokenizer.pad_id, dtype=np.int64)
+        attention_mask = np.zeros((len(batch), longest), dtype=np.int64)
+        for row, ids in enumerate(batch):
+            input_ids[row, : len(ids)] = ids
+            attention_mask[row, : len(ids)] = 1
+        candidates = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "token_type_ids": np.zeros_like(input_ids),
+            "position_ids": np.broadcast_to(np.arange(longest), input_ids.shape),
+        }
+        feeds = {
+            name: np.ascontiguousarray(candidates[name], dtype=dtype)
+            for name, dtype in self._input_types.items()
+        }
+        outputs = self.session.run(self._output_names, feeds)
+        named = dict(zip(self._output_names, outputs, strict=True))
+        return self.postprocess(named, attention_mask)
+
+    def postprocess(
+        self, outputs: dict[str, npt.NDArray[Any]], attention_mask: npt.NDArray[np.int64]
+    ) -> list[FloatArray]:
+        raise NotImplementedError

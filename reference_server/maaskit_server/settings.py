@@ -1,0 +1,54 @@
+"""Server settings: one frozen object built by the CLI (or tests) and handed to the app factory.
+
+Settings travel to uvicorn worker processes as JSON in an environment variable; API keys are
+only ever held as SHA-256 digests, so nothing secret is serialised.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MODELS_DIR = Path(__file__).parent / "models"
+SETTINGS_ENV = "MAASKIT_SERVER_SETTINGS"
+# Test-only: delays the background model loading so a test can observe /ready answering 503.
+LOAD_DELAY_ENV = "MAASKIT_TEST_LOAD_DELAY_S"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    models_dir: Path = DEFAULT_MODELS_DIR
+    api_key_hashes: tuple[bytes, ...] = ()
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_inputs_per_request: int = 2048
+    # Inputs waiting per model before new requests are answered 429.
+    max_queue_size: int = 4096
+    # onnxruntime intra-op threads per session; 0 lets onnxruntime pick (one per core).
+    intra_op_threads: int = 0
+    executor_workers: int = 4
+    load_delay_s: float = 0.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        data = dataclasses.asdict(self)
+        data["models_dir"] = str(self.models_dir)
+        data["api_key_hashes"] = [digest.hex() for digest in self.api_key_hashes]
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> ServerSettings:
+        data = json.loads(text)
+        data["models_dir"] = Path(data["models_dir"])
+        data["api_key_hashes"] = tuple(bytes.fromhex(h) for h in data["api_key_hashes"])
+        return cls(**data)
+
+
+def load_delay_from_env() -> float:
+    raw = os.environ.get(LOAD_DELAY_ENV, "")
+    try:
+        return max(0.0, float(raw)) if raw else 0.0
+    except ValueError:
+        return 0.0

@@ -1,0 +1,97 @@
+"""Tokenization with the ``tokenizers`` library, and the per-input token limit.
+
+One :class:`TextTokenizer` is shared by every thread of a model, so it is configured once at load
+(no padding, no truncation) and only used read-only afterwards; per-request truncation is done on
+the :class:`tokenizers.Encoding`, never by mutating the tokenizer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+from .errors import APIError
+
+# A request's inputs: texts, or token ids the caller already produced with this model's tokenizer.
+TextInputs = list[str] | list[list[int]]
+
+
+class TextTokenizer:
+    def __init__(self, path: Path) -> None:
+        self._tokenizer = Tokenizer.from_file(str(path))
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
+        self._special_tokens = self._tokenizer.num_special_tokens_to_add(is_pair=False)
+        self.vocab_size: int = self._tokenizer.get_vocab_size(with_added_tokens=True)
+        self.pad_id: int = self._find_pad_id()
+
+    def _find_pad_id(self) -> int:
+        for token in ("[PAD]", "<pad>", "<|pad|>", "<|endoftext|>"):
+            token_id = self._tokenizer.token_to_id(token)
+            if token_id is not None:
+                return int(token_id)
+        return 0
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
+        return [list(encoding.ids) for encoding in encodings]
+
+    def encode_truncated(self, text: str, max_tokens: int) -> list[int]:
+        """Encode keeping the start of ``text`` so that, special tokens included, it fits."""
+        encoding = self._tokenizer.encode(text, add_special_tokens=False)
+        encoding.truncate(max(1, max_tokens - self._special_tokens))
+        processed = self._tokenizer.post_process(encoding, None, add_special_tokens=True)
+        return list(processed.ids)
+
+    def decode(self, ids: Sequence[int], *, skip_special_tokens: bool = True) -> str:
+        return str(self._tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens))
+
+
+def prepare_token_ids(
+    tokenizer: TextTokenizer,
+    inputs: TextInputs,
+    *,
+    max_tokens: int,
+    truncate_to: int | None,
+) -> list[list[int]]:
+    """Turn a request's inputs into token ids that respect the model's ``max_tokens``.
+
+    ``truncate_to`` is ``None`` when the request did not ask to truncate: an over-long input is
+    then a 400 naming the limit, never silently cut.
+    """
+    limit = max_tokens if truncate_to is None else min(truncate_to, max_tokens)
+    if inputs and isinstance(inputs[0], str):
+        texts = [str(text) for text in inputs]
+        ids = tokenizer.encode(texts)
+        if truncate_to is not None:
+            ids = [
+                tokenizer.encode_truncated(text, limit) if len(row) > limit else row
+                for text, row in zip(texts, ids, strict=True)
+            ]
+    else:
+        ids = [[int(token) for token in row] for row in inputs]
+        for index, row in enumerate(ids):
+            bad = next((t for t in row if not 0 <= t < tokenizer.vocab_size), None)
+            if bad is not None:
+                raise APIError(
+                    400,
+                    f"input[{index}] contains token id {bad}, outside this model's vocabulary "
+                    f"of {tokenizer.vocab_size} tokens",
+                    param="input",
+                    code="invalid_token_id",
+                )
+        if truncate_to is not None:
+            ids = [row[:limit] for row in ids]
+    for index, row in enumerate(ids):
+        if len(row) > limit:
+            raise APIError(
+                400,
+                f"input[{index}] has {len(row)} tokens, more than this model's limit of "
+                f"{max_tokens} tokens per input (max_input_tokens); shorten it or ask to "
+                f'truncate with "truncate_prompt_tokens" or "truncate": true',
+                param="input",
+                code="context_length_exceeded",
+            )
+    return ids
