@@ -1,0 +1,136 @@
+"""The asynchronous executor: the same attempts as ``_transport`` on an ``httpx.AsyncClient``.
+
+Only the I/O differs; decisions come from ``_call.Call``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+import tenacity
+
+from ._call import Call
+from ._config import ClientConfig
+from ._exceptions import APIError
+from ._http import HttpRequest, HttpResponse
+from ._streaming import AsyncStream
+from ._tasks import Task
+from .providers import StreamDecoder
+from .types import Result
+
+__all__ = ["AsyncTransport"]
+
+ResultT = TypeVar("ResultT", bound=Result)
+ChunkT = TypeVar("ChunkT", bound=Result)
+
+
+def _as_http_response(response: httpx.Response) -> HttpResponse:
+    return HttpResponse(response.status_code, dict(response.headers), response.content)
+
+
+class AsyncTransport:
+    def __init__(
+        self,
+        config: ClientConfig,
+        http_client: httpx.AsyncClient,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.http_client = http_client
+        self._sleep = sleep
+        self._clock = clock
+
+    async def request(self, task: Task[Any, ResultT, Any], request: HttpRequest) -> ResultT:
+        call = Call(self.config, request, clock=self._clock)
+        async for attempt in tenacity.AsyncRetrying(**call.retry_options(self._sleep)):
+            with attempt:
+                return await self._attempt(call, task, attempt.retry_state.attempt_number)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _send(self, call: Call, number: int, *, stream: bool) -> httpx.Response:
+        request = call.build(self.http_client, number)
+        try:
+            response = await self.http_client.send(request, auth=call.auth, stream=stream)
+        except httpx.HTTPError as exc:
+            failure = call.transport_error(exc, number)
+            call.report(request, number, error=failure)
+            raise failure from exc
+        if response.status_code >= 400:
+            if stream:
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+            error = call.status_error(_as_http_response(response), number)
+            call.report(request, number, response=response, error=error)
+            raise error
+        call.report(request, number, response=response)
+        return response
+
+    async def _attempt(self, call: Call, task: Task[Any, ResultT, Any], number: int) -> ResultT:
+        response = await self._send(call, number, stream=False)
+        try:
+            return self.config.provider.parse_response(task, _as_http_response(response))
+        except APIError as error:
+            call.complete_error(error, number)
+            raise
+
+    # -- streaming -------------------------------------------------------------------------
+
+    async def stream(
+        self, task: Task[Any, Any, ChunkT], request: HttpRequest
+    ) -> AsyncStream[ChunkT]:
+        call = Call(self.config, request, streaming=True, clock=self._clock)
+        async for attempt in tenacity.AsyncRetrying(**call.retry_options(self._sleep)):
+            with attempt:
+                return await self._open(call, task, attempt.retry_state.attempt_number)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _open(
+        self, call: Call, task: Task[Any, Any, ChunkT], number: int
+    ) -> AsyncStream[ChunkT]:
+        response = await self._send(call, number, stream=True)
+        chunks = self._chunks(call, response, self.config.provider.stream_decoder(task), number)
+        # Reading up to the first chunk inside the attempt makes a stream that fails before
+        # any output retryable; after this point a failure is final.
+        try:
+            first = [await chunks.__anext__()]
+        except StopAsyncIteration:
+            first = []
+        return AsyncStream(first, chunks, response)
+
+    async def _chunks(
+        self,
+        call: Call,
+        response: httpx.Response,
+        decoder: StreamDecoder[ChunkT],
+        number: int,
+    ) -> AsyncGenerator[ChunkT, None]:
+        idle = self.config.timeout.stream_idle
+        last_chunk = self._clock()
+        try:
+            async for data in response.aiter_bytes():
+                chunks = decoder.feed(data)
+                for chunk in chunks:
+                    yield chunk
+                if chunks:
+                    last_chunk = self._clock()
+                elif idle is not None and self._clock() - last_chunk > idle:
+                    raise call.idle_timeout(number)
+                if decoder.done:
+                    return
+            for chunk in decoder.close():
+                yield chunk
+        except APIError as error:
+            call.complete_error(error, number)
+            raise
+        except httpx.HTTPError as exc:
+            raise call.transport_error(exc, number) from exc
+        finally:
+            await response.aclose()

@@ -1,0 +1,161 @@
+"""Client settings: argument checking, environment variables, timeouts."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ._auth import BearerAuth, KeySource
+from ._hooks import AttemptHook
+from ._retry import RetryPolicy
+from .providers import Provider, get_provider
+
+__all__ = ["ClientConfig", "Timeout", "resolve_config"]
+
+# Used only for provider "openai" when neither base_url= nor an environment variable says.
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Seconds, ``None`` for no limit.
+
+    ``connect``, ``read``, ``write`` bound each HTTP attempt (``read`` is the wait for the
+    next bytes). ``total`` bounds a whole call, retries and backoff included: no attempt
+    starts after it and the last one gets only what is left. ``stream_idle`` is the longest
+    wait for the next streamed chunk; keep-alive comments do not reset it.
+    """
+
+    connect: float | None = 5.0
+    read: float | None = 60.0
+    write: float | None = 60.0
+    total: float | None = 600.0
+    stream_idle: float | None = 60.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "read", "write", "total", "stream_idle"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"timeout {name} must be a number or None")
+            if value <= 0:
+                raise ValueError(f"timeout {name} must be > 0, got {value}")
+
+    @classmethod
+    def coerce(cls, value: float | Timeout | None) -> Timeout:
+        """A number means: that many seconds for connect, read, write and stream_idle."""
+        if isinstance(value, Timeout):
+            return value
+        if value is None:
+            return cls(connect=None, read=None, write=None, total=None, stream_idle=None)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"timeout must be a number, a maaskit.Timeout or None, not {value!r}")
+        return cls(connect=value, read=value, write=value, total=None, stream_idle=value)
+
+    def for_attempt(self, remaining: float | None, *, streaming: bool) -> httpx.Timeout:
+        read = self.stream_idle if streaming and self.stream_idle is not None else self.read
+        values = [self.connect, read, self.write]
+        if remaining is not None:
+            values = [remaining if v is None else min(v, remaining) for v in values]
+        connect, read, write = values
+        return httpx.Timeout(connect=connect, read=read, write=write, pool=connect)
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    provider: Provider
+    base_url: str
+    auth: httpx.Auth | None
+    timeout: Timeout
+    retry: RetryPolicy
+    default_headers: Mapping[str, str] = field(default_factory=dict)
+    on_attempt: AttemptHook | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"ClientConfig(provider={self.provider.name!r}, base_url={self.base_url!r}, "
+            f"auth={self.auth!r}, timeout={self.timeout!r}, retry={self.retry!r})"
+        )
+
+
+def check_base_url(url: Any) -> str:
+    if not isinstance(url, str):
+        raise TypeError(f"base_url must be a str, got {type(url).__name__}")
+    parsed = httpx.URL(url) if "://" in url else None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"base_url must be an absolute http:// or https:// URL, got {url!r}")
+    if parsed.userinfo:
+        raise ValueError("base_url must not contain credentials; pass api_key= or auth=")
+    return url.rstrip("/")
+
+
+def _check_headers(headers: Any) -> dict[str, str]:
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise TypeError("default_headers must be a mapping of str to str")
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError("default_headers must be a mapping of str to str")
+    return dict(headers)
+
+
+def _from_env(provider: Provider, maaskit_name: str, openai_name: str) -> str | None:
+    value = os.environ.get(maaskit_name)
+    if not value and provider.name == "openai":
+        value = os.environ.get(openai_name)
+    return value or None
+
+
+def resolve_config(
+    *,
+    provider: str | Provider,
+    base_url: str | None,
+    api_key: KeySource | None,
+    auth: httpx.Auth | None,
+    timeout: float | Timeout | None,
+    max_retries: int | None,
+    retry_policy: RetryPolicy | None,
+    default_headers: Mapping[str, str] | None,
+    on_attempt: AttemptHook | None,
+) -> ClientConfig:
+    """Check every argument before any request is made, filling gaps from the environment:
+    ``MAASKIT_BASE_URL`` / ``MAASKIT_API_KEY``, then for provider ``openai``
+    ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``."""
+    resolved = get_provider(provider)
+    if base_url is None:
+        base_url = _from_env(resolved, "MAASKIT_BASE_URL", "OPENAI_BASE_URL")
+    if base_url is None:
+        if resolved.name != "openai":
+            raise ValueError("base_url is required (or set MAASKIT_BASE_URL)")
+        base_url = OPENAI_BASE_URL
+    if api_key is not None and auth is not None:
+        raise ValueError("pass either api_key= or auth=, not both")
+    if auth is not None and not isinstance(auth, httpx.Auth):
+        raise TypeError(f"auth must be an httpx.Auth, got {type(auth).__name__}")
+    if api_key is None and auth is None:
+        api_key = _from_env(resolved, "MAASKIT_API_KEY", "OPENAI_API_KEY")
+    if api_key is not None:
+        auth = BearerAuth(api_key)
+    if on_attempt is not None and not callable(on_attempt):
+        raise TypeError("on_attempt must be callable")
+    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+        raise TypeError("retry_policy must be a maaskit.RetryPolicy")
+    policy = retry_policy if retry_policy is not None else RetryPolicy()
+    if max_retries is not None:
+        policy = dataclasses.replace(policy, max_retries=max_retries)
+    return ClientConfig(
+        provider=resolved,
+        base_url=check_base_url(base_url),
+        auth=auth,
+        timeout=Timeout.coerce(timeout),
+        retry=policy,
+        default_headers=_check_headers(default_headers),
+        on_attempt=on_attempt,
+    )

@@ -1,0 +1,130 @@
+"""The synchronous executor: runs a provider's requests on an ``httpx.Client`` under tenacity.
+
+Everything that is not I/O (headers, retry decisions, backoff, error mapping) is in
+``_call.Call``, shared with ``_async_transport``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar
+
+import httpx
+import tenacity
+
+from ._call import Call
+from ._config import ClientConfig
+from ._exceptions import APIError
+from ._http import HttpRequest, HttpResponse
+from ._streaming import Stream
+from ._tasks import Task
+from .providers import StreamDecoder
+from .types import Result
+
+__all__ = ["SyncTransport"]
+
+ResultT = TypeVar("ResultT", bound=Result)
+ChunkT = TypeVar("ChunkT", bound=Result)
+
+
+def _as_http_response(response: httpx.Response) -> HttpResponse:
+    return HttpResponse(response.status_code, dict(response.headers), response.content)
+
+
+class SyncTransport:
+    def __init__(
+        self,
+        config: ClientConfig,
+        http_client: httpx.Client,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.http_client = http_client
+        self._sleep = sleep
+        self._clock = clock
+
+    def request(self, task: Task[Any, ResultT, Any], request: HttpRequest) -> ResultT:
+        call = Call(self.config, request, clock=self._clock)
+        for attempt in tenacity.Retrying(**call.retry_options(self._sleep)):
+            with attempt:
+                return self._attempt(call, task, attempt.retry_state.attempt_number)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _send(self, call: Call, number: int, *, stream: bool) -> httpx.Response:
+        request = call.build(self.http_client, number)
+        try:
+            response = self.http_client.send(request, auth=call.auth, stream=stream)
+        except httpx.HTTPError as exc:
+            failure = call.transport_error(exc, number)
+            call.report(request, number, error=failure)
+            raise failure from exc
+        if response.status_code >= 400:
+            if stream:
+                try:
+                    response.read()
+                finally:
+                    response.close()
+            error = call.status_error(_as_http_response(response), number)
+            call.report(request, number, response=response, error=error)
+            raise error
+        call.report(request, number, response=response)
+        return response
+
+    def _attempt(self, call: Call, task: Task[Any, ResultT, Any], number: int) -> ResultT:
+        response = self._send(call, number, stream=False)
+        try:
+            return self.config.provider.parse_response(task, _as_http_response(response))
+        except APIError as error:
+            call.complete_error(error, number)
+            raise
+
+    # -- streaming -------------------------------------------------------------------------
+
+    def stream(self, task: Task[Any, Any, ChunkT], request: HttpRequest) -> Stream[ChunkT]:
+        call = Call(self.config, request, streaming=True, clock=self._clock)
+        for attempt in tenacity.Retrying(**call.retry_options(self._sleep)):
+            with attempt:
+                return self._open(call, task, attempt.retry_state.attempt_number)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _open(self, call: Call, task: Task[Any, Any, ChunkT], number: int) -> Stream[ChunkT]:
+        response = self._send(call, number, stream=True)
+        chunks = self._chunks(call, response, self.config.provider.stream_decoder(task), number)
+        # Reading up to the first chunk inside the attempt is what makes a stream that fails
+        # before any output retryable; after this point a failure is final.
+        try:
+            first = [next(chunks)]
+        except StopIteration:
+            first = []
+        return Stream(first, chunks, response)
+
+    def _chunks(
+        self,
+        call: Call,
+        response: httpx.Response,
+        decoder: StreamDecoder[ChunkT],
+        number: int,
+    ) -> Generator[ChunkT, None, None]:
+        idle = self.config.timeout.stream_idle
+        last_chunk = self._clock()
+        try:
+            for data in response.iter_bytes():
+                chunks = decoder.feed(data)
+                yield from chunks
+                if chunks:
+                    last_chunk = self._clock()
+                elif idle is not None and self._clock() - last_chunk > idle:
+                    raise call.idle_timeout(number)
+                if decoder.done:
+                    return
+            yield from decoder.close()
+        except APIError as error:
+            call.complete_error(error, number)
+            raise
+        except httpx.HTTPError as exc:
+            raise call.transport_error(exc, number) from exc
+        finally:
+            response.close()

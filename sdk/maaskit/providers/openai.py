@@ -1,0 +1,270 @@
+"""The OpenAI-compatible protocol (OpenAI, Azure OpenAI, vLLM, TGI /v1, Ollama /v1, …).
+
+Classification uses vLLM's ``POST /classify``: ``{"model", "input"}`` →
+``{"data": [{"index", "label", "probs", "num_classes"}], "usage"}``. vLLM names only the top
+label, so ``scores`` then holds that label alone; when the answer lists every label name in
+class order (``"labels"``, as the maaskit reference server sends, per item or top level),
+``scores`` maps every label to its probability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
+
+from .._exceptions import ResponseValidationError
+from .._http import HttpRequest, HttpResponse
+from .._sse import SSEParser
+from .._tasks import CHAT, CLASSIFY, COMPLETE, EMBED, MODELS, Task
+from ..types import (
+    ChatChunk,
+    ChatRequest,
+    ChatResponse,
+    ClassificationRequest,
+    ClassificationResponse,
+    ClassificationResult,
+    Completion,
+    CompletionChunk,
+    CompletionRequest,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    ModelInfo,
+    ModelList,
+    Result,
+    Usage,
+)
+from ._base import Provider, StreamDecoder
+from ._parsing import (
+    decode_base64_floats,
+    error_message_of,
+    in_band_error,
+    load_json,
+    parse_with,
+    text_of_body,
+)
+
+__all__ = ["OpenAIProvider", "SSEJsonDecoder"]
+
+ChunkT = TypeVar("ChunkT", bound=Result)
+ResultT = TypeVar("ResultT", bound=Result)
+
+
+def _usage(payload: Mapping[str, Any]) -> Usage | None:
+    usage = payload.get("usage")
+    return Usage.model_validate(usage) if isinstance(usage, Mapping) else None
+
+
+def _chat(payload: Any) -> ChatResponse:
+    choices = [
+        {
+            "index": c.get("index", i),
+            "message": {"role": "assistant", **c["message"]},
+            "finish_reason": c.get("finish_reason"),
+        }
+        for i, c in enumerate(payload["choices"])
+    ]
+    return ChatResponse(
+        id=payload.get("id"),
+        model=payload.get("model"),
+        choices=choices,  # type: ignore[arg-type]  # validated by pydantic
+        usage=_usage(payload),
+        raw=payload,
+    )
+
+
+def _completion(payload: Any) -> Completion:
+    choices = payload["choices"]
+    return Completion(
+        id=payload.get("id"),
+        model=payload.get("model"),
+        texts=[c["text"] for c in choices],
+        finish_reasons=[c.get("finish_reason") for c in choices],
+        usage=_usage(payload),
+        raw=payload,
+    )
+
+
+def _vector(embedding: Any) -> list[float]:
+    if isinstance(embedding, str):
+        return decode_base64_floats(embedding)
+    if not isinstance(embedding, list):
+        raise TypeError(f"an embedding must be a list or base64 string, not {type(embedding)}")
+    return [float(x) for x in embedding]
+
+
+def _embeddings(payload: Any) -> EmbeddingResponse:
+    items = sorted(payload["data"], key=lambda item: item.get("index", 0))
+    return EmbeddingResponse(
+        model=payload.get("model"),
+        vectors=[_vector(item["embedding"]) for item in items],
+        usage=_usage(payload),
+        raw=payload,
+    )
+
+
+def _classification_result(item: Mapping[str, Any], labels: Any) -> ClassificationResult:
+    probs = [float(p) for p in item.get("probs") or []]
+    names = item.get("labels", labels)
+    label = item.get("label")
+    if isinstance(names, list) and len(names) == len(probs) and probs:
+        scores = {str(name): p for name, p in zip(names, probs, strict=True)}
+        if label is None:
+            label = max(scores, key=scores.__getitem__)
+        score = scores[str(label)]
+    else:
+        if label is None or not probs:
+            raise ValueError("a classification item needs a label and its probs")
+        # vLLM's label is the arg-max class, so its probability is the largest one.
+        score = max(probs)
+        scores = {str(label): score}
+    return ClassificationResult(
+        index=int(item.get("index", 0)), label=str(label), score=score, scores=scores, probs=probs
+    )
+
+
+def _classification(payload: Any) -> ClassificationResponse:
+    items = sorted(payload["data"], key=lambda item: item.get("index", 0))
+    labels = payload.get("labels")
+    return ClassificationResponse(
+        model=payload.get("model"),
+        results=[_classification_result(item, labels) for item in items],
+        usage=_usage(payload),
+        raw=payload,
+    )
+
+
+def _models(payload: Any) -> ModelList:
+    return ModelList(
+        data=[
+            ModelInfo(id=m["id"], owned_by=m.get("owned_by"), created=m.get("created"), raw=m)
+            for m in payload["data"]
+        ],
+        raw=payload,
+    )
+
+
+def _chat_chunk(payload: Any) -> ChatChunk:
+    choices = payload.get("choices") or []
+    first = choices[0] if choices else {}
+    delta = first.get("delta") or {}
+    return ChatChunk(
+        id=payload.get("id"),
+        model=payload.get("model"),
+        text=delta.get("content") or "",
+        role=delta.get("role"),
+        finish_reason=first.get("finish_reason"),
+        usage=_usage(payload),
+        raw=payload,
+    )
+
+
+def _completion_chunk(payload: Any) -> CompletionChunk:
+    choices = payload.get("choices") or []
+    first = choices[0] if choices else {}
+    return CompletionChunk(
+        id=payload.get("id"),
+        model=payload.get("model"),
+        text=first.get("text") or "",
+        finish_reason=first.get("finish_reason"),
+        usage=_usage(payload),
+        raw=payload,
+    )
+
+
+class SSEJsonDecoder(StreamDecoder[ChunkT]):
+    """SSE whose ``data`` is one JSON object per event, ended by ``data: [DONE]``."""
+
+    def __init__(self, what: str, build: Callable[[Any], ChunkT]) -> None:
+        self._what = what
+        self._build = build
+        self._sse = SSEParser()
+        self.done = False
+
+    def feed(self, data: bytes) -> list[ChunkT]:
+        return self._chunks(self._sse.feed(data))
+
+    def close(self) -> list[ChunkT]:
+        return self._chunks(self._sse.flush())
+
+    def _chunks(self, events: list[Any]) -> list[ChunkT]:
+        chunks: list[ChunkT] = []
+        for event in events:
+            data: str = event.data
+            if self.done or not data.strip():
+                continue
+            if data.strip() == "[DONE]":
+                self.done = True
+                continue
+            body = data.encode()
+            payload = load_json(body)
+            if isinstance(payload, Mapping) and payload.get("error") is not None:
+                raise in_band_error(payload, data)
+            chunks.append(parse_with(self._what, body, payload, self._build))
+        return chunks
+
+
+_PATHS: dict[str, tuple[str, str]] = {
+    CHAT.name: ("POST", "chat/completions"),
+    COMPLETE.name: ("POST", "completions"),
+    EMBED.name: ("POST", "embeddings"),
+    CLASSIFY.name: ("POST", "classify"),
+    MODELS.name: ("GET", "models"),
+}
+
+_PARSERS: dict[str, Callable[[Any], Result]] = {
+    CHAT.name: _chat,
+    COMPLETE.name: _completion,
+    EMBED.name: _embeddings,
+    CLASSIFY.name: _classification,
+    MODELS.name: _models,
+}
+
+_CHUNK_PARSERS: dict[str, Callable[[Any], Result]] = {
+    CHAT.name: _chat_chunk,
+    COMPLETE.name: _completion_chunk,
+}
+
+
+class OpenAIProvider(Provider):
+    name = "openai"
+
+    def supports(self, task: Task[Any, Any, Any]) -> bool:
+        return task.name in _PATHS
+
+    def build_request(self, task: Task[Any, Any, Any], request: Any) -> HttpRequest:
+        if task.name not in _PATHS:
+            raise NotImplementedError(f"the openai provider has no {task.name!r} task")
+        method, path = _PATHS[task.name]
+        return HttpRequest(method=method, path=path, json=self._body(request))
+
+    def _body(self, request: Any) -> Any:
+        if isinstance(request, ChatRequest):
+            messages = [m.model_dump(exclude_none=True) for m in request.messages]
+            body = {"model": request.model, "messages": messages, **request.params}
+        elif isinstance(request, CompletionRequest):
+            body = {"model": request.model, "prompt": request.prompt, **request.params}
+        elif isinstance(request, (EmbeddingRequest, ClassificationRequest)):
+            body = {"model": request.model, "input": request.input, **request.params}
+        else:
+            return None
+        if getattr(request, "stream", False):
+            body["stream"] = True
+        return body
+
+    def parse_response(self, task: Task[Any, ResultT, Any], response: HttpResponse) -> ResultT:
+        payload = load_json(response.body)
+        result = parse_with(task.name, response.body, payload, _PARSERS[task.name])
+        return cast(ResultT, result)
+
+    def stream_decoder(self, task: Task[Any, Any, ChunkT]) -> StreamDecoder[ChunkT]:
+        if task.name not in _CHUNK_PARSERS:
+            raise NotImplementedError(f"the openai provider cannot stream {task.name!r}")
+        build = cast(Callable[[Any], ChunkT], _CHUNK_PARSERS[task.name])
+        return SSEJsonDecoder(task.name, build)
+
+    def error_message(self, response: HttpResponse) -> str | None:
+        try:
+            return error_message_of(load_json(response.body))
+        except ResponseValidationError:
+            text = text_of_body(response.body, limit=500).strip()
+            return text or None

@@ -1,0 +1,40 @@
+"""Neutral wire types shared by every provider (pydantic v2)."""
+
+from ._chat import (
+    ChatChoice,
+    ChatChunk,
+    ChatMessage,
+    ChatRequest,
+    ChatResponse,
+    Completion,
+    CompletionChunk,
+    CompletionRequest,
+)
+from ._common import ModelInfo, ModelList, Result, Usage
+from ._embeddings import (
+    ClassificationRequest,
+    ClassificationResponse,
+    ClassificationResult,
+    EmbeddingRequest,
+    EmbeddingResponse,
+)
+
+__all__ = [
+    "ChatChoice",
+    "ChatChunk",
+    "ChatMessage",
+    "ChatRequest",
+    "ChatResponse",
+    "ClassificationRequest",
+    "ClassificationResponse",
+    "ClassificationResult",
+    "Completion",
+    "CompletionChunk",
+    "CompletionRequest",
+    "EmbeddingRequest",
+    "EmbeddingResponse",
+    "ModelInfo",
+    "ModelList",
+    "Result",
+    "Usage",
+]
