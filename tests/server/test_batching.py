@@ -1,0 +1,121 @@
+"""Mechanics of the dynamic batcher, with a recording runner (no model: this is the queue)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from maaskit_server.batching import BatcherLimits, DynamicBatcher, QueueFullError
+
+
+class RecordingRunner:
+    """Doubles its inputs and records the size of every call it receives."""
+
+    def __init__(self, gate: threading.Event | None = None) -> None:
+        self.calls: list[list[int]] = []
+        self.gate = gate
+
+    def __call__(self, batch: Sequence[int]) -> list[int]:
+        if self.gate is not None:
+            assert self.gate.wait(10), "test gate never opened"
+        self.calls.append(list(batch))
+        return [value * 2 for value in batch]
+
+
+@pytest.fixture
+def executor() -> ThreadPoolExecutor:
+    with ThreadPoolExecutor(2) as pool:
+        yield pool
+
+
+def make(
+    runner: RecordingRunner, executor: ThreadPoolExecutor, **limits: object
+) -> DynamicBatcher[int, int]:
+    options = {"max_batch_size": 8, "max_queue_delay_s": 0.05, **limits}
+    return DynamicBatcher(
+        "test-model", runner, executor=executor, limits=BatcherLimits(**options), length_of=abs
+    )
+
+
+async def test_concurrent_submits_share_one_call(executor: ThreadPoolExecutor) -> None:
+    runner = RecordingRunner()
+    batcher = make(runner, executor)
+    results = await asyncio.gather(*(batcher.submit([i]) for i in range(5)))
+    await batcher.close()
+    assert results == [[0], [2], [4], [6], [8]]
+    assert runner.calls == [[0, 1, 2, 3, 4]]
+
+
+async def test_batches_never_exceed_max_batch_size(executor: ThreadPoolExecutor) -> None:
+    runner = RecordingRunner()
+    batcher = make(runner, executor, max_batch_size=4)
+    results = await batcher.submit(list(range(10)))
+    await batcher.close()
+    assert results == [value * 2 for value in range(10)]
+    assert [len(call) for call in runner.calls] == [4, 4, 2]
+
+
+async def test_full_queue_rejects_at_once(executor: ThreadPoolExecutor) -> None:
+    gate = threading.Event()
+    runner = RecordingRunner(gate)
+    batcher = make(runner, executor, max_batch_size=2, max_queue_size=4)
+    first = asyncio.create_task(batcher.submit([1, 2]))  # taken by the worker, held at the gate
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if batcher.queue_depth == 0 and runner.calls == [] and first.done() is False:
+            break
+    queued = asyncio.create_task(batcher.submit([3, 4, 5, 6]))
+    await asyncio.sleep(0)
+    with pytest.raises(QueueFullError):
+        await batcher.submit([7])
+    gate.set()
+    assert await first == [2, 4]
+    assert await queued == [6, 8, 10, 12]
+    await batcher.close()
+
+
+async def test_runner_error_reaches_every_caller_and_batcher_survives(
+    executor: ThreadPoolExecutor,
+) -> None:
+    def failing(batch: Sequence[int]) -> list[int]:
+        if 13 in batch:
+            raise ValueError("unlucky")
+        return list(batch)
+
+    batcher: DynamicBatcher[int, int] = DynamicBatcher(
+        "failing", failing, executor=executor, limits=BatcherLimits(max_queue_delay_s=0.05)
+    )
+    outcomes = await asyncio.gather(
+        batcher.submit([13]), batcher.submit([1]), return_exceptions=True
+    )
+    assert all(isinstance(outcome, ValueError) for outcome in outcomes)
+    assert await batcher.submit([5]) == [5]
+    await batcher.close()
+
+
+async def test_cancelled_request_is_not_computed(executor: ThreadPoolExecutor) -> None:
+    gate = threading.Event()
+    runner = RecordingRunner(gate)
+    batcher = make(runner, executor, max_batch_size=1, max_queue_delay_s=0.0)
+    first = asyncio.create_task(batcher.submit([1]))
+    await asyncio.sleep(0.05)
+    abandoned = asyncio.create_task(batcher.submit([99]))
+    await asyncio.sleep(0.01)
+    abandoned.cancel()
+    gate.set()
+    assert await first == [2]
+    assert await batcher.submit([3]) == [6]
+    await batcher.close()
+    assert [99] not in runner.calls
+
+
+async def test_length_buckets_split_one_batch_by_size(executor: ThreadPoolExecutor) -> None:
+    runner = RecordingRunner()
+    batcher = make(runner, executor, bucket_by_length=True)
+    results = await asyncio.gather(*(batcher.submit([v]) for v in (3, 100, 2, 120)))
+    await batcher.close()
+    assert results == [[6], [200], [4], [240]]
+    assert sorted(map(sorted, runner.calls)) == [[2, 3], [100, 120]]
