@@ -112,8 +112,19 @@ class GenerationEngine:
             raise ContextLengthError(limit, prompt_tokens, max_tokens)
         return room if max_tokens is None else max_tokens
 
-    def submit(self, prompt_ids: list[int], params: SamplingParams) -> GenerationHandle:
-        """Queue a request (raises ContextLengthError, QueueFullError); call from the loop."""
+    def submit(
+        self,
+        prompt_ids: list[int],
+        params: SamplingParams,
+        *,
+        queue: asyncio.Queue[Event] | None = None,
+        index_offset: int = 0,
+    ) -> GenerationHandle:
+        """Queue a request (raises ContextLengthError, QueueFullError); call from the loop.
+
+        Several prompts of one API request may share ``queue``; their events then carry choice
+        indexes starting at ``index_offset``.
+        """
         if not prompt_ids:
             raise ContextLengthError(self.config.max_context_tokens, 0, params.max_tokens)
         if self._stopping.is_set():
@@ -123,12 +134,13 @@ class GenerationEngine:
             params=params,
             max_new_tokens=self.max_new_tokens(len(prompt_ids), params.max_tokens),
             loop=asyncio.get_running_loop(),
+            queue=queue if queue is not None else asyncio.Queue(),
             _on_cancel=self._cancel,
         )
         sequences = [
             _Sequence(
                 handle=handle,
-                index=index,
+                index=index_offset + index,
                 sampler=TokenSampler(params.for_choice(index)),
                 detokenizer=IncrementalDetokenizer(self.tokenizer, prompt_ids),
                 stops=StopMatcher(params.stop),

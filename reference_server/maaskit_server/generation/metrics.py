@@ -45,3 +45,16 @@ class GenerationMetrics:
             buckets=_TTFT_BUCKETS,
             registry=self.registry,
         )
+
+
+_server_metrics: GenerationMetrics | None = None
+
+
+def server_metrics() -> GenerationMetrics:
+    """The generation metrics in the server's shared registry (created once per process)."""
+    global _server_metrics
+    if _server_metrics is None:
+        from maaskit_server.metrics import REGISTRY
+
+        _server_metrics = GenerationMetrics(REGISTRY)
+    return _server_metrics

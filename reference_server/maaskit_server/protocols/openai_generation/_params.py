@@ -1,0 +1,191 @@
+"""OpenAI request bodies for chat and completions, validated into engine parameters.
+
+Every problem becomes a 400 in OpenAI's error shape naming the field; ``null`` means "use the
+default", as OpenAI's own API treats it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ...errors import APIError, bad_request
+from ...generation.errors import InvalidParameterError
+from ...generation.params import SamplingParams
+
+CHAT_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+MAX_COMPLETION_LOGPROBS = 5
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    stream: bool
+    include_usage: bool
+
+
+def sampling_params(body: dict[str, Any], *, chat: bool) -> SamplingParams:
+    max_tokens = body.get("max_completion_tokens") if chat else None
+    if max_tokens is None:
+        max_tokens = body.get("max_tokens")
+    logprobs, top_logprobs = _logprobs(body, chat=chat)
+    kwargs: dict[str, Any] = {
+        "max_tokens": max_tokens,
+        "stop": _stop(body.get("stop")),
+        "logprobs": logprobs,
+        "top_logprobs": top_logprobs,
+    }
+    for name in (
+        "temperature",
+        "top_p",
+        "top_k",
+        "seed",
+        "frequency_penalty",
+        "presence_penalty",
+        "n",
+    ):
+        if body.get(name) is not None:
+            kwargs[name] = body[name]
+    best_of = body.get("best_of")
+    if best_of is not None and best_of != kwargs.get("n", 1):
+        raise bad_request("best_of is not supported unless it equals n.", param="best_of")
+    try:
+        return SamplingParams(**kwargs)
+    except InvalidParameterError as exc:
+        raise bad_request(exc.message, param=exc.param) from exc
+
+
+def stream_options(body: dict[str, Any]) -> StreamOptions:
+    stream = body.get("stream")
+    if stream is None:
+        stream = False
+    if not isinstance(stream, bool):
+        raise bad_request("'stream' must be true or false.", param="stream", code="invalid_type")
+    options = body.get("stream_options")
+    if options is None:
+        return StreamOptions(stream, include_usage=False)
+    if not isinstance(options, dict):
+        raise bad_request("'stream_options' must be an object.", param="stream_options")
+    if not stream:
+        message = "'stream_options' is only allowed when 'stream' is true."
+        raise bad_request(message, param="stream_options")
+    include_usage = options.get("include_usage")
+    if include_usage is not None and not isinstance(include_usage, bool):
+        message = "'stream_options.include_usage' must be true or false."
+        raise bad_request(message, param="stream_options")
+    # An empty object behaves like OpenAI's: no usage chunk unless include_usage is true.
+    return StreamOptions(stream, include_usage=bool(include_usage))
+
+
+def chat_messages(value: Any) -> list[dict[str, str]]:
+    """Messages reduced to role and text content, ready for the chat template."""
+    if value is None:
+        raise bad_request(
+            "Missing required parameter: 'messages'.", param="messages", code="missing"
+        )
+    if not isinstance(value, list):
+        raise bad_request("'messages' must be a list.", param="messages", code="invalid_type")
+    if not value:
+        raise bad_request(
+            "'messages' must contain at least one message.", param="messages", code="empty_array"
+        )
+    messages: list[dict[str, str]] = []
+    for index, message in enumerate(value):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict):
+            raise bad_request(f"{where} must be an object.", param=where, code="invalid_type")
+        role = message.get("role")
+        if not isinstance(role, str) or role not in CHAT_ROLES:
+            known = ", ".join(sorted(CHAT_ROLES))
+            raise bad_request(
+                f"{where}.role {role!r} is not one of: {known}.",
+                param=f"{where}.role",
+                code="invalid_value",
+            )
+        content = _content_text(message.get("content"), role, f"{where}.content")
+        messages.append({"role": role, "content": content})
+    return messages
+
+
+def reject_unsupported(body: dict[str, Any]) -> None:
+    if body.get("tools"):
+        raise bad_request("Tool calling is not supported by this server.", param="tools")
+    response_format = body.get("response_format")
+    if response_format is not None and (
+        not isinstance(response_format, dict) or response_format.get("type") != "text"
+    ):
+        message = "Only response_format {'type': 'text'} is supported by this server."
+        raise bad_request(message, param="response_format")
+    if body.get("suffix"):
+        raise bad_request("'suffix' is not supported by this server.", param="suffix")
+
+
+def boolean(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise bad_request(f"'{name}' must be true or false.", param=name, code="invalid_type")
+    return value
+
+
+def _content_text(content: Any, role: str, where: str) -> str:
+    if content is None:
+        if role == "assistant":
+            return ""  # an assistant turn that only carried tool calls
+        raise bad_request(f"{where} is required.", param=where, code="missing")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts: list[str] = []
+        for index, part in enumerate(content):
+            if not isinstance(part, dict) or part.get("type") != "text":
+                message = f"{where}[{index}]: only text content parts are supported."
+                raise bad_request(message, param=where, code="invalid_type")
+            text = part.get("text")
+            if not isinstance(text, str):
+                message = f"{where}[{index}].text must be a string."
+                raise bad_request(message, param=where, code="invalid_type")
+            parts.append(text)
+        return "".join(parts)
+    raise bad_request(
+        f"{where} must be a string or a list of text parts.", param=where, code="invalid_type"
+    )
+
+
+def _stop(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise bad_request("'stop' must be a string or a list of strings.", param="stop")
+    return tuple(value)
+
+
+def _logprobs(body: dict[str, Any], *, chat: bool) -> tuple[bool, int]:
+    raw = body.get("logprobs")
+    if chat:
+        enabled = boolean(body, "logprobs")
+        top = body.get("top_logprobs")
+        if top is None:
+            return enabled, 0
+        if not enabled:
+            raise bad_request(
+                "'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs"
+            )
+        if isinstance(top, bool) or not isinstance(top, int):
+            raise bad_request("'top_logprobs' must be an integer.", param="top_logprobs")
+        return True, top
+    # Legacy completions: logprobs is the number of alternatives (0-5), null for none.
+    if raw is None:
+        return False, 0
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_COMPLETION_LOGPROBS:
+        raise bad_request(
+            f"'logprobs' must be an integer between 0 and {MAX_COMPLETION_LOGPROBS}.",
+            param="logprobs",
+        )
+    return True, raw
+
+
+def context_error(exc: InvalidParameterError) -> APIError:
+    return bad_request(exc.message, param=exc.param, code="context_length_exceeded")

@@ -1,0 +1,136 @@
+"""Submitting one API request's prompts to the engine and reading back its events.
+
+A completions request may carry several prompts and any request may ask for ``n`` choices; all
+of them share one event queue, with choice indexes ``prompt_index * n + i`` as OpenAI numbers
+them. Waiting is always bounded, and leaving early cancels the sequences in the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from ...errors import APIError
+from ...generation.errors import ContextLengthError, EngineStoppedError, QueueFullError
+from ...generation.events import ErrorEvent, Event, FinishEvent, GenerationHandle, TokenEvent
+from ...generation.params import SamplingParams
+from ...generation.runtime import GenerationRuntime
+from ...generation.sampling import SampledToken
+from ._params import context_error
+
+# Longest silence tolerated between two events of a running request; a stuck engine then
+# produces an error instead of a hung client.
+EVENT_TIMEOUT_SECONDS = 120.0
+
+
+class GenerationFailed(Exception):
+    """The engine reported an error for this request (after it was accepted)."""
+
+
+@dataclass
+class Choice:
+    """What has been generated so far for one choice, for non-streaming answers."""
+
+    index: int
+    text: str = ""
+    tokens: list[SampledToken] = field(default_factory=list)
+    finish_reason: str | None = None
+    completion_tokens: int = 0
+
+
+class GenerationRun:
+    def __init__(
+        self, runtime: GenerationRuntime, prompts: list[list[int]], params: SamplingParams
+    ) -> None:
+        engine = runtime.engine
+        for prompt in prompts:
+            try:
+                engine.max_new_tokens(len(prompt), params.max_tokens)
+            except ContextLengthError as exc:
+                raise context_error(exc) from exc
+        self.prompt_tokens = sum(len(prompt) for prompt in prompts)
+        self.choice_count = len(prompts) * params.n
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._handles: list[GenerationHandle] = []
+        self._client_gone = False
+        try:
+            for number, prompt in enumerate(prompts):
+                handle = engine.submit(
+                    prompt, params, queue=self._queue, index_offset=number * params.n
+                )
+                self._handles.append(handle)
+        except QueueFullError as exc:
+            self.cancel()
+            raise APIError(
+                429,
+                str(exc),
+                type="rate_limit_error",
+                code="queue_full",
+                headers={"Retry-After": str(exc.retry_after_seconds)},
+            ) from exc
+        except EngineStoppedError as exc:
+            self.cancel()
+            raise APIError(503, str(exc), type="server_error", code="shutting_down") from exc
+
+    def cancel(self) -> None:
+        for handle in self._handles:
+            handle.cancel()
+
+    async def events(self) -> AsyncIterator[TokenEvent | FinishEvent]:
+        """Token and finish events of every choice; raises GenerationFailed on an engine error."""
+        remaining = self.choice_count
+        while remaining > 0:
+            try:
+                event = await asyncio.wait_for(self._queue.get(), EVENT_TIMEOUT_SECONDS)
+            except TimeoutError as exc:
+                raise GenerationFailed("generation stalled; the request was abandoned") from exc
+            if isinstance(event, ErrorEvent):
+                raise GenerationFailed(event.message)
+            if isinstance(event, FinishEvent):
+                remaining -= 1
+            yield event
+
+    async def collect(self, request: Request) -> list[Choice]:
+        """Run to the end (non-streaming); a client that disconnects cancels the work."""
+        choices = [Choice(index) for index in range(self.choice_count)]
+        watcher = asyncio.create_task(self._cancel_on_disconnect(request))
+        try:
+            async for event in self.events():
+                choice = choices[event.index]
+                choice.text += event.text
+                if isinstance(event, TokenEvent):
+                    choice.tokens.append(event.token)
+                else:
+                    choice.finish_reason = event.reason
+                    choice.completion_tokens = event.completion_tokens
+        except GenerationFailed as exc:
+            if self._client_gone:
+                # Nobody reads this answer; 499 keeps the metrics honest about why it ended.
+                raise APIError(499, str(exc), code="client_disconnected") from exc
+            raise APIError(500, str(exc), type="server_error", code="generation_failed") from exc
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            self.cancel()
+        return choices
+
+    async def _cancel_on_disconnect(self, request: Request) -> None:
+        # The body is already read, so the next ASGI message is the client going away.
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        self._client_gone = True
+        self.cancel()
+        self._queue.put_nowait(ErrorEvent("the client disconnected"))
+
+
+def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }

@@ -1,0 +1,159 @@
+"""``POST /v1/chat/completions``: messages rendered with the model's chat template, generated."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from ... import metrics
+from ..._json import JSONResponse
+from ...errors import bad_request
+from ...generation.errors import ChatTemplateError
+from ...generation.events import TokenEvent
+from ...generation.runtime import GenerationRuntime
+from ...generation.sampling import SampledToken
+from ...openapi import documented
+from ...state import get_state
+from ..openai._requests import read_json_object, required_string
+from . import _params
+from ._format import SSE_DONE, chat_logprobs, new_id, now, sse, sse_error
+from ._run import GenerationFailed, GenerationRun, usage
+
+REQUEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["model", "messages"],
+    "properties": {
+        "model": {"type": "string"},
+        "messages": {"type": "array", "minItems": 1},
+        "max_tokens": {"type": "integer", "minimum": 1},
+        "max_completion_tokens": {"type": "integer", "minimum": 1},
+        "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+        "top_p": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "top_k": {"type": "integer"},
+        "seed": {"type": "integer"},
+        "stop": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        "frequency_penalty": {"type": "number", "minimum": -2, "maximum": 2},
+        "presence_penalty": {"type": "number", "minimum": -2, "maximum": 2},
+        "logprobs": {"type": "boolean"},
+        "top_logprobs": {"type": "integer", "minimum": 0, "maximum": 20},
+        "n": {"type": "integer", "minimum": 1},
+        "stream": {"type": "boolean"},
+        "stream_options": {"type": "object"},
+    },
+}
+
+
+@documented(request=REQUEST_SCHEMA, response={"type": "object"}, tags=["openai"])
+async def create_chat_completion(request: Request) -> Response:
+    """Generate the assistant's reply to a conversation (optionally streamed as SSE)."""
+    state = get_state(request)
+    body = await read_json_object(request)
+    model = required_string(body, "model")
+    messages = _params.chat_messages(body.get("messages"))
+    runtime = state.repository.runtime(model, "text-generation", GenerationRuntime)
+    _params.reject_unsupported(body)
+    params = _params.sampling_params(body, chat=True)
+    stream = _params.stream_options(body)
+    try:
+        prompt = runtime.engine.chat_template.render(messages, add_generation_prompt=True)
+    except ChatTemplateError as exc:
+        raise bad_request(exc.message, param="messages", code="chat_template_error") from exc
+    prompt_ids = runtime.engine.encode(prompt)
+    run = GenerationRun(runtime, [prompt_ids], params)
+    metrics.TOKENS.labels(model=model, kind="prompt").inc(run.prompt_tokens)
+    if stream.stream:
+        events = _stream(run, runtime, model, params.logprobs, stream.include_usage)
+        return StreamingResponse(
+            events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
+    choices = await run.collect(request)
+    completion_tokens = sum(choice.completion_tokens for choice in choices)
+    metrics.TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
+    return JSONResponse(
+        {
+            "id": new_id("chatcmpl"),
+            "object": "chat.completion",
+            "created": now(),
+            "model": model,
+            "system_fingerprint": None,
+            "choices": [
+                {
+                    "index": choice.index,
+                    "message": {"role": "assistant", "content": choice.text, "refusal": None},
+                    "logprobs": (
+                        chat_logprobs(choice.tokens, runtime.token_text)
+                        if params.logprobs
+                        else None
+                    ),
+                    "finish_reason": choice.finish_reason,
+                }
+                for choice in choices
+            ],
+            "usage": usage(run.prompt_tokens, completion_tokens),
+        }
+    )
+
+
+async def _stream(
+    run: GenerationRun,
+    runtime: GenerationRuntime,
+    model: str,
+    logprobs: bool,
+    include_usage: bool,
+) -> AsyncIterator[bytes]:
+    base = {
+        "id": new_id("chatcmpl"),
+        "object": "chat.completion.chunk",
+        "created": now(),
+        "model": model,
+        "system_fingerprint": None,
+    }
+    # OpenAI sends "usage": null on every chunk when usage was asked for.
+    extra: dict[str, Any] = {"usage": None} if include_usage else {}
+
+    def chunk(
+        index: int, delta: dict[str, Any], finish: str | None, tokens: list[SampledToken]
+    ) -> bytes:
+        choice = {
+            "index": index,
+            "delta": delta,
+            "logprobs": chat_logprobs(tokens, runtime.token_text) if logprobs and tokens else None,
+            "finish_reason": finish,
+        }
+        return sse({**base, "choices": [choice], **extra})
+
+    pending: dict[int, list[SampledToken]] = {}
+    completion_tokens = 0
+    try:
+        for index in range(run.choice_count):
+            yield chunk(index, {"role": "assistant", "content": ""}, None, [])
+        async for event in run.events():
+            held = pending.setdefault(event.index, [])
+            if isinstance(event, TokenEvent):
+                held.append(event.token)
+                if event.text:
+                    yield chunk(event.index, {"content": event.text}, None, held)
+                    held.clear()
+                continue
+            if event.text or held:
+                yield chunk(event.index, {"content": event.text}, None, held)
+                held.clear()
+            completion_tokens += event.completion_tokens
+            yield chunk(event.index, {}, event.reason, [])
+        metrics.TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
+        if include_usage:
+            yield sse({**base, "choices": [], "usage": usage(run.prompt_tokens, completion_tokens)})
+    except GenerationFailed as exc:
+        yield sse_error(str(exc))
+    finally:
+        # Also runs when the client disconnects (the response task is cancelled).
+        run.cancel()
+    yield SSE_DONE
+
+
+def routes() -> list[BaseRoute]:
+    return [Route("/v1/chat/completions", create_chat_completion, methods=["POST"])]

@@ -1,0 +1,163 @@
+"""``POST /v1/completions``: the legacy text completion API, one or several prompts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from ... import metrics
+from ..._json import JSONResponse
+from ...errors import bad_request
+from ...generation.events import TokenEvent
+from ...generation.runtime import GenerationRuntime
+from ...generation.sampling import SampledToken
+from ...openapi import documented
+from ...state import get_state
+from ..openai._requests import read_json_object, required_string, text_inputs
+from . import _params
+from ._format import SSE_DONE, completion_logprobs, new_id, now, sse, sse_error
+from ._run import GenerationFailed, GenerationRun, usage
+
+REQUEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["model", "prompt"],
+    "properties": {
+        "model": {"type": "string"},
+        "prompt": {
+            "oneOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "array", "items": {"type": "integer"}},
+                {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+            ]
+        },
+        "max_tokens": {"type": "integer", "minimum": 1},
+        "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+        "top_p": {"type": "number"},
+        "seed": {"type": "integer"},
+        "stop": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        "logprobs": {"type": "integer", "minimum": 0, "maximum": 5},
+        "echo": {"type": "boolean"},
+        "n": {"type": "integer", "minimum": 1},
+        "stream": {"type": "boolean"},
+        "stream_options": {"type": "object"},
+    },
+}
+
+
+@documented(request=REQUEST_SCHEMA, response={"type": "object"}, tags=["openai"])
+async def create_completion(request: Request) -> Response:
+    """Continue one or several prompts (optionally streamed as SSE)."""
+    state = get_state(request)
+    body = await read_json_object(request)
+    model = required_string(body, "model")
+    inputs = text_inputs(
+        body.get("prompt"), max_inputs=state.settings.max_inputs_per_request, param="prompt"
+    )
+    runtime = state.repository.runtime(model, "text-generation", GenerationRuntime)
+    _params.reject_unsupported(body)
+    params = _params.sampling_params(body, chat=False)
+    stream = _params.stream_options(body)
+    echo = _params.boolean(body, "echo")
+    if echo and params.logprobs:
+        raise bad_request("'echo' together with 'logprobs' is not supported.", param="echo")
+    prompts = [_prompt_ids(runtime, item) for item in inputs]
+    run = GenerationRun(runtime, prompts, params)
+    metrics.TOKENS.labels(model=model, kind="prompt").inc(run.prompt_tokens)
+    echoes = [runtime.engine.decode(p) if echo else "" for p in prompts for _ in range(params.n)]
+    if stream.stream:
+        events = _stream(run, runtime, model, params.logprobs, stream.include_usage, echoes)
+        return StreamingResponse(
+            events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
+    choices = await run.collect(request)
+    completion_tokens = sum(choice.completion_tokens for choice in choices)
+    metrics.TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
+    return JSONResponse(
+        {
+            "id": new_id("cmpl"),
+            "object": "text_completion",
+            "created": now(),
+            "model": model,
+            "system_fingerprint": None,
+            "choices": [
+                {
+                    "index": choice.index,
+                    "text": echoes[choice.index] + choice.text,
+                    "logprobs": (
+                        completion_logprobs(choice.tokens, runtime.token_text, 0)
+                        if params.logprobs
+                        else None
+                    ),
+                    "finish_reason": choice.finish_reason,
+                }
+                for choice in choices
+            ],
+            "usage": usage(run.prompt_tokens, completion_tokens),
+        }
+    )
+
+
+def _prompt_ids(runtime: GenerationRuntime, item: str | list[int]) -> list[int]:
+    if isinstance(item, str):
+        return runtime.engine.encode(item)
+    vocab = runtime.engine.tokenizer.get_vocab_size(with_added_tokens=True)
+    if any(not 0 <= token < vocab for token in item):
+        message = f"'prompt' has token ids outside this model's vocabulary (0..{vocab - 1})."
+        raise bad_request(message, param="prompt", code="invalid_token_id")
+    return list(item)
+
+
+async def _stream(
+    run: GenerationRun,
+    runtime: GenerationRuntime,
+    model: str,
+    logprobs: bool,
+    include_usage: bool,
+    echoes: list[str],
+) -> AsyncIterator[bytes]:
+    base = {"id": new_id("cmpl"), "object": "text_completion", "created": now(), "model": model}
+    extra: dict[str, Any] = {"usage": None} if include_usage else {}
+    offsets = [0] * run.choice_count
+
+    def chunk(index: int, text: str, finish: str | None, tokens: list[SampledToken]) -> bytes:
+        described = None
+        if logprobs and tokens:
+            described = completion_logprobs(tokens, runtime.token_text, offsets[index])
+        offsets[index] += len(text)
+        choice = {"index": index, "text": text, "logprobs": described, "finish_reason": finish}
+        return sse({**base, "choices": [choice], **extra})
+
+    pending: dict[int, list[SampledToken]] = {}
+    completion_tokens = 0
+    try:
+        for index, echo in enumerate(echoes):
+            if echo:
+                yield chunk(index, echo, None, [])
+        async for event in run.events():
+            held = pending.setdefault(event.index, [])
+            if isinstance(event, TokenEvent):
+                held.append(event.token)
+                if event.text:
+                    yield chunk(event.index, event.text, None, held)
+                    held.clear()
+                continue
+            completion_tokens += event.completion_tokens
+            yield chunk(event.index, event.text, event.reason, held)
+            held.clear()
+        metrics.TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
+        if include_usage:
+            yield sse({**base, "choices": [], "usage": usage(run.prompt_tokens, completion_tokens)})
+    except GenerationFailed as exc:
+        yield sse_error(str(exc))
+    finally:
+        run.cancel()
+    yield SSE_DONE
+
+
+def routes() -> list[BaseRoute]:
+    return [Route("/v1/completions", create_completion, methods=["POST"])]

@@ -1,0 +1,103 @@
+"""vLLM's ``POST /tokenize`` and ``POST /detokenize`` (also under ``/v1``) for generation models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ..._json import JSONResponse
+from ...errors import bad_request
+from ...generation.errors import ChatTemplateError
+from ...generation.runtime import GenerationRuntime
+from ...openapi import documented
+from ...state import get_state
+from ..openai._requests import read_json_object, required_string
+from . import _params
+
+
+@documented(
+    request={
+        "type": "object",
+        "required": ["model"],
+        "properties": {
+            "model": {"type": "string"},
+            "prompt": {"type": "string"},
+            "messages": {"type": "array"},
+            "add_generation_prompt": {"type": "boolean"},
+        },
+    },
+    response={
+        "type": "object",
+        "properties": {
+            "tokens": {"type": "array", "items": {"type": "integer"}},
+            "count": {"type": "integer"},
+            "max_model_len": {"type": "integer"},
+        },
+    },
+    tags=["vllm"],
+)
+async def tokenize(request: Request) -> Response:
+    """Token ids of a prompt (or of chat messages rendered with the chat template)."""
+    state = get_state(request)
+    body = await read_json_object(request)
+    model = required_string(body, "model")
+    runtime = state.repository.runtime(model, "text-generation", GenerationRuntime)
+    if body.get("messages") is not None:
+        messages = _params.chat_messages(body["messages"])
+        add_prompt = body.get("add_generation_prompt")
+        try:
+            text = runtime.engine.chat_template.render(
+                messages, add_generation_prompt=True if add_prompt is None else bool(add_prompt)
+            )
+        except ChatTemplateError as exc:
+            raise bad_request(exc.message, param="messages", code="chat_template_error") from exc
+    else:
+        prompt = body.get("prompt")
+        if not isinstance(prompt, str):
+            message = "'prompt' (a string) or 'messages' is required."
+            raise bad_request(message, param="prompt", code="invalid_type")
+        text = prompt
+    tokens = runtime.engine.encode(text)
+    return JSONResponse(
+        {"tokens": tokens, "count": len(tokens), "max_model_len": runtime.max_context_tokens}
+    )
+
+
+@documented(
+    request={
+        "type": "object",
+        "required": ["model", "tokens"],
+        "properties": {
+            "model": {"type": "string"},
+            "tokens": {"type": "array", "items": {"type": "integer"}},
+        },
+    },
+    response={"type": "object", "properties": {"prompt": {"type": "string"}}},
+    tags=["vllm"],
+)
+async def detokenize(request: Request) -> Response:
+    """The text of a list of token ids."""
+    state = get_state(request)
+    body = await read_json_object(request)
+    model = required_string(body, "model")
+    runtime = state.repository.runtime(model, "text-generation", GenerationRuntime)
+    tokens: Any = body.get("tokens")
+    vocab = runtime.engine.tokenizer.get_vocab_size(with_added_tokens=True)
+    if not isinstance(tokens, list) or not all(
+        isinstance(t, int) and not isinstance(t, bool) and 0 <= t < vocab for t in tokens
+    ):
+        message = f"'tokens' must be a list of token ids between 0 and {vocab - 1}."
+        raise bad_request(message, param="tokens", code="invalid_type")
+    return JSONResponse({"prompt": runtime.engine.decode(tokens)})
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/tokenize", tokenize, methods=["POST"]),
+        Route("/detokenize", detokenize, methods=["POST"]),
+        Route("/v1/tokenize", tokenize, methods=["POST"]),
+        Route("/v1/detokenize", detokenize, methods=["POST"]),
+    ]
