@@ -50,6 +50,7 @@ RuntimeFactory = Callable[[ModelSpec, RuntimeContext], Runtime]
 _BUILTIN: dict[str, str] = {
     "embeddings": "maaskit_server.runtimes.embeddings:EmbeddingRuntime",
     "classification": "maaskit_server.runtimes.classification:ClassificationRuntime",
+    "text-generation": "maaskit_server.generation.runtime:GenerationRuntime",
 }
 _REGISTERED: dict[str, RuntimeFactory] = {}
 
