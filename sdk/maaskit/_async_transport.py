@@ -119,6 +119,7 @@ class AsyncTransport:
                 chunks = decoder.feed(data)
                 for chunk in chunks:
                     yield chunk
+                decoder.raise_deferred()
                 if chunks:
                     last_chunk = self._clock()
                 elif idle is not None and self._clock() - last_chunk > idle:
@@ -127,6 +128,7 @@ class AsyncTransport:
                     return
             for chunk in decoder.close():
                 yield chunk
+            decoder.raise_deferred()
         except APIError as error:
             call.complete_error(error, number)
             raise

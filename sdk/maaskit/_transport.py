@@ -114,6 +114,7 @@ class SyncTransport:
             for data in response.iter_bytes():
                 chunks = decoder.feed(data)
                 yield from chunks
+                decoder.raise_deferred()
                 if chunks:
                     last_chunk = self._clock()
                 elif idle is not None and self._clock() - last_chunk > idle:
@@ -121,6 +122,7 @@ class SyncTransport:
                 if decoder.done:
                     return
             yield from decoder.close()
+            decoder.raise_deferred()
         except APIError as error:
             call.complete_error(error, number)
             raise

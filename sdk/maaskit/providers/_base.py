@@ -22,11 +22,22 @@ ChunkT_co = TypeVar("ChunkT_co", bound=Result, covariant=True)
 class StreamDecoder(abc.ABC, Generic[ChunkT_co]):
     """Turns the bytes of one streamed response into typed chunks, in any split.
 
-    ``done`` becomes true when the protocol's end marker (e.g. ``[DONE]``) was seen. In-band
-    error events raise :class:`maaskit.APIStatusError` from ``feed``.
+    ``done`` becomes true when the protocol's end marker (e.g. ``[DONE]``) was seen. An
+    in-band error event is raised (as :class:`maaskit.APIStatusError`) only after the chunks
+    that came before it were handed out: decoders park it with ``defer`` and the transport
+    calls ``raise_deferred`` after delivering each batch.
     """
 
     done: bool = False
+    _deferred: Exception | None = None
+
+    def defer(self, error: Exception) -> None:
+        self._deferred = error
+
+    def raise_deferred(self) -> None:
+        error, self._deferred = self._deferred, None
+        if error is not None:
+            raise error
 
     @abc.abstractmethod
     def feed(self, data: bytes) -> list[ChunkT_co]: ...

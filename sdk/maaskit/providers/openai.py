@@ -188,17 +188,22 @@ class SSEJsonDecoder(StreamDecoder[ChunkT]):
 
     def _chunks(self, events: list[Any]) -> list[ChunkT]:
         chunks: list[ChunkT] = []
+        if self.done:
+            return chunks
         for event in events:
             data: str = event.data
-            if self.done or not data.strip():
+            if not data.strip():
                 continue
             if data.strip() == "[DONE]":
                 self.done = True
-                continue
+                break
             body = data.encode()
             payload = load_json(body)
             if isinstance(payload, Mapping) and payload.get("error") is not None:
-                raise in_band_error(payload, data)
+                self.defer(in_band_error(payload, data))
+                # Nothing after an error event counts.
+                self.done = True
+                break
             chunks.append(parse_with(self._what, body, payload, self._build))
         return chunks
 
