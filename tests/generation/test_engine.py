@@ -1,0 +1,195 @@
+"""The continuous-batching engine on the real model: threads, queues, cancellation, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from maaskit_server.generation.engine import GenerationEngine
+from maaskit_server.generation.errors import ContextLengthError, QueueFullError
+from maaskit_server.generation.events import ErrorEvent, TokenEvent
+from maaskit_server.generation.params import SamplingParams
+
+PROMPTS = [
+    "To be, or not to be",
+    "ROMEO:\nBut soft",
+    "Now is the winter",
+    "KING",
+    "What light through yonder window breaks? It is the east",
+    "O",
+    "Friends, Romans, countrymen",
+    "All the world's a stage",
+]
+GREEDY = SamplingParams(max_tokens=24, temperature=0.0)
+
+
+@dataclasses.dataclass
+class Result:
+    texts: dict[int, str]
+    tokens: dict[int, list[int]]
+    reasons: dict[int, str]
+    counts: dict[int, int]
+
+
+@pytest.fixture(scope="module")
+def engine(lm_dir: Path) -> Iterator[GenerationEngine]:
+    engine = GenerationEngine.from_folder(lm_dir, "tiny-shakespeare")
+    engine.start()
+    yield engine
+    engine.close()
+
+
+async def run(engine: GenerationEngine, prompt: str, params: SamplingParams) -> Result:
+    handle = engine.submit(engine.encode(prompt), params)
+    result = Result({}, {}, {}, {})
+    async for event in handle.events(timeout=30):
+        assert not isinstance(event, ErrorEvent), event.message
+        result.texts[event.index] = result.texts.get(event.index, "") + event.text
+        if isinstance(event, TokenEvent):
+            result.tokens.setdefault(event.index, []).append(event.token.token_id)
+        else:
+            result.reasons[event.index] = event.reason
+            result.counts[event.index] = event.completion_tokens
+    return result
+
+
+async def wait_until(condition: object, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def test_concurrent_greedy_streams_match_their_solo_runs(engine: GenerationEngine) -> None:
+    alone = [await run(engine, prompt, GREEDY) for prompt in PROMPTS]
+    steps_before, sequences_before = _histogram(engine)
+    together = await asyncio.gather(*(run(engine, prompt, GREEDY) for prompt in PROMPTS))
+    steps_after, sequences_after = _histogram(engine)
+    assert [r.tokens for r in together] == [r.tokens for r in alone]
+    assert [r.texts for r in together] == [r.texts for r in alone]
+    # Each sequence's first token comes from its prefill, the other 23 from decode steps: the
+    # 8 x 23 sequence-steps ran in fewer onnxruntime calls, so steps held several sequences.
+    assert sequences_after - sequences_before == len(PROMPTS) * (24 - 1)
+    assert steps_after - steps_before < sequences_after - sequences_before
+
+
+async def test_max_tokens_ends_with_length(engine: GenerationEngine) -> None:
+    result = await run(engine, "To be", SamplingParams(max_tokens=5, temperature=0.0))
+    assert result.reasons == {0: "length"}
+    assert result.counts == {0: 5}
+    assert len(result.tokens[0]) == 5
+    assert result.texts[0] == engine.decode(result.tokens[0])
+
+
+async def test_a_stop_string_ends_the_text_before_it(engine: GenerationEngine) -> None:
+    full = (await run(engine, PROMPTS[0], GREEDY)).texts[0]
+    stop = full[len(full) // 2 : len(full) // 2 + 3]
+    assert len(stop) == 3
+    stopped = await run(engine, PROMPTS[0], dataclasses.replace(GREEDY, stop=(stop,)))
+    assert stopped.reasons == {0: "stop"}
+    assert stopped.texts[0] == full[: full.index(stop)]
+    assert stop not in stopped.texts[0]
+
+
+async def test_the_same_seed_gives_the_same_text(engine: GenerationEngine) -> None:
+    params = SamplingParams(max_tokens=16, temperature=1.0, top_p=0.95, seed=1234)
+    first = await run(engine, "KING", params)
+    second = await run(engine, "KING", params)
+    other = await run(engine, "KING", dataclasses.replace(params, seed=99))
+    assert first.tokens == second.tokens
+    assert first.tokens != other.tokens
+
+
+async def test_n_choices_are_distinct_and_indexed(engine: GenerationEngine) -> None:
+    params = SamplingParams(max_tokens=12, temperature=1.0, seed=7, n=3)
+    result = await run(engine, "O", params)
+    assert sorted(result.tokens) == [0, 1, 2]
+    assert len({tuple(t) for t in result.tokens.values()}) == 3
+    assert result.reasons == {0: "length", 1: "length", 2: "length"}
+
+
+async def test_eos_ends_the_choice_without_text(engine: GenerationEngine) -> None:
+    first_token = (await run(engine, "KING", GREEDY)).tokens[0][0]
+    config = dataclasses.replace(engine.config, eos_token_ids=frozenset({first_token}))
+    eos_engine = GenerationEngine(config, engine.model, engine.tokenizer)
+    eos_engine.start()
+    try:
+        result = await run(eos_engine, "KING", GREEDY)
+    finally:
+        eos_engine.close()
+    assert result.reasons == {0: "stop"}
+    assert result.counts == {0: 1}
+    assert result.texts == {0: ""}
+
+
+async def test_cancelling_frees_the_slot_and_the_engine_keeps_serving(
+    engine: GenerationEngine,
+) -> None:
+    long = SamplingParams(max_tokens=200, temperature=0.0)
+    handle = engine.submit(engine.encode("O"), long)
+    first = await asyncio.wait_for(handle.queue.get(), 10)
+    assert isinstance(first, TokenEvent)
+    assert engine.running_count == 1
+    handle.cancel()
+    assert await wait_until(lambda: engine.running_count == 0)
+    gauge = engine.metrics.running.labels(model="tiny-shakespeare")
+    assert await wait_until(lambda: gauge._value.get() == 0)
+    produced = handle.queue.qsize() + 1
+    assert produced < 200  # it really stopped early
+    assert (await run(engine, "KING", SamplingParams(max_tokens=3))).reasons == {0: "length"}
+
+
+async def test_a_full_waiting_queue_refuses_new_work(engine: GenerationEngine) -> None:
+    config = dataclasses.replace(engine.config, max_running_sequences=1, max_waiting=1)
+    narrow = GenerationEngine(config, engine.model, engine.tokenizer)
+    # Not started: nothing leaves the queue, so the limits are observed deterministically.
+    prompt = narrow.encode("KING")
+    narrow.submit(prompt, GREEDY)
+    with pytest.raises(QueueFullError):
+        narrow.submit(prompt, GREEDY)
+    narrow.start()
+    try:
+        assert await wait_until(lambda: narrow.waiting_count == 0)
+        second = await run(narrow, "KING", SamplingParams(max_tokens=2, temperature=0.0))
+        assert second.counts == {0: 2}
+    finally:
+        narrow.close()
+
+
+def test_prompts_that_do_not_fit_are_refused(engine: GenerationEngine) -> None:
+    limit = engine.config.max_context_tokens
+    assert engine.max_new_tokens(10, None) == limit - 10
+    with pytest.raises(ContextLengthError, match=f"maximum context length is {limit}"):
+        engine.max_new_tokens(limit, None)
+    with pytest.raises(
+        ContextLengthError, match=rf"\(10 in the prompt, {limit} in the completion\)"
+    ):
+        engine.max_new_tokens(10, limit)
+
+
+async def test_refeeding_engine_gives_the_same_tokens(
+    lm_dir: Path, engine: GenerationEngine
+) -> None:
+    refeed = GenerationEngine(engine.config, engine.model, engine.tokenizer, use_cache=False)
+    refeed.start()
+    try:
+        params = SamplingParams(max_tokens=8, temperature=0.0)
+        results = await asyncio.gather(*(run(refeed, p, params) for p in PROMPTS[:3]))
+    finally:
+        refeed.close()
+    expected = [await run(engine, p, params) for p in PROMPTS[:3]]
+    assert [r.tokens for r in results] == [r.tokens for r in expected]
+
+
+def _histogram(engine: GenerationEngine) -> tuple[float, float]:
+    registry = engine.metrics.registry
+    labels = {"model": "tiny-shakespeare"}
+    count = registry.get_sample_value("maaskit_generation_decode_batch_size_count", labels)
+    total = registry.get_sample_value("maaskit_generation_decode_batch_size_sum", labels)
+    return count or 0.0, total or 0.0
