@@ -1,0 +1,99 @@
+"""The app in-process (Starlette TestClient) on the real committed MiniLM model.
+
+A load gate holds background loading so readiness is observed deterministically; a broken folder
+and a folder of an unknown task sit next to the real model to show the rest still serves.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import MODELS_DIR, default_models_present
+from maaskit_server.app import create_app
+from maaskit_server.runtimes.embeddings import EmbeddingRuntime
+from maaskit_server.settings import ServerSettings
+from maaskit_server.state import AppState
+from starlette.testclient import TestClient
+
+MODEL = "all-minilm-l6-v2"
+
+pytestmark = pytest.mark.skipif(
+    not default_models_present(MODEL), reason="the default models are not built yet"
+)
+
+
+@pytest.fixture(scope="module")
+def gated() -> Iterator[tuple[TestClient, threading.Event]]:
+    root = Path(__import__("tempfile").mkdtemp(prefix="maaskit-repo-"))
+    (root / MODEL).symlink_to(MODELS_DIR / MODEL, target_is_directory=True)
+    broken = root / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+    odd = root / "odd-task"
+    odd.mkdir()
+    for name in ("model.onnx", "tokenizer.json"):
+        (odd / name).write_bytes(b"")
+    (odd / "maaskit.json").write_text(json.dumps({"task": "text-to-speech"}))
+    gate = threading.Event()
+    app = create_app(ServerSettings(models_dir=root, intra_op_threads=1), load_gate=gate)
+    with TestClient(app) as client:
+        yield client, gate
+    gate.set()
+
+
+def wait_ready(client: TestClient) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if client.get("/ready").status_code == 200:
+            return
+        time.sleep(0.05)
+    raise AssertionError("not ready in 120 s")
+
+
+def test_ready_is_503_until_models_answered_and_health_always_200(
+    gated: tuple[TestClient, threading.Event],
+) -> None:
+    client, gate = gated
+    assert client.get("/health").status_code == 200
+    held = client.get("/ready")
+    assert held.status_code == 503
+    assert held.json()["models"][MODEL]["status"] == "pending"
+    early = client.post("/v1/embeddings", json={"model": MODEL, "input": "too early"})
+    assert early.status_code == 503
+    assert early.json()["error"]["code"] == "model_loading"
+    assert early.headers["retry-after"] == "1"
+
+    gate.set()
+    wait_ready(client)
+    models = client.get("/ready").json()["models"]
+    assert models[MODEL]["status"] == "ready"
+    assert models["broken"]["status"] == "failed"
+    assert "model.onnx" in models["broken"]["reason"]
+    assert models["odd-task"]["status"] == "failed"
+    assert "text-to-speech" in models["odd-task"]["reason"]
+    assert [card["id"] for card in client.get("/v1/models").json()["data"]] == [MODEL]
+    ok = client.post("/v1/embeddings", json={"model": MODEL, "input": "now it works"})
+    assert ok.status_code == 200
+    missing = client.post("/v1/embeddings", json={"model": "broken", "input": "x"})
+    assert missing.json()["error"]["code"] == "model_not_found"
+
+
+def test_batched_inference_equals_unbatched(gated: tuple[TestClient, threading.Event]) -> None:
+    client, gate = gated
+    gate.set()
+    wait_ready(client)
+    state: AppState = client.app.state.maaskit  # type: ignore[attr-defined]
+    runtime = state.repository.runtime(MODEL, "embeddings", EmbeddingRuntime)
+    texts = [
+        f"Short {i}." if i % 2 else f"A much longer sentence number {i}, " * 3 for i in range(64)
+    ]
+    ids = runtime.tokenizer.encode(texts)
+    batched = np.stack(runtime._infer_batch(ids))
+    alone = np.stack([runtime.infer_unbatched(row) for row in ids])
+    np.testing.assert_allclose(batched, alone, atol=2e-3)
