@@ -6,20 +6,12 @@ Model-dependent tests use the committed default model; they skip while it is abs
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-REPO = Path(__file__).resolve().parents[2]
-COMMITTED_LM = REPO / "reference_server" / "maaskit_server" / "models" / "tiny-shakespeare"
-
-
-def lm_folder() -> Path | None:
-    override = os.environ.get("MAASKIT_TEST_LM_DIR")
-    folder = Path(override) if override else COMMITTED_LM
-    return folder if (folder / "model.onnx").is_file() else None
+from generation.server import COMMITTED_LM, lm_folder
 
 
 @pytest.fixture(scope="session")
