@@ -41,7 +41,8 @@ def gated() -> Iterator[tuple[TestClient, threading.Event]]:
         (odd / name).write_bytes(b"")
     (odd / "maaskit.json").write_text(json.dumps({"task": "text-to-speech"}))
     gate = threading.Event()
-    app = create_app(ServerSettings(models_dir=root, intra_op_threads=1), load_gate=gate)
+    settings = ServerSettings(models_dir=root, intra_op_threads=1, max_queue_size=100)
+    app = create_app(settings, load_gate=gate)
     with TestClient(app) as client:
         yield client, gate
     gate.set()
@@ -97,3 +98,16 @@ def test_batched_inference_equals_unbatched(gated: tuple[TestClient, threading.E
     batched = np.stack(runtime._infer_batch(ids))
     alone = np.stack([runtime.infer_unbatched(row) for row in ids])
     np.testing.assert_allclose(batched, alone, atol=2e-3)
+
+
+def test_full_queue_answers_429_with_retry_after(gated: tuple[TestClient, threading.Event]) -> None:
+    client, gate = gated
+    gate.set()
+    wait_ready(client)
+    response = client.post("/v1/embeddings", json={"model": MODEL, "input": ["x"] * 101})
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["error"]["code"] == "queue_full"
+    assert (
+        client.post("/v1/embeddings", json={"model": MODEL, "input": ["x"] * 8}).status_code == 200
+    )
