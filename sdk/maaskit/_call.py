@@ -84,12 +84,6 @@ class Call:
             headers=self.headers(attempt),
             timeout=timeout,
         )
-        logger.debug(
-            "maaskit request %s attempt %d headers=%s",
-            self.endpoint,
-            attempt,
-            redact_headers(request.headers),
-        )
         return request
 
     @property
@@ -152,12 +146,15 @@ class Call:
         response: httpx.Response | None = None,
         error: APIError | None = None,
     ) -> None:
-        if error is not None:
-            logger.debug("maaskit %s attempt %d failed: %s", self.endpoint, attempt, error)
-        elif response is not None:
-            logger.debug(
-                "maaskit %s attempt %d -> %d", self.endpoint, attempt, response.status_code
-            )
+        # The response's request is the one sent, with the auth flow's headers on it.
+        sent = response.request if response is not None else request
+        logger.debug(
+            "maaskit %s attempt %d -> %s headers=%s",
+            self.endpoint,
+            attempt,
+            error if error is not None else response.status_code if response else "?",
+            redact_headers(sent.headers),
+        )
         hook = self.config.on_attempt
         if hook is not None:
             hook(AttemptEvent(request=request, attempt=attempt, response=response, error=error))

@@ -59,4 +59,5 @@ class SSEParser:
 
     def _decode_line(self, line: str) -> list[ServerSentEvent]:
         event = self._fields.decode(line)
-        return [event] if event is not None else []
+        # The spec dispatches no event without data; httpx-sse does when an id was ever seen.
+        return [event] if event is not None and event.data else []
