@@ -54,6 +54,8 @@ def build_models_dir(source: Path, root: Path) -> Path:
             (narrow / name).symlink_to((source / name).resolve())
     options = json.loads((source / "maaskit.json").read_text(encoding="utf-8"))
     options["batching"] = {"max_running_sequences": 1, "max_waiting": 1}
+    # Slow enough that a stream is still running when a test acts on it.
+    options["step_delay_ms"] = 25
     (narrow / "maaskit.json").write_text(json.dumps(options), encoding="utf-8")
     return models
 

@@ -195,6 +195,8 @@ class GenerationEngine:
                 self._fail_running(f"generation failed: {exc}")
             self._flush_outbox()
             self._update_gauges()
+            if self.config.step_delay_ms > 0:
+                self._stopping.wait(self.config.step_delay_ms / 1000.0)
         self._fail_running("the server is shutting down")
         self._flush_outbox()
 

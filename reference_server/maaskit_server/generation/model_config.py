@@ -21,6 +21,9 @@ class GenerationModelConfig:
     special_tokens: dict[str, str] = field(default_factory=dict)
     max_running_sequences: int = DEFAULT_MAX_RUNNING
     max_waiting: int = DEFAULT_MAX_WAITING
+    # Simulated slowness: a pause after every decode step, so that a laptop-sized model can
+    # stand in for a slow provider (and streams last long enough to be interrupted in tests).
+    step_delay_ms: float = 0.0
 
     @classmethod
     def from_folder(cls, folder: Path, name: str | None = None) -> GenerationModelConfig:
@@ -65,6 +68,7 @@ class GenerationModelConfig:
             special_tokens=special_tokens,
             max_running_sequences=int(batching.get("max_running_sequences", DEFAULT_MAX_RUNNING)),
             max_waiting=int(batching.get("max_waiting", DEFAULT_MAX_WAITING)),
+            step_delay_ms=float(maaskit.get("step_delay_ms", 0.0)),
         )
 
 
