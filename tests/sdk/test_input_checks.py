@@ -93,3 +93,14 @@ def test_wrong_http_client_kind() -> None:
 
     with pytest.raises(TypeError, match=r"httpx\.AsyncClient"):
         maaskit.AsyncClient(base_url=BASE_URL, http_client=httpx.Client())  # type: ignore[arg-type]
+
+
+async def test_unserializable_params_fail_before_any_request(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    client = harness.client()
+
+    with pytest.raises(TypeError, match="not JSON-serializable"):
+        await harness.call(client.chat, model="m", messages=GOOD, temperature=object())
+
+    assert respx_mock.calls.call_count == 0

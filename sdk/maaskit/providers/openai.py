@@ -17,7 +17,9 @@ from .._http import HttpRequest, HttpResponse
 from .._sse import SSEParser
 from .._tasks import CHAT, CLASSIFY, COMPLETE, EMBED, MODELS, Task
 from ..types import (
+    ChatChoice,
     ChatChunk,
+    ChatMessage,
     ChatRequest,
     ChatResponse,
     ClassificationRequest,
@@ -56,17 +58,18 @@ def _usage(payload: Mapping[str, Any]) -> Usage | None:
 
 def _chat(payload: Any) -> ChatResponse:
     choices = [
-        {
-            "index": c.get("index", i),
-            "message": {"role": "assistant", **c["message"]},
-            "finish_reason": c.get("finish_reason"),
-        }
+        ChatChoice(
+            index=c.get("index", i),
+            # Some servers omit the role of the answer; it can only be the assistant's.
+            message=ChatMessage.model_validate({"role": "assistant", **c["message"]}),
+            finish_reason=c.get("finish_reason"),
+        )
         for i, c in enumerate(payload["choices"])
     ]
     return ChatResponse(
         id=payload.get("id"),
         model=payload.get("model"),
-        choices=choices,  # type: ignore[arg-type]  # validated by pydantic
+        choices=choices,
         usage=_usage(payload),
         raw=payload,
     )
