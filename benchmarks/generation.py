@@ -1,0 +1,187 @@
+"""Generation throughput: the server's streams next to a raw onnxruntime decode loop.
+
+``python -m benchmarks.generation [--models DIR] [--model NAME] [--tokens N] [--quick]``
+
+Rows (all greedy, same prompts, same number of new tokens per stream):
+
+* ``raw onnxruntime loop``: the ceiling, a plain KV-cache greedy loop at batch 1, no server.
+* ``engine, in process``: maaskit's GenerationEngine without HTTP (sampling, detokenization,
+  stop matching and the engine thread included).
+* ``server, N streams``: N concurrent SSE streams through ``POST /v1/completions`` on a real
+  ``python -m maaskit_server`` process; aggregate tokens/s over all streams.
+
+Figures are printed as a table and written to ``benchmarks/results/generation.json``. A script,
+not a test: nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from benchmarks._machine import describe_machine
+from benchmarks._process import free_port, running
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODELS = ROOT / "reference_server" / "maaskit_server" / "models"
+RESULTS = Path(__file__).resolve().parent / "results"
+PROMPTS = [
+    "To be, or not to be, that is the question:",
+    "ROMEO:\nBut soft, what light through yonder window breaks?",
+    "Now is the winter of our discontent",
+    "Friends, Romans, countrymen, lend me your ears;",
+    "All the world's a stage, and all the men and women merely players.",
+    "KING RICHARD III:\nA horse! a horse!",
+    "O Romeo, Romeo! wherefore art thou Romeo?",
+    "Is this a dagger which I see before me,",
+]
+
+
+def raw_decode_tokens_per_second(model_dir: Path, new_tokens: int, repeats: int) -> float:
+    """Greedy decoding with a bare onnxruntime session: the ceiling for one stream."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(model_dir / "model.onnx"), options)
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    past_inputs = [i for i in session.get_inputs() if i.name.startswith("past_key_values")]
+    heads, head_dim = past_inputs[0].shape[1], past_inputs[0].shape[3]
+    outputs = ["logits", *(name.replace("past_key_values", "present") for name in
+                           (i.name for i in past_inputs))]  # fmt: skip
+    generated = 0
+    started = time.perf_counter()
+    for index in range(repeats):
+        ids = tokenizer.encode(PROMPTS[index % len(PROMPTS)]).ids
+        past = {i.name: np.zeros((1, heads, 0, head_dim), np.float32) for i in past_inputs}
+        feed_ids = np.asarray([ids], np.int64)
+        length = 0
+        for _ in range(new_tokens):
+            width = feed_ids.shape[1]
+            feed = {
+                "input_ids": feed_ids,
+                "attention_mask": np.ones((1, length + width), np.int64),
+                "position_ids": np.arange(length, length + width, dtype=np.int64)[None, :],
+                **past,
+            }
+            logits, *present = session.run(outputs, feed)
+            past = {i.name: value for i, value in zip(past_inputs, present, strict=True)}
+            length += width
+            feed_ids = np.asarray([[int(np.argmax(logits[0, -1]))]], np.int64)
+            generated += 1
+    return generated / (time.perf_counter() - started)
+
+
+def engine_tokens_per_second(model_dir: Path, new_tokens: int, repeats: int) -> float:
+    from maaskit_server.generation.engine import GenerationEngine
+    from maaskit_server.generation.params import SamplingParams
+
+    engine = GenerationEngine.from_folder(model_dir)
+    engine.start()
+    # Tokens are counted as they arrive, so a stream that meets EOS early is still measured right.
+    params = SamplingParams(max_tokens=new_tokens, temperature=0.0)
+
+    async def one(prompt: str) -> int:
+        handle = engine.submit(engine.encode(prompt), params)
+        count = 0
+        async for event in handle.events(timeout=120):
+            count += hasattr(event, "token")
+        return count
+
+    async def all_runs() -> tuple[int, float]:
+        started = time.perf_counter()
+        total = 0
+        for index in range(repeats):
+            total += await one(PROMPTS[index % len(PROMPTS)])
+        return total, time.perf_counter() - started
+
+    try:
+        total, seconds = asyncio.run(all_runs())
+    finally:
+        engine.close()
+    return total / seconds
+
+
+async def server_tokens_per_second(
+    base_url: str, model: str, streams: int, new_tokens: int, rounds: int
+) -> float:
+    async def stream(client: httpx.AsyncClient, prompt: str) -> int:
+        body = {
+            "model": model,
+            "prompt": prompt,
+            "max_tokens": new_tokens,
+            "temperature": 0,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        tokens = 0
+        async with client.stream("POST", "/v1/completions", json=body) as response:
+            response.raise_for_status()
+            async for line in response.aiter_lines():
+                if line.startswith("data: {"):
+                    usage = json.loads(line[6:]).get("usage")
+                    if usage:
+                        tokens = int(usage["completion_tokens"])
+        return tokens
+
+    limits = httpx.Limits(max_connections=streams + 2)
+    async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
+        await stream(client, PROMPTS[0])  # warm-up: first-request costs are not throughput
+        started = time.perf_counter()
+        total = 0
+        for round_index in range(rounds):
+            prompts = [PROMPTS[(round_index + i) % len(PROMPTS)] for i in range(streams)]
+            counts = await asyncio.gather(*(stream(client, p) for p in prompts))
+            total += sum(counts)
+        return total / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=Path, default=DEFAULT_MODELS)
+    parser.add_argument("--model", default="tiny-shakespeare")
+    parser.add_argument("--tokens", type=int, default=64, help="new tokens per stream")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
+    args = parser.parse_args()
+    model_dir: Path = args.models / args.model
+    repeats = 2 if args.quick else 8
+    raw = raw_decode_tokens_per_second(model_dir, args.tokens, repeats)
+    in_process = engine_tokens_per_second(model_dir, args.tokens, repeats)
+    rows = [("raw onnxruntime loop, 1 stream", raw), ("engine in process, 1 stream", in_process)]
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    command = ["-m", "maaskit_server", "--models", str(args.models), "--port", str(port),
+               "--no-access-log"]  # fmt: skip
+    with running(command, f"{base_url}/ready"):
+        for streams in (1, 4, 8):
+            rounds = max(1, repeats // streams) if args.quick else max(2, 16 // streams)
+            rate = asyncio.run(
+                server_tokens_per_second(base_url, args.model, streams, args.tokens, rounds)
+            )
+            rows.append((f"server, {streams} concurrent stream(s)", rate))
+
+    ceiling = rows[0][1]
+    print(f"\nGeneration throughput, {args.model}, {args.tokens} new tokens per stream, greedy")
+    print(f"{'setup':<40} {'tokens/s':>10} {'vs raw loop':>12}")
+    print("-" * 64)
+    for name, rate in rows:
+        print(f"{name:<40} {rate:>10.0f} {rate / ceiling:>11.2f}x")
+    RESULTS.mkdir(exist_ok=True)
+    result: dict[str, Any] = {
+        "model": args.model,
+        "new_tokens_per_stream": args.tokens,
+        "tokens_per_second": {name: round(rate, 1) for name, rate in rows},
+        "machine": describe_machine(),
+    }
+    (RESULTS / "generation.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
