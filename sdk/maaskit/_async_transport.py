@@ -95,8 +95,9 @@ class AsyncTransport:
     async def _open(
         self, call: Call, task: Task[Any, Any, ChunkT], number: int
     ) -> AsyncStream[ChunkT]:
+        decoder = self.config.provider.stream_decoder(task)
         response = await self._send(call, number, stream=True)
-        chunks = self._chunks(call, response, self.config.provider.stream_decoder(task), number)
+        chunks = self._chunks(call, response, decoder, number)
         # Reading up to the first chunk inside the attempt makes a stream that fails before
         # any output retryable; after this point a failure is final.
         try:

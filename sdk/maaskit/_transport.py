@@ -91,8 +91,9 @@ class SyncTransport:
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     def _open(self, call: Call, task: Task[Any, Any, ChunkT], number: int) -> Stream[ChunkT]:
+        decoder = self.config.provider.stream_decoder(task)
         response = self._send(call, number, stream=True)
-        chunks = self._chunks(call, response, self.config.provider.stream_decoder(task), number)
+        chunks = self._chunks(call, response, decoder, number)
         # Reading up to the first chunk inside the attempt is what makes a stream that fails
         # before any output retryable; after this point a failure is final.
         try:
