@@ -105,6 +105,19 @@ def test_closing_a_stream_early_frees_its_slot(http: httpx.Client) -> None:
     assert after.json()["choices"][0]["finish_reason"] == "length"
 
 
+def test_a_non_streaming_client_that_gives_up_frees_its_slot(
+    http: httpx.Client, server: ServerProcess
+) -> None:
+    running = "maaskit_generation_running_sequences"
+    body = {"model": NARROW_MODEL, "prompt": "O", "max_tokens": 200, "temperature": 0}
+    impatient = httpx.Client(base_url=server.base_url, headers=server.headers, timeout=0.5)
+    with impatient, pytest.raises(httpx.ReadTimeout):
+        impatient.post("/v1/completions", json=body)  # ~5 s of work; gives up after 0.5 s
+    assert wait_for(lambda: metric(http, running, model=NARROW_MODEL) == 0.0, timeout=3.0)
+    after = http.post("/v1/completions", json={**body, "max_tokens": 2})
+    assert after.status_code == 200
+
+
 def test_a_full_waiting_queue_answers_429_with_retry_after(http: httpx.Client) -> None:
     waiting = "maaskit_generation_waiting_sequences"
     long = {"model": NARROW_MODEL, "prompt": "O", "max_tokens": 200, "temperature": 0}
