@@ -114,6 +114,19 @@ async def test_n_choices_are_distinct_and_indexed(engine: GenerationEngine) -> N
     assert result.reasons == {0: "length", 1: "length", 2: "length"}
 
 
+async def test_each_of_n_choices_equals_a_single_request_with_its_seed(
+    engine: GenerationEngine,
+) -> None:
+    # The choices share one prefill (forked KV cache); each must still be its own sequence.
+    params = SamplingParams(max_tokens=12, temperature=1.0, seed=40, n=3)
+    together = await run(engine, "To be, or not", params)
+    for index in range(3):
+        alone = await run(
+            engine, "To be, or not", dataclasses.replace(params, seed=40 + index, n=1)
+        )
+        assert alone.tokens[0] == together.tokens[index]
+
+
 async def test_eos_ends_the_choice_without_text(engine: GenerationEngine) -> None:
     first_token = (await run(engine, "KING", GREEDY)).tokens[0][0]
     config = dataclasses.replace(engine.config, eos_token_ids=frozenset({first_token}))

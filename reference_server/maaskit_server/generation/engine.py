@@ -204,9 +204,15 @@ class GenerationEngine:
         for seq in self._scheduler.running:
             if seq.handle.cancelled:
                 self._retire(seq)
+        # The n choices of a request share one prompt: prefill it once, fork the rest.
+        prefilled: dict[GenerationHandle, tuple[_Sequence, FloatArray]] = {}
         for seq in self._scheduler.admit():
             if seq.handle.cancelled:
                 self._retire(seq)
+                continue
+            earlier = prefilled.get(seq.handle)
+            if earlier is not None and self._batch.fork(seq, earlier[0]):
+                self._accept(seq, earlier[1])
                 continue
             try:
                 logits = self._batch.prefill(seq, seq.handle.prompt_ids)
@@ -214,6 +220,7 @@ class GenerationEngine:
                 logger.exception("prefill failed")
                 self._fail(seq.handle, f"generation failed: {exc}")
                 continue
+            prefilled[seq.handle] = (seq, logits)
             self._accept(seq, logits)
         stepping = {seq: seq.next_token for seq in self._scheduler.running}
         feed = {seq: token for seq, token in stepping.items() if token is not None}

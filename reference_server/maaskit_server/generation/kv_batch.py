@@ -56,6 +56,18 @@ class DecodeBatch(Generic[Key]):
         result: FloatArray = logits[0, -1]
         return result
 
+    def fork(self, key: Key, source: Key) -> bool:
+        """Join ``key`` with a copy of ``source``'s prefill (the other choices of one prompt).
+
+        Only while ``source`` has not stepped yet; returns False when that is no longer so.
+        """
+        joining = self._joining.get(source)
+        if joining is None or key in self._joining or key in self._keys:
+            return False
+        # The arrays are never written in place (steps return new ones), so sharing is safe.
+        self._joining[key] = _Joining(list(joining.tokens), list(joining.past))
+        return True
+
     def remove(self, key: Key) -> None:
         if self._joining.pop(key, None) is None and key in self._keys:
             self._removed.add(key)
