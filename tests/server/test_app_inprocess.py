@@ -97,7 +97,7 @@ def test_batched_inference_equals_unbatched(gated: tuple[TestClient, threading.E
     ids = runtime.tokenizer.encode(texts)
     batched = np.stack(runtime._infer_batch(ids))
     alone = np.stack([runtime.infer_unbatched(row) for row in ids])
-    np.testing.assert_allclose(batched, alone, atol=2e-3)
+    np.testing.assert_allclose(batched, alone, atol=1e-5)
 
 
 def test_full_queue_answers_429_with_retry_after(gated: tuple[TestClient, threading.Event]) -> None:
