@@ -82,7 +82,8 @@ def _call_through_sdk(base_url: str, key: str, echo: Echo) -> None:
     infos = client.models()
     echo("Models:")
     for info in infos:
-        echo(f"  {info.id:<20} {getattr(info, 'task', None) or ''}")
+        card = info.raw if isinstance(info.raw, dict) else {}
+        echo(f"  {info.id:<20} {card.get('task', '')}")
     names = {info.id for info in infos}
 
     if "sentiment" in names:
