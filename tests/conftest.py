@@ -33,7 +33,7 @@ LOAD_DELAY_S = 2.0
 @dataclass
 class ServerProcess:
     base_url: str
-    api_key: str
+    api_key: str = field(repr=False)  # never printed in a failing test's output
     process: subprocess.Popen[bytes]
     log_path: Path
     # (GET /health status, GET /ready status) pairs seen while waiting for readiness.

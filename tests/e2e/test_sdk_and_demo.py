@@ -63,3 +63,25 @@ def test_maaskit_demo_runs_and_stops_its_server(reference_server: ServerProcess)
     assert url is not None
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url.group(0)}/health", timeout=5)
+
+
+class _StopHere(Exception):
+    pass
+
+
+def test_demo_stops_its_server_when_something_fails(reference_server: ServerProcess) -> None:
+    from maaskit_server._demo import run_demo
+
+    seen: list[str] = []
+
+    def echo(line: str) -> None:
+        seen.append(line)
+        if line.startswith("Models:"):
+            raise _StopHere  # fails mid-demo, with the server up and answering
+
+    with pytest.raises(_StopHere):
+        run_demo(timeout_s=120, echo=echo)
+    url = re.search(r"http://127\.0\.0\.1:\d+", seen[0])
+    assert url is not None
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url.group(0)}/health", timeout=5)
