@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -157,12 +156,6 @@ class ModelRepository:
         for entry in self._entries.values():
             if entry.runtime is not None:
                 await entry.runtime.close()
-
-
-async def run_with_delay(delay_s: float, load: Callable[[], Awaitable[None]]) -> None:
-    if delay_s > 0:
-        await asyncio.sleep(delay_s)
-    await load()
 
 
 def _folder_size(folder: Path) -> int:

@@ -170,3 +170,4 @@ def test_server_still_serves_and_no_error_reached_the_last_resort_handler(
     log = reference_server.log_text()
     assert "Traceback" not in log
     assert reference_server.api_key not in log
+    assert "not-the-key" not in log
