@@ -54,7 +54,10 @@ class Call:
         self._started = clock()
         # One key for every attempt, so a server that honours it runs a retried POST once.
         self.idempotency_key = None if request.idempotent else f"maaskit-{uuid.uuid4()}"
-        self.url = f"{config.base_url}/{request.path.lstrip('/')}"
+        # An empty path is the base URL itself (a Hugging Face model endpoint is POSTed to
+        # as is; a trailing slash would be another route).
+        path = request.path.lstrip("/")
+        self.url = f"{config.base_url}/{path}" if path else config.base_url
         self.endpoint = f"{request.method.upper()} {self.url}"
 
     # -- building attempts -------------------------------------------------------------------
@@ -113,6 +116,7 @@ class Call:
             headers=headers,
             endpoint=self.endpoint,
             attempts=attempt,
+            retry_hint=self.config.provider.retry_hint(response),
         )
 
     def transport_error(self, exc: Exception, attempt: int) -> APIConnectionError:

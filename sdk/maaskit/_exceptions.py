@@ -75,7 +75,9 @@ class APIStatusError(APIError):
     """The endpoint answered with an error status (or sent an error event in a stream).
 
     ``provider_message`` is the message the provider put in its error body; ``request_id``
-    comes from the ``x-request-id`` (or ``request-id``) response header.
+    comes from the ``x-request-id`` (or ``request-id``) response header; ``retry_hint`` is a
+    wait in seconds that the error body asked for (Hugging Face's ``estimated_time`` while a
+    model loads), used as the retry delay when no ``Retry-After`` header says otherwise.
     """
 
     def __init__(
@@ -89,8 +91,10 @@ class APIStatusError(APIError):
         headers: Mapping[str, str] | None = None,
         endpoint: str | None = None,
         attempts: int = 0,
+        retry_hint: float | None = None,
     ) -> None:
         super().__init__(message, endpoint=endpoint, attempts=attempts)
+        self.retry_hint = retry_hint
         self.status_code = status_code
         self.request_id = request_id
         self.provider_message = provider_message

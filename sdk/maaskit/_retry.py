@@ -10,7 +10,10 @@ Defaults (the same shape as the official openai client, with full jitter):
 * a ``retry-after-ms`` or ``Retry-After`` header (seconds or HTTP-date) replaces the backoff;
   above ``max_retry_after = 60`` seconds the call is not retried, since waiting that long
   inside a call is worse than failing it;
-* ``x-should-retry: true/false`` from the server overrides the status-based decision.
+* ``x-should-retry: true/false`` from the server overrides the status-based decision;
+* without those headers, a wait the provider read from the error body (``retry_hint``, e.g.
+  Hugging Face's ``estimated_time`` while a model loads) replaces the backoff, capped at
+  ``max_retry_after`` (an estimate, so a long one is still worth one capped wait).
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ class RetryPolicy:
             wait = self.retry_after(error.headers)
             if wait is not None:
                 return wait
+            if error.retry_hint is not None and error.retry_hint >= 0:
+                return min(error.retry_hint, self.max_retry_after)
         return self.backoff(retry_number)
 
     def backoff(self, retry_number: int) -> float:

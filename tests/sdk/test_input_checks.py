@@ -58,8 +58,12 @@ async def test_bad_call_arguments_fail_before_any_request(
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"provider": "nope"}, ValueError, "unknown provider 'nope'; available: openai"),
-        ({"provider": "hf"}, ValueError, "available: openai"),
+        (
+            {"provider": "nope"},
+            ValueError,
+            "unknown provider 'nope'; available: hf, kserve, ollama, openai",
+        ),
+        ({"provider": "HF"}, ValueError, "unknown provider 'HF'"),
         ({"provider": 3}, TypeError, "provider must be"),
         ({"base_url": "maas.test/v1"}, ValueError, "absolute http:// or https:// URL"),
         ({"base_url": "ftp://maas.test/v1"}, ValueError, "absolute http"),

@@ -187,5 +187,7 @@ def test_error_message_shapes(body: bytes, message: str | None) -> None:
 
 
 def test_unknown_provider_names_the_available_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown provider 'kserve'; available: openai"):
-        get_provider("kserve")
+    with pytest.raises(
+        ValueError, match=r"unknown provider 'triton'; available: hf, kserve, ollama, openai"
+    ):
+        get_provider("triton")

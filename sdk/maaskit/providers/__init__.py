@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 from ._base import Provider, StreamDecoder
+from .hf import HFProvider
+from .kserve import KServeProvider
+from .ollama import OllamaProvider
 from .openai import OpenAIProvider
 
-__all__ = ["PROVIDERS", "OpenAIProvider", "Provider", "StreamDecoder", "get_provider"]
+__all__ = [
+    "PROVIDERS",
+    "HFProvider",
+    "KServeProvider",
+    "OllamaProvider",
+    "OpenAIProvider",
+    "Provider",
+    "StreamDecoder",
+    "get_provider",
+]
 
-PROVIDERS: dict[str, type[Provider]] = {"openai": OpenAIProvider}
+PROVIDERS: dict[str, type[Provider]] = {
+    "openai": OpenAIProvider,
+    "hf": HFProvider,
+    "kserve": KServeProvider,
+    "ollama": OllamaProvider,
+}
 
 
 def get_provider(name: str | Provider) -> Provider:

@@ -72,3 +72,7 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     def error_message(self, response: HttpResponse) -> str | None:
         """The human message inside an error body, if the provider's error shape has one."""
+
+    def retry_hint(self, response: HttpResponse) -> float | None:
+        """Seconds an error body asks the client to wait before retrying, if it says so."""
+        return None
