@@ -4,6 +4,8 @@
 Inference-API style calls are POSTed to the base URL itself, TGI/TEI routes are appended
 (``base_url + "/generate"``). With ``HFProvider(model_in_path=True)`` the base URL is a prefix
 and the ``model=`` of each call is appended first (``{base_url}/{model}/generate``).
+Otherwise ``model=`` (still required by the client) is sent only in chat bodies, where TGI
+ignores it.
 
 Defaults (change them with ``provider=HFProvider(...)``):
 
