@@ -206,3 +206,23 @@ def _histogram(engine: GenerationEngine) -> tuple[float, float]:
     count = registry.get_sample_value("maaskit_generation_decode_batch_size_count", labels)
     total = registry.get_sample_value("maaskit_generation_decode_batch_size_sum", labels)
     return count or 0.0, total or 0.0
+
+
+async def test_shutting_down_ends_running_and_waiting_requests_with_an_error(
+    engine: GenerationEngine,
+) -> None:
+    config = dataclasses.replace(
+        engine.config, max_running_sequences=1, max_waiting=4, step_delay_ms=20
+    )
+    slow = GenerationEngine(config, engine.model, engine.tokenizer)
+    slow.start()
+    params = SamplingParams(max_tokens=100, temperature=0.0)
+    handles = [slow.submit(slow.encode(p), params) for p in PROMPTS[:3]]
+    first = await asyncio.wait_for(handles[0].queue.get(), 10)
+    assert isinstance(first, TokenEvent)
+    assert slow.waiting_count == 2
+    await asyncio.to_thread(slow.close)
+    for handle in handles:
+        events = [event async for event in handle.events(timeout=5)]
+        assert isinstance(events[-1], ErrorEvent)
+        assert "shutting down" in events[-1].message

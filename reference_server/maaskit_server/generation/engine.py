@@ -197,7 +197,7 @@ class GenerationEngine:
             self._update_gauges()
             if self.config.step_delay_ms > 0:
                 self._stopping.wait(self.config.step_delay_ms / 1000.0)
-        self._fail_running("the server is shutting down")
+        self._fail_everything("the server is shutting down")
         self._flush_outbox()
 
     def _iteration(self) -> None:
@@ -276,14 +276,20 @@ class GenerationEngine:
                 self._retire(seq)
 
     def _fail_running(self, message: str) -> None:
+        """A step failed: its sequences end with an error; waiting ones run next."""
         for seq in self._scheduler.running:
             self._fail(seq.handle, message)
             self._retire(seq)
-        for seq in self._scheduler.admit():
-            # Shutting down: whatever was still waiting gets its error too.
-            self._fail(seq.handle, message)
-            self._retire(seq)
         self._batch = DecodeBatch(self.model, use_cache=self._batch.use_cache)
+
+    def _fail_everything(self, message: str) -> None:
+        """Shutting down: running and waiting requests all end with an error."""
+        self._fail_running(message)
+        # Admitted a batch at a time; retiring frees the slots, so this ends with the queue.
+        while admitted := self._scheduler.admit():
+            for seq in admitted:
+                self._fail(seq.handle, message)
+                self._retire(seq)
 
     def _emit(self, handle: GenerationHandle, event: Event) -> None:
         self._outbox[handle.loop].append((handle, event))
