@@ -6,12 +6,16 @@ Model-dependent tests use the committed default model; they skip while it is abs
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from generation.server import COMMITTED_LM, lm_folder
+
+GREEDY_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_shakespeare_greedy.json"
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +24,16 @@ def lm_dir() -> Path:
     if folder is None:
         pytest.skip(f"the tiny-shakespeare model is not committed yet ({COMMITTED_LM})")
     return folder
+
+
+@pytest.fixture(scope="session")
+def greedy_fixture() -> dict[str, Any]:
+    """Prompt ids and transformers' greedy continuations, made when the model was trained."""
+    if not GREEDY_FIXTURE.is_file():
+        pytest.skip("tests/fixtures/tiny_shakespeare_greedy.json lands with the final model")
+    data: dict[str, Any] = json.loads(GREEDY_FIXTURE.read_text(encoding="utf-8"))
+    assert len(data["cases"]) >= 3
+    return data
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from maaskit_server.generation.engine import GenerationEngine
@@ -226,3 +227,18 @@ async def test_shutting_down_ends_running_and_waiting_requests_with_an_error(
         events = [event async for event in handle.events(timeout=5)]
         assert isinstance(events[-1], ErrorEvent)
         assert "shutting down" in events[-1].message
+
+
+async def test_the_engine_reproduces_the_greedy_fixture(
+    engine: GenerationEngine, greedy_fixture: dict[str, Any]
+) -> None:
+    params = SamplingParams(max_tokens=int(greedy_fixture["max_new_tokens"]), temperature=0.0)
+
+    async def generate(prompt_ids: list[int]) -> list[int]:
+        handle = engine.submit(prompt_ids, params)
+        events = [event async for event in handle.events(timeout=30)]
+        return [event.token.token_id for event in events if isinstance(event, TokenEvent)]
+
+    cases = greedy_fixture["cases"]
+    results = await asyncio.gather(*(generate(case["prompt_ids"]) for case in cases))
+    assert results == [case["output_ids"] for case in cases]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,7 +11,6 @@ from maaskit_server.generation.kv_batch import DecodeBatch
 from maaskit_server.generation.onnx_model import OnnxCausalLM
 from tokenizers import Tokenizer
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_shakespeare_greedy.json"
 PROMPTS = [
     "To be, or not to be",
     "ROMEO:\nWhat light through yonder window",
@@ -53,15 +52,22 @@ def test_the_graph_is_read_as_an_optimum_kv_cache_export(model: OnnxCausalLM) ->
 
 
 def test_greedy_decoding_reproduces_transformers_generate(
-    model: OnnxCausalLM, lm_dir: Path
+    model: OnnxCausalLM, greedy_fixture: dict[str, Any]
 ) -> None:
-    if not FIXTURE.is_file():
-        pytest.skip("tests/fixtures/tiny_shakespeare_greedy.json lands with the final model")
-    cases = _fixture_cases(json.loads(FIXTURE.read_text(encoding="utf-8")))
-    assert len(cases) >= 3
-    for prompt_ids, expected in cases:
+    for prompt_ids, expected in fixture_cases(greedy_fixture):
         got = greedy(DecodeBatch(model), {0: prompt_ids}, len(expected))[0]
         assert got == expected
+
+
+def test_batched_greedy_decoding_reproduces_transformers_generate(
+    model: OnnxCausalLM, greedy_fixture: dict[str, Any]
+) -> None:
+    cases = fixture_cases(greedy_fixture)
+    steps = max(len(expected) for _, expected in cases)
+    got = greedy(DecodeBatch(model), {i: ids for i, (ids, _) in enumerate(cases)}, steps)
+    for index, (_, expected) in enumerate(cases):
+        # A continuation that ended with EOS is shorter; the batch kept decoding past it.
+        assert got[index][: len(expected)] == expected
 
 
 def test_batched_decoding_equals_decoding_alone(model: OnnxCausalLM, tokenizer: Tokenizer) -> None:
@@ -107,12 +113,6 @@ def test_refeeding_without_a_cache_gives_the_same_tokens(
     assert greedy(DecodeBatch(model, use_cache=False), prompts, 10) == cached
 
 
-def _fixture_cases(data: object) -> list[tuple[list[int], list[int]]]:
-    items = data.get("cases", data.get("prompts")) if isinstance(data, dict) else data
-    assert isinstance(items, list)
-    cases = []
-    for item in items:
-        prompt = item.get("prompt_ids") or item.get("input_ids")
-        expected = item.get("generated_ids") or item.get("new_ids") or item.get("continuation_ids")
-        cases.append((list(prompt), list(expected)))
-    return cases
+def fixture_cases(data: dict[str, Any]) -> list[tuple[list[int], list[int]]]:
+    """(prompt ids, greedy continuation of transformers generate()) per fixture prompt."""
+    return [(list(c["prompt_ids"]), list(c["output_ids"])) for c in data["cases"]]
