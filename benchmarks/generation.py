@@ -85,8 +85,7 @@ def engine_tokens_per_second(model_dir: Path, new_tokens: int, repeats: int) -> 
 
     engine = GenerationEngine.from_folder(model_dir)
     engine.start()
-    # Tokens are counted as they arrive, so a stream that meets EOS early is still measured right.
-    params = SamplingParams(max_tokens=new_tokens, temperature=0.0)
+    params = SamplingParams(max_tokens=new_tokens, temperature=0.0, ignore_eos=True)
 
     async def one(prompt: str) -> int:
         handle = engine.submit(engine.encode(prompt), params)
@@ -118,6 +117,7 @@ async def server_tokens_per_second(
             "prompt": prompt,
             "max_tokens": new_tokens,
             "temperature": 0,
+            "ignore_eos": True,
             "stream": True,
             "stream_options": {"include_usage": True},
         }

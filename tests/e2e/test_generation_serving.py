@@ -90,7 +90,13 @@ def test_closing_a_stream_early_frees_its_slot(http: httpx.Client) -> None:
     # The narrow model pauses 25 ms per step: 200 tokens would take 5 s.
     running = "maaskit_generation_running_sequences"
     generated = "maaskit_generation_generated_tokens_total"
-    body = {"model": NARROW_MODEL, "prompt": "O", "max_tokens": 200, "temperature": 0}
+    body = {
+        "model": NARROW_MODEL,
+        "prompt": "O",
+        "max_tokens": 200,
+        "temperature": 0,
+        "ignore_eos": True,
+    }
     generated_before = metric(http, generated, model=NARROW_MODEL)
     with http.stream("POST", "/v1/completions", json={**body, "stream": True}) as response:
         assert response.status_code == 200
@@ -109,7 +115,13 @@ def test_a_non_streaming_client_that_gives_up_frees_its_slot(
     http: httpx.Client, server: ServerProcess
 ) -> None:
     running = "maaskit_generation_running_sequences"
-    body = {"model": NARROW_MODEL, "prompt": "O", "max_tokens": 200, "temperature": 0}
+    body = {
+        "model": NARROW_MODEL,
+        "prompt": "O",
+        "max_tokens": 200,
+        "temperature": 0,
+        "ignore_eos": True,
+    }
     impatient = httpx.Client(base_url=server.base_url, headers=server.headers, timeout=0.5)
     with impatient, pytest.raises(httpx.ReadTimeout):
         impatient.post("/v1/completions", json=body)  # ~5 s of work; gives up after 0.5 s
@@ -120,7 +132,13 @@ def test_a_non_streaming_client_that_gives_up_frees_its_slot(
 
 def test_a_full_waiting_queue_answers_429_with_retry_after(http: httpx.Client) -> None:
     waiting = "maaskit_generation_waiting_sequences"
-    long = {"model": NARROW_MODEL, "prompt": "O", "max_tokens": 200, "temperature": 0}
+    long = {
+        "model": NARROW_MODEL,
+        "prompt": "O",
+        "max_tokens": 200,
+        "temperature": 0,
+        "ignore_eos": True,
+    }
     results: list[int] = []
     with http.stream("POST", "/v1/completions", json={**long, "stream": True}) as running:
         assert running.status_code == 200

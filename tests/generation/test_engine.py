@@ -135,17 +135,20 @@ async def test_eos_ends_the_choice_without_text(engine: GenerationEngine) -> Non
     eos_engine.start()
     try:
         result = await run(eos_engine, "KING", GREEDY)
+        ignoring = await run(eos_engine, "KING", dataclasses.replace(GREEDY, ignore_eos=True))
     finally:
         eos_engine.close()
     assert result.reasons == {0: "stop"}
     assert result.counts == {0: 1}
     assert result.texts == {0: ""}
+    assert ignoring.reasons == {0: "length"}
+    assert ignoring.counts == {0: GREEDY.max_tokens}
 
 
 async def test_cancelling_frees_the_slot_and_the_engine_keeps_serving(
     engine: GenerationEngine,
 ) -> None:
-    long = SamplingParams(max_tokens=200, temperature=0.0)
+    long = SamplingParams(max_tokens=200, temperature=0.0, ignore_eos=True)
     handle = engine.submit(engine.encode("O"), long)
     first = await asyncio.wait_for(handle.queue.get(), 10)
     assert isinstance(first, TokenEvent)
@@ -217,7 +220,7 @@ async def test_shutting_down_ends_running_and_waiting_requests_with_an_error(
     )
     slow = GenerationEngine(config, engine.model, engine.tokenizer)
     slow.start()
-    params = SamplingParams(max_tokens=100, temperature=0.0)
+    params = SamplingParams(max_tokens=100, temperature=0.0, ignore_eos=True)
     handles = [slow.submit(slow.encode(p), params) for p in PROMPTS[:3]]
     first = await asyncio.wait_for(handles[0].queue.get(), 10)
     assert isinstance(first, TokenEvent)

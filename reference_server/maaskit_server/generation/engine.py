@@ -241,7 +241,7 @@ class GenerationEngine:
             self.metrics.time_to_first_token.labels(**self._labels).observe(
                 handle.first_token_at - handle.created
             )
-        if token.token_id in self.eos_token_ids:
+        if token.token_id in self.eos_token_ids and not seq.sampler.params.ignore_eos:
             self._emit(handle, TokenEvent(seq.index, "", token))
             self._finish(seq, "stop", seq.detokenizer.flush() + seq.stops.flush())
             return

@@ -31,6 +31,8 @@ class SamplingParams:
     logprobs: bool = False
     top_logprobs: int = 0
     n: int = 1
+    # vLLM's extension: keep generating past EOS (benchmarks and tests that need exact lengths).
+    ignore_eos: bool = False
 
     def __post_init__(self) -> None:
         _check_int("max_tokens", self.max_tokens, minimum=1, optional=True)
@@ -46,6 +48,8 @@ class SamplingParams:
         _check_int("n", self.n, minimum=1, maximum=MAX_N)
         if not isinstance(self.logprobs, bool):
             raise InvalidParameterError("logprobs must be a boolean.", "logprobs")
+        if not isinstance(self.ignore_eos, bool):
+            raise InvalidParameterError("ignore_eos must be a boolean.", "ignore_eos")
         if len(self.stop) > MAX_STOP_SEQUENCES:
             raise InvalidParameterError(
                 f"stop accepts at most {MAX_STOP_SEQUENCES} sequences.", "stop"
@@ -74,6 +78,7 @@ class SamplingParams:
             logprobs=self.logprobs,
             top_logprobs=self.top_logprobs,
             n=1,
+            ignore_eos=self.ignore_eos,
         )
 
 

@@ -42,6 +42,7 @@ def sampling_params(body: dict[str, Any], *, chat: bool) -> SamplingParams:
         "frequency_penalty",
         "presence_penalty",
         "n",
+        "ignore_eos",
     ):
         if body.get(name) is not None:
             kwargs[name] = body[name]

@@ -41,6 +41,7 @@ REQUEST_SCHEMA: dict[str, Any] = {
         "logprobs": {"type": "boolean"},
         "top_logprobs": {"type": "integer", "minimum": 0, "maximum": 20},
         "n": {"type": "integer", "minimum": 1},
+        "ignore_eos": {"type": "boolean"},
         "stream": {"type": "boolean"},
         "stream_options": {"type": "object"},
     },

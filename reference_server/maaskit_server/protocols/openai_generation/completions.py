@@ -43,6 +43,7 @@ REQUEST_SCHEMA: dict[str, Any] = {
         "logprobs": {"type": "integer", "minimum": 0, "maximum": 5},
         "echo": {"type": "boolean"},
         "n": {"type": "integer", "minimum": 1},
+        "ignore_eos": {"type": "boolean"},
         "stream": {"type": "boolean"},
         "stream_options": {"type": "object"},
     },
