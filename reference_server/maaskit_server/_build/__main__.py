@@ -1,6 +1,8 @@
 """``python -m maaskit_server._build NAME OUT_DIR`` builds one default model into OUT_DIR/NAME.
 
-``python -m maaskit_server._build --minilm-fixture PATH`` writes the MiniLM reference vectors.
+Options: ``--minilm-fixture PATH`` writes the MiniLM reference vectors used by the tests;
+``--work-dir DIR`` (sentiment) keeps the intermediate files there; ``--resume`` (sentiment)
+reuses a training already finished in ``--work-dir``.
 """
 
 from __future__ import annotations
@@ -16,17 +18,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("name", nargs="?", choices=sorted(BUILDERS))
     parser.add_argument("out_dir", nargs="?", type=Path)
     parser.add_argument("--minilm-fixture", type=Path, metavar="PATH")
+    parser.add_argument("--work-dir", type=Path, metavar="DIR")
+    parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
     if args.minilm_fixture is not None:
         from maaskit_server._build import minilm
 
         minilm.write_fixture(args.minilm_fixture)
-    if args.name is not None:
-        if args.out_dir is None:
-            parser.error("OUT_DIR is required with NAME")
+    if args.name is None:
+        if args.minilm_fixture is None:
+            parser.error("give NAME OUT_DIR or --minilm-fixture PATH")
+        return
+    if args.out_dir is None:
+        parser.error("OUT_DIR is required with NAME")
+    if args.name == "sentiment" and (args.work_dir or args.resume):
+        from maaskit_server._build import sentiment
+
+        if args.resume and args.work_dir is None:
+            parser.error("--resume needs --work-dir")
+        sentiment.build(args.out_dir / args.name, work_dir=args.work_dir, resume=args.resume)
+    else:
         build(args.name, args.out_dir)
-    elif args.minilm_fixture is None:
-        parser.error("give NAME OUT_DIR or --minilm-fixture PATH")
 
 
 if __name__ == "__main__":
