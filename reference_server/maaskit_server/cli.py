@@ -48,6 +48,20 @@ def main() -> None:
 )
 @click.option("--max-body-bytes", default=2 * 1024 * 1024, show_default=True, type=int)
 @click.option("--max-inputs-per-request", default=2048, show_default=True, type=int)
+@click.option(
+    "--max-queue-size",
+    default=4096,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Inputs waiting per model before requests are answered 429.",
+)
+@click.option(
+    "--intra-op-threads",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="onnxruntime threads per model (0: one per core).",
+)
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 @click.option("--log-level", default="info", show_default=True)
 def serve(
@@ -59,6 +73,8 @@ def serve(
     api_keys_file: Path | None,
     max_body_bytes: int,
     max_inputs_per_request: int,
+    max_queue_size: int,
+    intra_op_threads: int,
     access_log: bool,
     log_level: str,
 ) -> None:
@@ -78,6 +94,8 @@ def serve(
         api_key_hashes=tuple(digests),
         max_body_bytes=max_body_bytes,
         max_inputs_per_request=max_inputs_per_request,
+        max_queue_size=max_queue_size,
+        intra_op_threads=intra_op_threads,
         load_delay_s=load_delay_from_env(),
     )
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s %(message)s")
