@@ -189,6 +189,13 @@ def test_bad_chat_requests_get_400_in_openais_shape(
     assert error["type"] == "invalid_request_error"
 
 
+def test_more_sequences_than_the_queue_holds_is_a_400_not_a_429(http: httpx.Client) -> None:
+    body = {"model": NARROW_MODEL, "prompt": ["KING", "QUEEN"], "max_tokens": 2}
+    response = http.post("/v1/completions", json=body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "too_many_sequences"
+
+
 def test_malformed_json_is_a_400(http: httpx.Client) -> None:
     response = http.post(
         "/v1/chat/completions",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from ...errors import APIError
+from ...errors import APIError, bad_request
 from ...generation.errors import ContextLengthError, EngineStoppedError, QueueFullError
 from ...generation.events import ErrorEvent, Event, FinishEvent, GenerationHandle, TokenEvent
 from ...generation.params import SamplingParams
@@ -54,6 +54,15 @@ class GenerationRun:
                 raise context_error(exc) from exc
         self.prompt_tokens = sum(len(prompt) for prompt in prompts)
         self.choice_count = len(prompts) * params.n
+        limit = engine.config.max_waiting
+        if self.choice_count > limit:
+            # Would never fit the waiting queue: a 429 would invite retries that cannot succeed.
+            raise bad_request(
+                f"This request asks for {self.choice_count} sequences (prompts x n); model "
+                f"{engine.config.name!r} queues at most {limit} at a time.",
+                param="n",
+                code="too_many_sequences",
+            )
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
         self._handles: list[GenerationHandle] = []
         self._client_gone = False
