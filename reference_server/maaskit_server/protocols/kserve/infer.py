@@ -1,0 +1,165 @@
+"""``POST /v2/models/{m}[/versions/{v}]/infer`` in JSON and in Triton's binary tensor format.
+
+One input tensor of UTF-8 texts (``text``, or ``text_input`` for generation models), datatype
+``BYTES``, shape ``[n]`` or ``[n, 1]``. Outputs are every output of the task unless the
+request lists some; each one is binary when its ``parameters.binary_data`` says so, else when
+the request's ``parameters.binary_data_output`` does. Request ``parameters`` also take
+``truncate`` / ``truncate_prompt_tokens`` (as on ``/v1``) and, for generation models, the
+sampling parameters of the generate extension.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from ... import metrics
+from ...errors import APIError, bad_request
+from ...generation.runtime import GenerationRuntime
+from ...openapi import documented
+from ...repository import ModelEntry
+from ...runtimes.classification import ClassificationRuntime
+from ...runtimes.embeddings import EmbeddingRuntime
+from ...state import get_state
+from ..openai._requests import truncation
+from ..openai_generation._run import GenerationRun
+from . import _models as names
+from ._tensors import HEADER_LENGTH, InferRequest, OutputTensor, encode_response, texts_of
+from ._tensors import parse_infer_request as parse_request
+from .generate import sampling_params
+
+REQUEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["inputs"],
+    "properties": {
+        "id": {"type": "string"},
+        "inputs": {"type": "array"},
+        "outputs": {"type": "array"},
+        "parameters": {"type": "object"},
+    },
+}
+
+
+@documented(request=REQUEST_SCHEMA, response={"type": "object"}, tags=["kserve"])
+async def infer(request: Request) -> Response:
+    """Run the model on one BYTES tensor of texts (JSON or binary tensor data)."""
+    entry = names.model_entry(request)
+    try:
+        body = await request.body()
+    except ClientDisconnect as exc:
+        raise APIError(400, "The client disconnected while sending the body.") from exc
+    parsed = parse_request(body, request.headers.get(HEADER_LENGTH))
+    input_name = names.GENERATION_INPUT if entry.task == "text-generation" else names.TEXT_INPUT
+    texts = _texts(parsed, input_name, get_state(request).settings.max_inputs_per_request)
+    if entry.task == "classification":
+        outputs = await _classify(request, entry, texts, parsed.parameters)
+    elif entry.task == "embeddings":
+        outputs = await _embed(request, entry, texts, parsed.parameters)
+    else:
+        outputs = await _generate(request, entry, texts, parsed.parameters)
+    selected, binary = _select(parsed, outputs)
+    header: dict[str, Any] = {"model_name": entry.name, "model_version": names.MODEL_VERSION}
+    if parsed.id is not None:
+        header["id"] = parsed.id
+    content, header_length = encode_response(header, selected, binary)
+    if header_length is None:
+        return Response(content, media_type="application/json")
+    return Response(
+        content,
+        media_type="application/octet-stream",
+        headers={"Inference-Header-Content-Length": str(header_length)},
+    )
+
+
+def _texts(parsed: InferRequest, input_name: str, max_inputs: int) -> list[str]:
+    known = {tensor.name for tensor in parsed.inputs}
+    unknown = sorted(known - {input_name})
+    if unknown:
+        raise bad_request(
+            f"unknown input(s) {', '.join(map(repr, unknown))}; this model takes one BYTES "
+            f"input named {input_name!r}."
+        )
+    if len(parsed.inputs) != 1:
+        raise bad_request(f"input {input_name!r} is given more than once.")
+    (tensor,) = parsed.inputs
+    texts = texts_of(tensor)
+    shape = tensor.shape
+    if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
+        raise bad_request(f"input {input_name!r} must have shape [n] or [n, 1], not {shape}.")
+    if not texts:
+        raise bad_request(f"input {input_name!r} holds no text.")
+    if len(texts) > max_inputs:
+        raise bad_request(
+            f"input {input_name!r} holds {len(texts)} texts, more than the limit of "
+            f"{max_inputs} per request."
+        )
+    for index, text in enumerate(texts):
+        if not text:
+            raise bad_request(f"input {input_name!r} element {index} is empty.")
+    return texts
+
+
+async def _classify(
+    request: Request, entry: ModelEntry, texts: list[str], parameters: dict[str, Any]
+) -> list[OutputTensor]:
+    runtime = get_state(request).repository.runtime(
+        entry.name, "classification", ClassificationRuntime
+    )
+    result = await runtime.classify(texts, truncate_to=truncation(parameters, runtime.spec))
+    metrics.TOKENS.labels(model=entry.name, kind="prompt").inc(result.prompt_tokens)
+    labels = list(runtime.labels)
+    probabilities = np.stack(result.probabilities).astype(np.float32)
+    top = [labels[int(i)].encode("utf-8") for i in probabilities.argmax(axis=1)]
+    return [
+        OutputTensor(names.PROBABILITIES, "FP32", list(probabilities.shape), probabilities),
+        OutputTensor(names.LABEL, "BYTES", [len(top)], top),
+        OutputTensor(names.LABELS, "BYTES", [len(labels)], [x.encode("utf-8") for x in labels]),
+    ]
+
+
+async def _embed(
+    request: Request, entry: ModelEntry, texts: list[str], parameters: dict[str, Any]
+) -> list[OutputTensor]:
+    runtime = get_state(request).repository.runtime(entry.name, "embeddings", EmbeddingRuntime)
+    result = await runtime.embed(texts, truncate_to=truncation(parameters, runtime.spec))
+    metrics.TOKENS.labels(model=entry.name, kind="prompt").inc(result.prompt_tokens)
+    vectors = np.stack(result.vectors).astype(np.float32)
+    return [OutputTensor(names.EMBEDDING, "FP32", list(vectors.shape), vectors)]
+
+
+async def _generate(
+    request: Request, entry: ModelEntry, texts: list[str], parameters: dict[str, Any]
+) -> list[OutputTensor]:
+    runtime = get_state(request).repository.runtime(
+        entry.name, "text-generation", GenerationRuntime
+    )
+    reserved = {"binary_data_output", "truncate", "truncate_prompt_tokens"}
+    params = sampling_params({k: v for k, v in parameters.items() if k not in reserved})
+    run = GenerationRun(runtime, [runtime.engine.encode(text) for text in texts], params)
+    metrics.TOKENS.labels(model=entry.name, kind="prompt").inc(run.prompt_tokens)
+    choices = await run.collect(request)
+    completion = sum(choice.completion_tokens for choice in choices)
+    metrics.TOKENS.labels(model=entry.name, kind="completion").inc(completion)
+    generated = [choice.text.encode("utf-8") for choice in choices]
+    return [OutputTensor(names.GENERATION_OUTPUT, "BYTES", [len(generated)], generated)]
+
+
+def _select(
+    parsed: InferRequest, outputs: list[OutputTensor]
+) -> tuple[list[OutputTensor], list[bool]]:
+    if not parsed.outputs:
+        return outputs, [parsed.binary_data_output] * len(outputs)
+    by_name = {tensor.name: tensor for tensor in outputs}
+    selected, binary = [], []
+    for wanted in parsed.outputs:
+        if wanted.name not in by_name:
+            raise bad_request(
+                f"unknown output {wanted.name!r}; this model's outputs are "
+                f"{', '.join(map(repr, by_name))}."
+            )
+        selected.append(by_name[wanted.name])
+        binary.append(parsed.binary_data_output if wanted.binary is None else wanted.binary)
+    return selected, binary
