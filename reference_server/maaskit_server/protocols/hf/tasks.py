@@ -1,0 +1,205 @@
+"""Each model as a Hugging Face endpoint: ``POST /models/{name}`` answers the task payload of
+``huggingface_hub.InferenceClient(base_url=".../models/{name}")``, plus TEI's ``/embed`` and
+``/predict`` and TGI/TEI's ``GET /info``.
+
+* classification: ``{"inputs": str | [str], "parameters": {"top_k", "function_to_apply"}}``
+  → ``[[{"label", "score"}, ...]]``, one list per input, sorted by score (highest first).
+  The runtime returns probabilities, so ``function_to_apply`` may only be ``softmax``.
+* embeddings: ``{"inputs", "normalize", "truncate", "truncation_direction"}`` (at the top
+  level as the Inference API's feature-extraction spec has them, or under ``parameters``)
+  → ``[[float, ...], ...]`` one pooled vector per input.
+* text generation: TGI's body (see ``generate``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ... import __version__, metrics
+from ..._json import JSONResponse
+from ...errors import model_not_found
+from ...openapi import documented
+from ...repository import ModelEntry, ModelStatus
+from ...runtimes.classification import ClassificationRuntime
+from ...runtimes.embeddings import EmbeddingRuntime
+from ...state import get_state
+from ..openai._requests import read_json_object, text_inputs
+from ._tgi import validation_error
+from .generate import generate_response
+
+TASK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["inputs"],
+    "properties": {
+        "inputs": {"oneOf": [{"type": "string"}, {"type": "array"}]},
+        "parameters": {"type": "object"},
+    },
+}
+_PIPELINE_TAGS = {
+    "classification": "text-classification",
+    "embeddings": "feature-extraction",
+    "text-generation": "text-generation",
+}
+
+
+def _entry(request: Request) -> ModelEntry:
+    name = str(request.path_params["model"])
+    entry = next((e for e in get_state(request).repository.entries() if e.name == name), None)
+    if entry is None or entry.status in (ModelStatus.FAILED, ModelStatus.UNSUPPORTED):
+        raise model_not_found(name)
+    return entry
+
+
+@documented(request=TASK_SCHEMA, response={"type": "array"}, tags=["hf"])
+async def task(request: Request) -> Response:
+    """The model's task, as the Inference API serves it (classify, embed or generate)."""
+    entry = _entry(request)
+    body = await read_json_object(request)
+    if entry.task == "classification":
+        parameters = _parameters(body)
+        return JSONResponse(await _classify(request, entry.name, body.get("inputs"), parameters))
+    if entry.task == "embeddings":
+        return JSONResponse(await _embed(request, entry.name, {**_parameters(body), **body}))
+    return await generate_response(request, entry.name, body)
+
+
+@documented(request=TASK_SCHEMA, response={"type": "array"}, tags=["hf"])
+async def embed(request: Request) -> Response:
+    """TEI ``/embed``: one pooled vector per input."""
+    entry = _entry(request)
+    body = await read_json_object(request)
+    return JSONResponse(await _embed(request, entry.name, body))
+
+
+@documented(request=TASK_SCHEMA, response={"type": "array"}, tags=["hf"])
+async def predict(request: Request) -> Response:
+    """TEI ``/predict``: a text → its labels; a batch ``[[text], ...]`` → one list per text."""
+    entry = _entry(request)
+    body = await read_json_object(request)
+    if body.get("raw_scores"):
+        raise validation_error("`raw_scores` is not supported: this server returns probabilities.")
+    raw = body.get("inputs")
+    if isinstance(raw, str):
+        (labels,) = await _classify(request, entry.name, raw, body)
+        return JSONResponse(labels)
+    if not isinstance(raw, list) or not all(
+        isinstance(item, list) and len(item) == 1 and isinstance(item[0], str) for item in raw
+    ):
+        raise validation_error(
+            "`inputs` must be a text or a batch [[text], ...]; sentence pairs are not supported."
+        )
+    return JSONResponse(await _classify(request, entry.name, [item[0] for item in raw], body))
+
+
+@documented(response={"type": "object"}, tags=["hf"])
+async def info(request: Request) -> Response:
+    """TGI/TEI ``/info``: the model behind this endpoint and its limits."""
+    entry = _entry(request)
+    details = entry.details
+    max_input = int(details.get("max_input_tokens") or details.get("max_model_len") or 0)
+    return JSONResponse(
+        {
+            "model_id": entry.name,
+            "model_sha": None,
+            "model_dtype": "float32",
+            "model_device_type": "cpu",
+            "model_pipeline_tag": _PIPELINE_TAGS.get(entry.task),
+            "max_input_tokens": max_input,
+            "max_input_length": max_input,
+            "max_total_tokens": int(details.get("max_model_len") or max_input),
+            "max_concurrent_requests": int(details.get("max_running_sequences") or 1),
+            "max_best_of": 1,
+            "max_stop_sequences": 4,
+            "max_client_batch_size": get_state(request).settings.max_inputs_per_request,
+            "version": __version__,
+            "sha": None,
+            "docker_label": None,
+            "status": entry.status.value,
+        }
+    )
+
+
+def _parameters(body: dict[str, Any]) -> dict[str, Any]:
+    parameters = body.get("parameters")
+    if parameters is None:
+        return {}
+    if not isinstance(parameters, dict):
+        raise validation_error("`parameters` must be an object.")
+    return parameters
+
+
+async def _classify(
+    request: Request, model: str, raw: Any, parameters: dict[str, Any]
+) -> list[list[dict[str, Any]]]:
+    state = get_state(request)
+    runtime = state.repository.runtime(model, "classification", ClassificationRuntime)
+    function = parameters.get("function_to_apply")
+    if function not in (None, "softmax"):
+        raise validation_error(
+            "`function_to_apply` must be 'softmax': this model's runtime returns probabilities."
+        )
+    top_k = parameters.get("top_k")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise validation_error("`top_k` must be a positive integer.")
+    texts = _texts(raw, state.settings.max_inputs_per_request)
+    truncate = _bool(parameters, "truncate")
+    result = await runtime.classify(
+        texts, truncate_to=runtime.spec.max_input_tokens if truncate else None
+    )
+    metrics.TOKENS.labels(model=model, kind="prompt").inc(result.prompt_tokens)
+    labels = runtime.labels
+    answers = []
+    for probabilities in result.probabilities:
+        order = np.argsort(-probabilities, kind="stable")[:top_k]
+        answers.append([{"label": labels[i], "score": float(probabilities[i])} for i in order])
+    return answers
+
+
+async def _embed(request: Request, model: str, body: dict[str, Any]) -> list[list[float]]:
+    state = get_state(request)
+    runtime = state.repository.runtime(model, "embeddings", EmbeddingRuntime)
+    if body.get("prompt_name") is not None:
+        raise validation_error("`prompt_name` is not supported: this model has no prompts.")
+    direction = body.get("truncation_direction")
+    if direction not in (None, "right", "Right"):
+        raise validation_error("`truncation_direction` must be 'right' (the end is cut).")
+    normalize = body.get("normalize")
+    if normalize is not None and not isinstance(normalize, bool):
+        raise validation_error("`normalize` must be true or false.")
+    if normalize is False and runtime.spec.normalize:
+        raise validation_error(
+            "`normalize: false` is not available: this model's vectors are L2-normalised."
+        )
+    texts = _texts(body.get("inputs"), state.settings.max_inputs_per_request)
+    truncate = _bool(body, "truncate")
+    result = await runtime.embed(
+        texts, truncate_to=runtime.spec.max_input_tokens if truncate else None
+    )
+    metrics.TOKENS.labels(model=model, kind="prompt").inc(result.prompt_tokens)
+    vectors = np.stack(result.vectors).astype(np.float32)
+    if normalize and not runtime.spec.normalize:
+        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    rows: list[list[float]] = vectors.tolist()
+    return rows
+
+
+def _texts(raw: Any, max_inputs: int) -> list[str]:
+    if not (
+        isinstance(raw, str) or (isinstance(raw, list) and all(isinstance(x, str) for x in raw))
+    ):
+        raise validation_error("`inputs` must be a string or a list of strings.")
+    texts = text_inputs(raw, max_inputs=max_inputs, param="inputs")
+    return [str(text) for text in texts]
+
+
+def _bool(body: dict[str, Any], key: str) -> bool:
+    value = body.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise validation_error(f"`{key}` must be true or false.")
+    return value
