@@ -26,6 +26,8 @@ from starlette.routing import BaseRoute
 
 from . import metrics
 from .errors import APIError, error_response
+from .faults import FaultController, FaultMiddleware
+from .idempotency import IdempotencyMiddleware, IdempotencyStore
 from .protocols import all_routes
 from .repository import ModelRepository
 from .runtimes import RuntimeContext
@@ -64,12 +66,20 @@ def create_app(
             await repository.close()
             executor.shutdown(wait=False, cancel_futures=True)
 
-    return Starlette(
+    # Faults sit outside idempotency, so an injected status never becomes a stored answer;
+    # without --enable-faults the fault middleware is not in the stack at all.
+    faults = FaultController(settings.fault_admin_key_sha256) if settings.faults_enabled else None
+    idempotency = IdempotencyStore(
+        ttl_s=settings.idempotency_ttl_s, max_entries=settings.idempotency_max_entries
+    )
+    app = Starlette(
         routes=[*all_routes(), *extra_routes],
         middleware=[
             Middleware(metrics.MetricsMiddleware),
             Middleware(APIKeyMiddleware, checker=APIKeyChecker(settings.api_key_hashes)),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            *([Middleware(FaultMiddleware, controller=faults)] if faults is not None else []),
+            Middleware(IdempotencyMiddleware, store=idempotency),
         ],
         exception_handlers={
             APIError: _api_error,
@@ -78,6 +88,9 @@ def create_app(
         },
         lifespan=lifespan,
     )
+    app.state.faults = faults
+    app.state.idempotency = idempotency
+    return app
 
 
 def create_app_from_env() -> Starlette:

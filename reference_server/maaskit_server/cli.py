@@ -62,6 +62,24 @@ def main() -> None:
     type=click.IntRange(0),
     help="onnxruntime threads per model (0: one per core).",
 )
+@click.option(
+    "--enable-faults",
+    is_flag=True,
+    help="Honour X-MaaSKit-Fault headers and the fault admin route. For client tests only.",
+)
+@click.option(
+    "--fault-admin-key",
+    envvar="MAASKIT_FAULT_ADMIN_KEY",
+    help="Key of the /_maaskit admin routes (with --enable-faults). Also $MAASKIT_FAULT_ADMIN_KEY.",
+)
+@click.option(
+    "--idempotency-ttl",
+    "idempotency_ttl_s",
+    default=600.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds an Idempotency-Key's answer is kept for replays.",
+)
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
 @click.option("--log-level", default="info", show_default=True)
 def serve(
@@ -75,6 +93,9 @@ def serve(
     max_inputs_per_request: int,
     max_queue_size: int,
     intra_op_threads: int,
+    enable_faults: bool,
+    fault_admin_key: str | None,
+    idempotency_ttl_s: float,
     access_log: bool,
     log_level: str,
 ) -> None:
@@ -97,10 +118,15 @@ def serve(
         max_queue_size=max_queue_size,
         intra_op_threads=intra_op_threads,
         load_delay_s=load_delay_from_env(),
+        faults_enabled=enable_faults,
+        fault_admin_key_sha256=hash_key(fault_admin_key).hex() if fault_admin_key else "",
+        idempotency_ttl_s=idempotency_ttl_s,
     )
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s %(message)s")
     auth = f"{len(digests)} API key(s)" if digests else "no API keys (open)"
     click.echo(f"maaskit: serving {models_dir} on http://{host}:{port} with {auth}", err=True)
+    if enable_faults:
+        click.echo("maaskit: WARNING fault injection is enabled (test servers only)", err=True)
     options = {"host": host, "port": port, "log_level": log_level, "access_log": access_log}
     if workers == 1:
         uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]

@@ -72,6 +72,19 @@ UNHANDLED_ERRORS = Counter(
     "Exceptions that reached the last-resort 500 handler (should stay 0).",
     registry=REGISTRY,
 )
+FAULTS_INJECTED = Counter(
+    "maaskit_faults_injected",
+    "Faults injected on purpose (only with --enable-faults), by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
+IDEMPOTENCY = Counter(
+    "maaskit_idempotency_requests",
+    "Requests with an Idempotency-Key, by outcome (executed, replayed, waited, conflict, "
+    "busy, duplicate_execution).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 
 
 async def metrics_endpoint(request: Request) -> Response:

@@ -30,6 +30,12 @@ class ServerSettings:
     intra_op_threads: int = 0
     executor_workers: int = 4
     load_delay_s: float = 0.0
+    # Fault injection for client tests: never on unless asked for (--enable-faults).
+    faults_enabled: bool = False
+    # SHA-256 hex digest of the key the fault admin route requires ("" = admin route closed).
+    fault_admin_key_sha256: str = ""
+    idempotency_ttl_s: float = 600.0
+    idempotency_max_entries: int = 10_000
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:

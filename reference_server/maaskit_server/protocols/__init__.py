@@ -7,8 +7,15 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import hf, kserve, openai, openai_generation, ops
+from . import admin, hf, kserve, openai, openai_generation, ops
 
 
 def all_routes() -> list[BaseRoute]:
-    return [*ops.routes(), *openai.routes(), *openai_generation.routes(), *kserve.routes(), *hf.routes()]
+    return [
+        *ops.routes(),
+        *openai.routes(),
+        *openai_generation.routes(),
+        *kserve.routes(),
+        *hf.routes(),
+        *admin.routes(),
+    ]
