@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import admin, hf, kserve, openai, openai_generation, ops
+from . import admin, hf, kserve, ollama, openai, openai_generation, ops
 
 
 def all_routes() -> list[BaseRoute]:
@@ -17,5 +17,6 @@ def all_routes() -> list[BaseRoute]:
         *openai_generation.routes(),
         *kserve.routes(),
         *hf.routes(),
+        *ollama.routes(),
         *admin.routes(),
     ]
