@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from conftest import MODELS_DIR, default_models_present
 from maaskit_server.app import create_app
+from maaskit_server.runtimes._encoder import FloatArray
 from maaskit_server.runtimes.embeddings import EmbeddingRuntime
 from maaskit_server.settings import ServerSettings
 from maaskit_server.state import AppState
@@ -100,14 +103,61 @@ def test_batched_inference_equals_unbatched(gated: tuple[TestClient, threading.E
     np.testing.assert_allclose(batched, alone, atol=1e-5)
 
 
-def test_full_queue_answers_429_with_retry_after(gated: tuple[TestClient, threading.Event]) -> None:
+def test_request_larger_than_the_queue_is_400(gated: tuple[TestClient, threading.Event]) -> None:
     client, gate = gated
     gate.set()
     wait_ready(client)
     response = client.post("/v1/embeddings", json={"model": MODEL, "input": ["x"] * 101})
-    assert response.status_code == 429
-    assert response.headers["retry-after"] == "1"
-    assert response.json()["error"]["code"] == "queue_full"
-    assert (
-        client.post("/v1/embeddings", json={"model": MODEL, "input": ["x"] * 8}).status_code == 200
-    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["param"]) == ("too_many_inputs", "input")
+    assert "max_queue_size" in error["message"]
+
+
+def test_full_queue_answers_429_with_retry_after(gated: tuple[TestClient, threading.Event]) -> None:
+    client, gate = gated
+    gate.set()
+    wait_ready(client)
+    state: AppState = client.app.state.maaskit  # type: ignore[attr-defined]
+    batcher = state.repository.runtime(MODEL, "embeddings", EmbeddingRuntime).batcher
+    # Hold the real runner so the queue fills deterministically (the model still computes).
+    runner_gate = threading.Event()
+    runner_entered = threading.Event()
+    real_runner = batcher._run_batch
+
+    def held_runner(batch: Sequence[list[int]]) -> list[FloatArray]:
+        runner_entered.set()
+        assert runner_gate.wait(60)
+        return list(real_runner(batch))
+
+    batcher._run_batch = held_runner
+    try:
+
+        def post(count: int) -> httpx.Response:
+            return client.post("/v1/embeddings", json={"model": MODEL, "input": ["x"] * count})
+
+        with ThreadPoolExecutor(2) as pool:
+            try:
+                running = pool.submit(post, 60)  # taken by the worker, held in the runner
+                wait_until(runner_entered.is_set)
+                queued = pool.submit(post, 80)  # waits in the queue: 80 of 100 places
+                wait_until(lambda: batcher.queue_depth == 80)
+                rejected = post(30)
+            finally:
+                runner_gate.set()  # before the pool waits for its threads
+            assert running.result(60).status_code == 200
+            assert queued.result(60).status_code == 200
+    finally:
+        runner_gate.set()
+        batcher._run_batch = real_runner
+    assert rejected.status_code == 429
+    assert rejected.headers["retry-after"] == "1"
+    assert rejected.json()["error"]["code"] == "queue_full"
+    assert post(30).status_code == 200
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in 30 s"
+        time.sleep(0.01)

@@ -65,6 +65,16 @@ class EncoderRuntime:
 
     async def infer(self, token_ids: list[list[int]]) -> list[FloatArray]:
         """One output row per input, through the model's dynamic batcher."""
+        queue_size = self.batcher.limits.max_queue_size
+        if len(token_ids) > queue_size:
+            # A 429 here could never succeed on retry: the request is larger than the queue.
+            raise APIError(
+                400,
+                f"this request has {len(token_ids)} inputs; model {self.spec.name!r} queues at "
+                f"most {queue_size} (max_queue_size): split it into smaller requests",
+                param="input",
+                code="too_many_inputs",
+            )
         try:
             return await self.batcher.submit(token_ids)
         except QueueFullError as exc:
