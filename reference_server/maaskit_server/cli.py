@@ -214,6 +214,24 @@ def build_models(names: tuple[str, ...], out_dir: Path) -> None:
         click.echo(f"built {name}")
 
 
+@models.command("export-triton")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@_MODELS_OPTION
+def export_triton(out: Path, models_dir: Path) -> None:
+    """Write MODELS as a Triton / KServe model repository in OUT (config.pbtxt + 1/model.onnx)."""
+    from .triton_export import ExportError, export_repository
+
+    try:
+        exported = export_repository(models_dir, out)
+    except (ExportError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not exported:
+        raise click.ClickException(f"no model folders in {models_dir}")
+    for item in exported:
+        click.echo(f"exported {item.name} ({item.task}) to {item.path}")
+    click.echo("Triton serves token ids: tokenize in the client or in an ensemble in front.")
+
+
 @main.command()
 @click.option("--timeout", default=180.0, show_default=True, help="Seconds to wait for /ready.")
 def demo(timeout: float) -> None:
