@@ -1,0 +1,255 @@
+"""A real reference server in a subprocess, for the ``maaskit_server`` fixture.
+
+The server is started as ``python -m maaskit_server`` (never imported: the SDK does not import
+the server) on a free loopback port, with fault injection enabled and fresh random API and
+admin keys, and stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .._async_client import AsyncClient
+from .._client import Client
+from ..providers import HFProvider, Provider
+
+__all__ = ["FaultScript", "MaaSKitServer", "ServerStartError", "start_server"]
+
+FAULT_HEADER = "X-MaaSKit-Fault"
+ADMIN_KEY_HEADER = "X-MaaSKit-Admin-Key"
+_POLL_S = 0.1
+
+
+class ServerStartError(RuntimeError):
+    """The server process exited or did not become ready in time (the log tail is included)."""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def fault_header(fault: str) -> dict[str, str]:
+    """``{"X-MaaSKit-Fault": fault}``, to pass as ``default_headers=`` or request headers."""
+    return {FAULT_HEADER: fault}
+
+
+class FaultScript:
+    """Scripts faults on the server through its admin route (``/_maaskit/faults``).
+
+    ``add("status=503; retry_after=0", times=2, route="/v1/embeddings")`` makes the next two
+    matching calls answer 503, whoever sends them. The grammar is the server's
+    (``maaskit_server.faults``)."""
+
+    def __init__(self, server: MaaSKitServer) -> None:
+        self._server = server
+
+    def _request(self, method: str, json: Any = None) -> dict[str, Any]:
+        response = self._server.admin_request(method, "/_maaskit/faults", json=json)
+        result: dict[str, Any] = response.json()
+        return result
+
+    def add(
+        self,
+        fault: str,
+        *,
+        times: int = 1,
+        route: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        rule: dict[str, Any] = {"fault": fault, "times": times}
+        if route is not None:
+            rule["route"] = route
+        if model is not None:
+            rule["model"] = model
+        self._request("POST", {"rules": [rule]})
+
+    def clear(self) -> None:
+        """Removes every rule and resets the injected-fault counts."""
+        self._request("DELETE")
+
+    def rules(self) -> list[dict[str, Any]]:
+        rules: list[dict[str, Any]] = self._request("GET")["rules"]
+        return rules
+
+    def injected(self) -> dict[str, int]:
+        """Faults injected so far, by kind (``status_503``, ``reset_before_headers``…)."""
+        injected: dict[str, int] = self._request("GET")["injected"]
+        return injected
+
+    @staticmethod
+    def header(fault: str) -> dict[str, str]:
+        return fault_header(fault)
+
+
+class MaaSKitServer:
+    """A running reference server: its URLs, keys, client factories and fault script."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        api_key: str,
+        admin_key: str,
+        process: subprocess.Popen[bytes],
+        log_path: Path,
+    ) -> None:
+        self.url = url
+        self.api_key = api_key
+        self.admin_key = admin_key
+        self.process = process
+        self.log_path = log_path
+        self.faults = FaultScript(self)
+
+    def __repr__(self) -> str:  # keys stay out of test output
+        return f"MaaSKitServer(url={self.url!r}, pid={self.process.pid})"
+
+    @property
+    def openai_url(self) -> str:
+        return f"{self.url}/v1"
+
+    @property
+    def kserve_url(self) -> str:
+        return self.url
+
+    @property
+    def ollama_url(self) -> str:
+        return self.url
+
+    @property
+    def hf_url(self) -> str:
+        """Prefix of the per-model Hugging Face endpoints (``{hf_url}/{model}``)."""
+        return f"{self.url}/models"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def base_url(self, provider: str) -> str:
+        urls = {
+            "openai": self.openai_url,
+            "kserve": self.kserve_url,
+            "ollama": self.ollama_url,
+            "hf": self.hf_url,
+        }
+        if provider not in urls:
+            raise ValueError(f"unknown provider {provider!r}; one of {', '.join(urls)}")
+        return urls[provider]
+
+    def _client_options(self, provider: str | Provider, options: dict[str, Any]) -> dict[str, Any]:
+        name = provider if isinstance(provider, str) else provider.name
+        if provider == "hf":
+            # The server serves one Hugging Face endpoint per model, under /models/{name}.
+            provider = HFProvider(model_in_path=True)
+        options.setdefault("base_url", self.base_url(name))
+        options.setdefault("api_key", self.api_key)
+        return {"provider": provider, **options}
+
+    def client(self, provider: str | Provider = "openai", **options: Any) -> Client:
+        """A ``maaskit.Client`` for this server (keywords go to ``Client``)."""
+        return Client(**self._client_options(provider, options))
+
+    def async_client(self, provider: str | Provider = "openai", **options: Any) -> AsyncClient:
+        return AsyncClient(**self._client_options(provider, options))
+
+    def admin_request(self, method: str, path: str, *, json: Any = None) -> httpx.Response:
+        headers = {**self.headers, ADMIN_KEY_HEADER: self.admin_key}
+        response = httpx.request(method, self.url + path, json=json, headers=headers, timeout=10)
+        response.raise_for_status()
+        return response
+
+    def idempotency_stats(self) -> dict[str, int]:
+        """The server's ``Idempotency-Key`` counters: ``executed``, ``replayed``, ``waited``,
+        ``conflict``, ``duplicate_execution``, ``in_flight``…"""
+        stats: dict[str, int] = self.admin_request("GET", "/_maaskit/idempotency").json()
+        return stats
+
+    def models(self) -> list[str]:
+        response = httpx.get(f"{self.openai_url}/models", headers=self.headers, timeout=10)
+        response.raise_for_status()
+        return [model["id"] for model in response.json()["data"]]
+
+    def metrics_text(self) -> str:
+        return httpx.get(f"{self.url}/metrics", headers=self.headers, timeout=10).text
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
+
+
+def start_server(
+    log_path: Path,
+    *,
+    models_dir: Path | None = None,
+    extra_args: Sequence[str] = (),
+    ready_timeout_s: float = 180.0,
+    env: Mapping[str, str] | None = None,
+) -> MaaSKitServer:
+    """Start ``python -m maaskit_server`` with faults enabled and wait for ``/ready``."""
+    port = _free_port()
+    api_key = "maaskit-test-" + secrets.token_hex(12)
+    admin_key = "maaskit-admin-" + secrets.token_hex(12)
+    command = [sys.executable, "-m", "maaskit_server", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--enable-faults", "--no-access-log"]
+    if models_dir is not None:
+        command += ["--models", str(models_dir)]
+    command += list(extra_args)
+    # Keys travel in the environment, not the command line (which other users can list).
+    child_env = {
+        **os.environ,
+        **(env or {}),
+        "MAASKIT_API_KEYS": api_key,
+        "MAASKIT_FAULT_ADMIN_KEY": admin_key,
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, env=child_env, stdout=log, stderr=subprocess.STDOUT)
+    server = MaaSKitServer(
+        f"http://127.0.0.1:{port}",
+        api_key=api_key,
+        admin_key=admin_key,
+        process=process,
+        log_path=log_path,
+    )
+    try:
+        _wait_ready(server, ready_timeout_s)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _wait_ready(server: MaaSKitServer, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=5.0) as http:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                raise ServerStartError(f"the server exited:\n{server.log_text()[-3000:]}")
+            try:
+                if http.get(f"{server.url}/ready").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(_POLL_S)
+    raise ServerStartError(
+        f"the server was not ready in {timeout_s} s:\n{server.log_text()[-3000:]}"
+    )
