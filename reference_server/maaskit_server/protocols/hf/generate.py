@@ -23,6 +23,7 @@ from starlette.responses import Response, StreamingResponse
 
 from ... import metrics
 from ..._json import JSONResponse, dumps
+from ...generation.errors import ContextLengthError
 from ...generation.events import FinishEvent, TokenEvent
 from ...generation.runtime import GenerationRuntime
 from ...generation.sampling import SampledToken
@@ -91,6 +92,10 @@ def _start(request: Request, model: str, body: dict[str, Any]) -> _Started:
     if explicit is None and params.max_tokens is not None and room >= 1:
         # An unset max_new_tokens is TGI's default, capped by what the context leaves.
         params = dataclasses.replace(params, max_tokens=min(params.max_tokens, room))
+    try:
+        runtime.engine.max_new_tokens(len(prompt_ids), params.max_tokens)
+    except ContextLengthError as exc:
+        raise validation_error(exc.message) from exc
     run = GenerationRun(runtime, [prompt_ids], params)
     metrics.TOKENS.labels(model=model, kind="prompt").inc(run.prompt_tokens)
     return _Started(model, runtime, tgi, prompt_ids, run)
