@@ -95,7 +95,7 @@ def test_generate_equals_openai_greedy_completion(
     response = client.generate(model=GENERATION_MODEL, prompt=PROMPT, options=GREEDY)
     assert response.response == expected
     streamed = client.generate(model=GENERATION_MODEL, prompt=PROMPT, options=GREEDY, stream=True)
-    assert "".join(part.response for part in streamed) == expected
+    assert "".join(part.response or "" for part in streamed) == expected
 
 
 def test_errors_are_ollama_errors_and_the_server_keeps_serving(
