@@ -53,9 +53,11 @@ def test_default_settings_leave_the_fault_middleware_out(tmp_path: Path) -> None
     assert ServerSettings().faults_enabled is False
     app = create_app(ServerSettings(models_dir=tmp_path))
     assert app.state.faults is None
-    assert all(middleware.cls is not FaultMiddleware for middleware in app.user_middleware)
+    classes: list[object] = [middleware.cls for middleware in app.user_middleware]
+    assert FaultMiddleware not in classes
     enabled = create_app(ServerSettings(models_dir=tmp_path, faults_enabled=True))
-    assert any(middleware.cls is FaultMiddleware for middleware in enabled.user_middleware)
+    enabled_classes: list[object] = [middleware.cls for middleware in enabled.user_middleware]
+    assert FaultMiddleware in enabled_classes
 
 
 def _serve_settings(monkeypatch: pytest.MonkeyPatch, *args: str) -> ServerSettings:
