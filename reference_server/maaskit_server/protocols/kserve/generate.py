@@ -3,7 +3,8 @@
 The body is ``{"text_input": "...", "parameters": {...}}``; as Triton's TensorRT-LLM examples
 do, sampling keys are also accepted at the top level. Parameters follow vLLM's names
 (``max_tokens`` (default 16, vLLM's), ``temperature``, ``top_p``, ``top_k``, ``seed``,
-``stop``, ``ignore_eos``, ``frequency_penalty``, ``presence_penalty``). ``generate_stream``
+``stop``, ``ignore_eos``, ``frequency_penalty``, ``presence_penalty``). ``text_output`` is the
+generated text alone unless ``exclude_input_in_output`` is false. ``generate_stream``
 answers SSE events ``{"model_name", "model_version", "text_output"}`` with each new piece of
 text (the whole text at once when ``parameters.stream`` is false), and an error after the
 stream began as ``data: {"error": "..."}``.
@@ -40,7 +41,8 @@ _SAMPLING_KEYS = (
     "presence_penalty",
     "ignore_eos",
 )
-_CONTROL_KEYS = frozenset({"stream", "return_finish_reason", "exclude_input_in_output"})
+# Output controls of Triton's vLLM backend, read by the routes rather than the sampler.
+_CONTROL_KEYS = frozenset({"stream", "exclude_input_in_output"})
 
 REQUEST_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -91,7 +93,7 @@ def _request_parts(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return text, {**top_level, **parameters}
 
 
-async def _start(request: Request) -> tuple[str, GenerationRun, dict[str, Any]]:
+async def _start(request: Request) -> tuple[str, GenerationRun, dict[str, Any], str]:
     entry = model_entry(request)
     runtime = get_state(request).repository.runtime(
         entry.name, "text-generation", GenerationRuntime
@@ -101,24 +103,26 @@ async def _start(request: Request) -> tuple[str, GenerationRun, dict[str, Any]]:
     params = sampling_params(parameters)
     run = GenerationRun(runtime, [runtime.engine.encode(text)], params)
     metrics.TOKENS.labels(model=entry.name, kind="prompt").inc(run.prompt_tokens)
-    return entry.name, run, parameters
+    return entry.name, run, parameters, text
 
 
 @documented(request=REQUEST_SCHEMA, response=RESPONSE_SCHEMA, tags=["kserve"])
 async def generate(request: Request) -> Response:
     """Generate text from ``text_input`` (Triton's generate extension)."""
-    model, run, _ = await _start(request)
+    model, run, parameters, prompt = await _start(request)
     (choice,) = await run.collect(request)
     metrics.TOKENS.labels(model=model, kind="completion").inc(choice.completion_tokens)
-    return JSONResponse(
-        {"model_name": model, "model_version": MODEL_VERSION, "text_output": choice.text}
-    )
+    text = choice.text
+    if parameters.get("exclude_input_in_output") is False:
+        # vLLM's backend option: the prompt, then the generated text.
+        text = prompt + text
+    return JSONResponse({"model_name": model, "model_version": MODEL_VERSION, "text_output": text})
 
 
 @documented(request=REQUEST_SCHEMA, tags=["kserve"])
 async def generate_stream(request: Request) -> Response:
     """Generate text from ``text_input``, streamed as SSE events of new text."""
-    model, run, parameters = await _start(request)
+    model, run, parameters, _ = await _start(request)
     pieces = parameters.get("stream") is not False
     return StreamingResponse(
         _events(run, model, pieces),

@@ -136,7 +136,17 @@ async def _generate(
     runtime = get_state(request).repository.runtime(
         entry.name, "text-generation", GenerationRuntime
     )
-    reserved = {"binary_data_output", "truncate", "truncate_prompt_tokens"}
+    # Triton's reserved request parameters steer the server, not the sampling.
+    reserved = {
+        "binary_data_output",
+        "truncate",
+        "truncate_prompt_tokens",
+        "sequence_id",
+        "sequence_start",
+        "sequence_end",
+        "priority",
+        "timeout",
+    }
     params = sampling_params({k: v for k, v in parameters.items() if k not in reserved})
     run = GenerationRun(runtime, [runtime.engine.encode(text) for text in texts], params)
     metrics.TOKENS.labels(model=entry.name, kind="prompt").inc(run.prompt_tokens)
