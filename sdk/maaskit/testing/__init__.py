@@ -32,9 +32,28 @@ import pytest
 
 if TYPE_CHECKING:
     from ._mock import MaaSKitMock
-    from ._server import MaaSKitServer
+    from ._server import FaultScript, MaaSKitServer
 
-__all__ = ["maaskit_mock", "maaskit_server", "maaskit_server_options"]
+__all__ = [
+    "FaultScript",
+    "MaaSKitMock",
+    "MaaSKitServer",
+    "maaskit_mock",
+    "maaskit_server",
+    "maaskit_server_options",
+]
+
+_LAZY = {"MaaSKitMock": "_mock", "MaaSKitServer": "_server", "FaultScript": "_server"}
+
+
+def __getattr__(name: str) -> Any:
+    # The types for annotations, imported on first use so loading the plugin stays cheap.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _INI_MODELS = "maaskit_models_dir"
 _INI_ARGS = "maaskit_server_args"

@@ -194,13 +194,15 @@ class MaaSKitMock:
 
     @property
     def requests(self) -> list[httpx.Request]:
-        """Every request the mock answered, in order."""
-        return [call.request for call in self.router.calls]
+        """Every request the mock answered, in order (passed-through ones are not listed)."""
+        return [call.request for call in self.router.calls if call.request.url.host == MOCK_HOST]
 
     def last_json(self) -> Any:
-        if not self.router.calls:
+        """The JSON body of the last request the mock answered."""
+        requests = self.requests
+        if not requests:
             raise AssertionError("the mock received no request")
-        return bodies.request_json(self.router.calls.last.request)
+        return bodies.request_json(requests[-1])
 
     def base_url(self, provider: str) -> str:
         mocks: dict[str, ProtocolMock] = {
