@@ -4,6 +4,7 @@ refuse to send most of these."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import struct
 from typing import Any
@@ -132,6 +133,30 @@ KSERVE_CASES: list[tuple[str, str, bytes, dict[str, str], int, str]] = [
         {"Inference-Header-Content-Length": "9999"},
         400,
         "Inference-Header-Content-Length",
+    ),
+    (
+        "gzip that does not decompress",
+        INFER,
+        b"not gzip at all",
+        {"Content-Encoding": "gzip"},
+        400,
+        "decompress",
+    ),
+    (
+        "gzip that inflates past the body limit",
+        INFER,
+        gzip.compress(b" " * (3 * 1024 * 1024)),
+        {"Content-Encoding": "gzip"},
+        413,
+        "limit",
+    ),
+    (
+        "unknown content encoding",
+        INFER,
+        b"{}",
+        {"Content-Encoding": "br"},
+        415,
+        "br",
     ),
     (
         "generate on an embedding model",

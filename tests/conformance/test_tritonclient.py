@@ -90,6 +90,21 @@ def test_infer_embeddings_equal_the_openai_route(
     assert response["model_version"] == "1"
 
 
+@pytest.mark.parametrize("algorithm", ["gzip", "deflate"])
+def test_compressed_requests_are_inflated(
+    client: triton.InferenceServerClient, reference_server: ServerProcess, algorithm: str
+) -> None:
+    result = client.infer(
+        EMBEDDING_MODEL,
+        [text_input("text", TEXTS, True)],
+        request_compression_algorithm=algorithm,
+        headers=headers(reference_server),
+    )
+    vectors = result.as_numpy("embedding")
+    assert vectors is not None
+    np.testing.assert_allclose(vectors, openai_vectors(reference_server, TEXTS), atol=TOLERANCE)
+
+
 @pytest.mark.parametrize("binary", [True, False], ids=["binary", "json"])
 def test_infer_classification_equals_the_openai_route(
     client: triton.InferenceServerClient, reference_server: ServerProcess, binary: bool

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import struct
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,31 @@ class OutputTensor:
     shape: list[int]
     data: list[bytes] | npt.NDArray[Any]
     parameters: dict[str, Any] = field(default_factory=dict)
+
+
+def decompress(body: bytes, content_encoding: str | None, limit: int) -> bytes:
+    """Undo tritonclient's ``request_compression_algorithm`` (gzip or deflate), never
+    inflating past ``limit`` bytes (the server's body limit applies to the real size)."""
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding == "identity":
+        return body
+    if encoding not in ("gzip", "deflate"):
+        raise APIError(415, f"Content-Encoding {content_encoding!r} is not supported.")
+    # wbits: 16 + MAX_WBITS reads a gzip wrapper, MAX_WBITS a zlib one (HTTP's "deflate").
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise bad_request(f"the {encoding} request body does not decompress: {exc}") from exc
+    if len(data) > limit:
+        raise APIError(
+            413,
+            f"The decompressed request body is larger than the server's limit of {limit} bytes.",
+            code="request_too_large",
+        )
+    if not inflater.eof:
+        raise bad_request(f"the {encoding} request body is truncated.")
+    return data
 
 
 def parse_infer_request(body: bytes, header_length: str | None) -> InferRequest:

@@ -5,7 +5,8 @@ One input tensor of UTF-8 texts (``text``, or ``text_input`` for generation mode
 request lists some; each one is binary when its ``parameters.binary_data`` says so, else when
 the request's ``parameters.binary_data_output`` does. Request ``parameters`` also take
 ``truncate`` / ``truncate_prompt_tokens`` (as on ``/v1``) and, for generation models, the
-sampling parameters of the generate extension.
+sampling parameters of the generate extension. Bodies compressed by tritonclient
+(``Content-Encoding: gzip`` or ``deflate``) are inflated first, within the body limit.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ from ...state import get_state
 from ..openai._requests import truncation
 from ..openai_generation._run import GenerationRun
 from . import _models as names
-from ._tensors import HEADER_LENGTH, InferRequest, OutputTensor, encode_response, texts_of
+from ._tensors import (
+    HEADER_LENGTH,
+    InferRequest,
+    OutputTensor,
+    decompress,
+    encode_response,
+    texts_of,
+)
 from ._tensors import parse_infer_request as parse_request
 from .generate import sampling_params
 
@@ -51,6 +59,8 @@ async def infer(request: Request) -> Response:
         body = await request.body()
     except ClientDisconnect as exc:
         raise APIError(400, "The client disconnected while sending the body.") from exc
+    limit = get_state(request).settings.max_body_bytes
+    body = decompress(body, request.headers.get("content-encoding"), limit)
     parsed = parse_request(body, request.headers.get(HEADER_LENGTH))
     input_name = names.GENERATION_INPUT if entry.task == "text-generation" else names.TEXT_INPUT
     texts = _texts(parsed, input_name, get_state(request).settings.max_inputs_per_request)
