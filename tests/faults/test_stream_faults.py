@@ -7,6 +7,7 @@ A fault ``…=3`` acts before body chunk 3: the role event, ``w0 ``, ``w1 `` got
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -160,3 +161,40 @@ def test_latency_past_the_read_timeout_times_out(toy_fresh: ToyServer) -> None:
     sdk = client(toy_fresh, "latency_ms=1500", timeout=maaskit.Timeout(read=0.3), max_retries=0)
     with pytest.raises(maaskit.APITimeoutError):
         sdk.chat(model="toy", messages=MESSAGES)
+
+
+def raw_events(toy: ToyServer, fault: str) -> tuple[list[bytes], Exception | None]:
+    """The SSE events as the server sent them, and the transport error that ended them."""
+    received = b""
+    error: Exception | None = None
+    try:
+        with httpx.stream(
+            "POST",
+            f"{toy.openai_url}/chat/completions",
+            json={"model": "toy", "messages": MESSAGES, "stream": True},
+            headers={"X-MaaSKit-Fault": fault},
+        ) as raw:
+            for data in raw.iter_bytes():
+                received += data
+    except httpx.TransportError as exc:
+        error = exc
+    return [event for event in received.split(b"\n\n") if event], error
+
+
+def test_on_the_wire_a_mid_stream_reset_follows_exactly_three_events(toy_fresh: ToyServer) -> None:
+    events, error = raw_events(toy_fresh, "reset=3")
+    assert len(events) == 3
+    assert isinstance(error, (httpx.ReadError, httpx.RemoteProtocolError))
+
+
+def test_on_the_wire_malformed_and_error_events_replace_the_fourth(toy_fresh: ToyServer) -> None:
+    malformed, error = raw_events(toy_fresh, "malformed=3")
+    assert error is None
+    assert len(malformed) == 4
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(malformed[3].removeprefix(b"data: "))
+
+    spoiled, error = raw_events(toy_fresh, "error_event=3")
+    assert error is None
+    assert len(spoiled) == 4
+    assert json.loads(spoiled[3].removeprefix(b"data: "))["error"]["code"] == "injected_fault"
