@@ -166,3 +166,24 @@ def test_keys_are_scoped_to_the_credentials(maaskit_server: MaaSKitServer) -> No
 def test_an_overlong_key_is_refused(maaskit_server: MaaSKitServer, length: int) -> None:
     response = post(maaskit_server, "k" * length)
     assert response.status_code == 400
+
+
+def idempotency_metric(server: MaaSKitServer, outcome: str) -> float:
+    for family in text_string_to_metric_families(server.metrics_text()):
+        for sample in family.samples:
+            if (
+                sample.name == "maaskit_idempotency_requests_total"
+                and sample.labels.get("outcome") == outcome
+            ):
+                return float(sample.value)
+    return 0.0
+
+
+def test_metrics_count_executions_and_replays(maaskit_server: MaaSKitServer) -> None:
+    executed = idempotency_metric(maaskit_server, "executed")
+    replayed = idempotency_metric(maaskit_server, "replayed")
+    key = new_key()
+    for _ in range(3):
+        assert post(maaskit_server, key).status_code == 200
+    assert idempotency_metric(maaskit_server, "executed") == executed + 1
+    assert idempotency_metric(maaskit_server, "replayed") == replayed + 2
