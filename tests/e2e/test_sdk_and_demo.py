@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 
@@ -82,6 +83,27 @@ def test_demo_stops_its_server_when_something_fails(reference_server: ServerProc
     with pytest.raises(_StopHere):
         run_demo(timeout_s=120, echo=echo)
     url = re.search(r"http://127\.0\.0\.1:\d+", seen[0])
+    assert url is not None
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url.group(0)}/health", timeout=5)
+
+
+def test_demo_stops_its_server_on_ctrl_c(reference_server: ServerProcess) -> None:
+    demo = subprocess.Popen(
+        [sys.executable, "-c", "from maaskit_server.cli import main; main()", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # A child of a background job may inherit "ignore SIGINT"; a terminal user's would not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert demo.stdout is not None
+    first_line = demo.stdout.readline()
+    demo.send_signal(signal.SIGINT)
+    output, _ = demo.communicate(timeout=60)
+    assert demo.returncode != 0
+    assert "Aborted" in output
+    url = re.search(r"http://127\.0\.0\.1:\d+", first_line)
     assert url is not None
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url.group(0)}/health", timeout=5)
