@@ -1,6 +1,6 @@
 """``examples/test_with_maaskit_plugin.py`` run exactly as a user runs it: a separate pytest
-process outside this project's configuration, the plugin found through its entry point (and
-once more through ``-p maaskit.testing`` with autoloading off)."""
+process outside this project's configuration, the plugin found through its entry point, and
+through ``-p maaskit.testing`` with autoloading on (no double registration) and off."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "test_with_maaskit_plugin.py"
 TIMEOUT_S = 600
@@ -37,13 +39,10 @@ def test_the_example_passes_with_the_entry_point(tmp_path: Path) -> None:
     assert "test_reply_with_the_mock PASSED" in output
 
 
-def test_the_example_mock_tests_pass_with_an_explicit_p_option(tmp_path: Path) -> None:
-    output = run_pytest(
-        tmp_path,
-        "-p",
-        "maaskit.testing",
-        "-k",
-        "mock or reply",
-        env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
-    )
+@pytest.mark.parametrize("autoload", ["on", "off"])
+def test_the_example_mock_tests_pass_with_an_explicit_p_option(
+    tmp_path: Path, autoload: str
+) -> None:
+    env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"} if autoload == "off" else {}
+    output = run_pytest(tmp_path, "-p", "maaskit.testing", "-k", "mock or reply", env=env)
     assert "3 passed" in output
