@@ -152,7 +152,7 @@ token, transformers `generate(do_sample=False)` of the trained fp32 torch model 
 prompts (`tests/fixtures/tiny_shakespeare_greedy.json`, {32} new tokens each).
 
 Batch-1 decode speed of the served model with that loop: {decode_tokens_per_s:,.0f} tokens/s
-(1 intra-op thread, this build machine).
+(1 intra-op thread, on the build machine while other jobs shared its 2 cores).
 
 ## Samples (served model, onnxruntime)
 
@@ -167,8 +167,9 @@ of length 0.
 
 ## Limitations
 
-* Tiny and trained for about an hour on one CPU thread: lines are Shakespeare-flavoured English but
-  wander, repeat and make little sense beyond a sentence or two; greedy decoding loops quickly.
+* Tiny and trained for {result.wall_s / 60.0:.0f} minutes on one CPU thread: lines are
+  Shakespeare-flavoured English but wander, repeat and make little sense beyond a sentence or two;
+  greedy decoding loops quickly.
 * It knows only Shakespeare's vocabulary and style, not facts, modern English or instructions; the
   chat template gives a dialogue format, not an assistant.
 * Context is {cfg["n_positions"]} tokens (prompt plus output).

@@ -16,8 +16,8 @@ class TrainConfig:
     """Hyper-parameters; the run stops at ``max_minutes`` of wall time (a hard cap)."""
 
     n_layer: int = 4
-    n_embd: int = 256
-    n_head: int = 4
+    n_embd: int = 160
+    n_head: int = 5
     n_positions: int = 256
     vocab_size: int = 4096
     batch_size: int = 8
@@ -25,8 +25,8 @@ class TrainConfig:
     min_lr: float = 1e-4
     warmup_steps: int = 100
     weight_decay: float = 0.1
-    max_minutes: float = 70.0
-    eval_every_s: float = 240.0
+    max_minutes: float = 25.0
+    eval_every_s: float = 180.0
     eval_windows: int = 128
     seed: int = 0
     threads: int = 1
