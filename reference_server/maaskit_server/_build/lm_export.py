@@ -141,59 +141,6 @@ def quantize_int8(src: Path, dst: Path, exclude: list[str] | None = None) -> Non
     )
 
 
-def quantize_weights_int8(src: Path, dst: Path, min_size: int = 65536) -> None:
-    """Weight-only int8: big MatMul/Gather weights stored as int8 per channel (symmetric) with a
-    ``DequantizeLinear`` in front; activations and arithmetic stay fp32.
-    """
-    import onnx
-    from onnx import helper, numpy_helper
-
-    model = onnx.load(str(src))
-    graph = model.graph
-    consumers: dict[str, list[tuple[Any, int]]] = {}
-    for node in graph.node:
-        for pos, name in enumerate(node.input):
-            consumers.setdefault(name, []).append((node, pos))
-    new_inits = []
-    new_nodes = []
-    for init in graph.initializer:
-        uses = consumers.get(init.name, [])
-        weight = numpy_helper.to_array(init)
-        if weight.ndim != 2 or weight.size < min_size or weight.dtype != np.float32 or not uses:
-            new_inits.append(init)
-            continue
-        kinds = {(node.op_type, pos) for node, pos in uses}
-        if kinds == {("MatMul", 1)}:
-            axis = 1
-        elif kinds == {("Gather", 0)}:
-            axis = 0
-        else:
-            new_inits.append(init)
-            continue
-        scale = np.abs(weight).max(axis=1 - axis) / 127.0
-        scale = np.where(scale == 0, 1.0, scale).astype(np.float32)
-        shape = (1, -1) if axis == 1 else (-1, 1)
-        q = np.clip(np.round(weight / scale.reshape(shape)), -127, 127).astype(np.int8)
-        new_inits.append(numpy_helper.from_array(q, init.name + "_int8"))
-        new_inits.append(numpy_helper.from_array(scale, init.name + "_scale"))
-        new_inits.append(numpy_helper.from_array(np.zeros_like(scale, np.int8), init.name + "_zp"))
-        new_nodes.append(
-            helper.make_node(
-                "DequantizeLinear",
-                [init.name + "_int8", init.name + "_scale", init.name + "_zp"],
-                [init.name],
-                name=init.name + "_dequantize",
-                axis=axis,
-            )
-        )
-    del graph.initializer[:]
-    graph.initializer.extend(new_inits)
-    nodes = list(graph.node)
-    del graph.node[:]
-    graph.node.extend(new_nodes + nodes)
-    onnx.save(model, str(dst))
-
-
 def session(path: Path) -> Any:
     import onnxruntime as ort
 
