@@ -143,6 +143,55 @@ async def server_tokens_per_second(
         return total / (time.perf_counter() - started)
 
 
+def run(
+    models_dir: Path, *, quick: bool, model: str = "tiny-shakespeare", tokens: int = 64
+) -> dict[str, Any]:
+    """Every row of the table, plus the ratio the targets speak of; used by ``benchmarks run``."""
+    model_dir = models_dir / model
+    repeats = 2 if quick else 8
+    rows: dict[str, float] = {
+        "raw onnxruntime loop, 1 stream": raw_decode_tokens_per_second(model_dir, tokens, repeats),
+        "engine in process, 1 stream": engine_tokens_per_second(model_dir, tokens, repeats),
+    }
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    command = ["-m", "maaskit_server", "--models", str(models_dir), "--port", str(port),
+               "--no-access-log"]  # fmt: skip
+    with running(command, f"{base_url}/ready"):
+        ttft_ms = asyncio.run(time_to_first_token_ms(base_url, model, samples=3 if quick else 10))
+        for streams in (1, 4, 8):
+            rounds = max(1, repeats // streams) if quick else max(2, 16 // streams)
+            rows[f"server, {streams} concurrent stream(s)"] = asyncio.run(
+                server_tokens_per_second(base_url, model, streams, tokens, rounds)
+            )
+    single = rows["server, 1 concurrent stream(s)"]
+    figures: dict[str, Any] = {f"{name} (tokens/s)": round(rate, 1) for name, rate in rows.items()}
+    figures["server time to first token, p50 (ms)"] = round(ttft_ms, 2)
+    raw = rows["raw onnxruntime loop, 1 stream"]
+    figures["server 1 stream / raw loop"] = round(single / raw, 3)
+    figures["server 8 streams / 1 stream (target >= 4)"] = round(
+        rows["server, 8 concurrent stream(s)"] / single, 3
+    )
+    return {"model": model, "new_tokens_per_stream": tokens, "figures": figures}
+
+
+async def time_to_first_token_ms(base_url: str, model: str, *, samples: int) -> float:
+    """Median time from sending a streamed completion to its first content chunk."""
+    body = {"model": model, "prompt": PROMPTS[1], "max_tokens": 8, "temperature": 0, "stream": True}
+    found: list[float] = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
+        for _ in range(samples + 1):  # the first one warms up
+            started = time.perf_counter()
+            async with client.stream("POST", "/v1/completions", json=body) as response:
+                response.raise_for_status()
+                async for line in response.aiter_lines():
+                    if line.startswith("data: {"):
+                        found.append((time.perf_counter() - started) * 1000.0)
+                        break
+    ordered = sorted(found[1:])
+    return ordered[len(ordered) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=DEFAULT_MODELS)
@@ -150,36 +199,12 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=64, help="new tokens per stream")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
     args = parser.parse_args()
-    model_dir: Path = args.models / args.model
-    repeats = 2 if args.quick else 8
-    raw = raw_decode_tokens_per_second(model_dir, args.tokens, repeats)
-    in_process = engine_tokens_per_second(model_dir, args.tokens, repeats)
-    rows = [("raw onnxruntime loop, 1 stream", raw), ("engine in process, 1 stream", in_process)]
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    command = ["-m", "maaskit_server", "--models", str(args.models), "--port", str(port),
-               "--no-access-log"]  # fmt: skip
-    with running(command, f"{base_url}/ready"):
-        for streams in (1, 4, 8):
-            rounds = max(1, repeats // streams) if args.quick else max(2, 16 // streams)
-            rate = asyncio.run(
-                server_tokens_per_second(base_url, args.model, streams, args.tokens, rounds)
-            )
-            rows.append((f"server, {streams} concurrent stream(s)", rate))
-
-    ceiling = rows[0][1]
-    print(f"\nGeneration throughput, {args.model}, {args.tokens} new tokens per stream, greedy")
-    print(f"{'setup':<40} {'tokens/s':>10} {'vs raw loop':>12}")
-    print("-" * 64)
-    for name, rate in rows:
-        print(f"{name:<40} {rate:>10.0f} {rate / ceiling:>11.2f}x")
+    result = run(args.models, quick=args.quick, model=args.model, tokens=args.tokens)
+    print(f"\nGeneration, {args.model}, {args.tokens} new tokens per stream, greedy")
+    for name, value in result["figures"].items():
+        print(f"{name:<52} {value:>10}")
+    result["machine"] = describe_machine()
     RESULTS.mkdir(exist_ok=True)
-    result: dict[str, Any] = {
-        "model": args.model,
-        "new_tokens_per_stream": args.tokens,
-        "tokens_per_second": {name: round(rate, 1) for name, rate in rows},
-        "machine": describe_machine(),
-    }
     (RESULTS / "generation.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
