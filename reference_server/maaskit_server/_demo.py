@@ -107,7 +107,8 @@ def _call_through_sdk(base_url: str, key: str, echo: Echo) -> None:
             messages=[{"role": "user", "content": "Speak of the king."}],
             max_tokens=40,
         )
-        echo(f"  {reply.text.strip()}")
+        for line in reply.text.strip().splitlines():
+            echo(f"  {line}")
 
 
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:

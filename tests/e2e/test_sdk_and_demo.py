@@ -56,9 +56,14 @@ def test_maaskit_demo_runs_and_stops_its_server(reference_server: ServerProcess)
     assert "Ready after" in out
     assert EMBEDDING_MODEL in out
     assert "384 dimensions" in out
-    if "Sentiment" in out:
-        assert "positive" in out
-        assert "negative" in out
+    sentiment = out.split("Sentiment (model 'sentiment'):")[1].split("Embeddings")[0]
+    assert [line.split()[0] for line in sentiment.strip().splitlines()] == [
+        "positive",
+        "negative",
+        "neutral",
+    ]
+    reply = out.split("Chat (model 'tiny-shakespeare'):")[1].split("Server stopped.")[0]
+    assert reply.strip()
     assert out.rstrip().endswith("Server stopped.")
     url = re.search(r"http://127\.0\.0\.1:\d+", out)
     assert url is not None
