@@ -60,7 +60,7 @@ def run(models_dir: Path, model: str, *, quick: bool) -> dict[str, Any]:
     folder = models_dir / model
     task = PlainEncoder(folder).task
     route = ROUTES[task]
-    total = 256 if quick else 2048
+    total = 128 if quick else 1024
     raw = ceiling(folder, total=total)
 
     port = free_port()

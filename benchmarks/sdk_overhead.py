@@ -57,7 +57,7 @@ async def _measure_async(
 
 def run(base_url: str, *, quick: bool) -> dict[str, Any]:
     """``base_url`` ends in ``/v1``; the server there must accept ``API_KEY``."""
-    total = 300 if quick else 3000
+    total = 200 if quick else 2000
     headers = {"Authorization": f"Bearer {API_KEY}"}
     results: dict[str, Any] = {}
     for concurrency in CONCURRENCY:

@@ -1,0 +1,67 @@
+"""The benchmark harness runs end to end (``--quick``), so it never rots.
+
+Only that figures were produced is checked here: speed is reported by the harness, never
+asserted in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "run", "--quick", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert results["quick"] is True
+    assert results["machine"]["logical_cores"] >= 1
+
+    assert [entry["model"] for entry in results["encoder"]] == ["all-minilm-l6-v2", "sentiment"]
+    for entry in results["encoder"]:
+        for batch in ("1", "8", "32", "64"):
+            assert entry["raw_onnxruntime"][batch]["sentences_per_second"] > 0
+        for server in ("maaskit_server", "naive_server"):
+            for concurrency in ("1", "8", "64"):
+                point = entry[server][concurrency]
+                assert point["count"] == entry["requests_per_point"]
+                assert 0 < point["p50_ms"] <= point["p95_ms"] <= point["p99_ms"]
+        assert set(entry["ratios"]) == {
+            "server_vs_ceiling_at_64",
+            "server_vs_naive_at_64",
+            "server_p50_minus_raw_batch1_ms",
+        }
+
+    figures = results["generation"]["figures"]
+    assert figures["server, 8 concurrent stream(s) (tokens/s)"] > 0
+    assert figures["server time to first token, p50 (ms)"] > 0
+
+    sdk = results["sdk"]["results"]
+    for concurrency in ("1", "64"):
+        assert set(sdk[concurrency]) == {
+            "raw_httpx",
+            "maaskit_sync",
+            "openai_sync",
+            "raw_httpx_async",
+            "maaskit_async",
+            "openai_async",
+        }
+        assert all(point["per_second"] > 0 for point in sdk[concurrency].values())
+
+    markdown = (tmp_path / "latest.md").read_text()
+    assert "server at 64 clients / raw batch-64 ceiling" in markdown
+    assert "maaskit_sync / openai_sync at 64" in markdown
+    for plot in ("encoder_all-minilm-l6-v2.png", "encoder_sentiment.png", "sdk_overhead.png"):
+        assert (tmp_path / plot).stat().st_size > 1000
