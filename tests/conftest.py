@@ -116,7 +116,7 @@ def default_models_present(*names: str) -> bool:
 @pytest.fixture(scope="session")
 def reference_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     if not default_models_present("all-minilm-l6-v2"):
-        pytest.skip("the default models are not built yet (maaskit models build)")
+        pytest.fail("the default models are missing (maaskit models build re-creates them)")
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     api_key = "maaskit-test-" + secrets.token_hex(12)
     server = start_server(log_path, api_key=api_key, load_delay_s=LOAD_DELAY_S)

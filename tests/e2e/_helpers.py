@@ -30,4 +30,4 @@ def metric(
 def require_model(server: ServerProcess, name: str) -> None:
     response = httpx.get(f"{server.v1}/models", headers=server.headers, timeout=10)
     if name not in {model["id"] for model in response.json()["data"]}:
-        pytest.skip(f"model {name!r} is not built yet")
+        pytest.fail(f"the default model {name!r} is not served")

@@ -33,7 +33,7 @@ PROMPTS = [
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     folder = lm_folder()
     if folder is None:
-        pytest.skip("the tiny-shakespeare model is not committed yet")
+        pytest.fail("the default model tiny-shakespeare is missing")
     with generation_server(folder, tmp_path_factory.mktemp("generation")) as process:
         yield process
 

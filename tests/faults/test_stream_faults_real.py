@@ -46,7 +46,7 @@ PROTOCOLS: dict[str, OpenStream] = {
 @pytest.fixture
 def lm_server(maaskit_server: MaaSKitServer) -> MaaSKitServer:
     if LM not in maaskit_server.models():
-        pytest.skip(f"{LM} is not committed yet")
+        pytest.fail(f"the default model {LM} is not served")
     return maaskit_server
 
 

@@ -22,7 +22,7 @@ GREEDY_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tiny_shakes
 def lm_dir() -> Path:
     folder = lm_folder()
     if folder is None:
-        pytest.skip(f"the tiny-shakespeare model is not committed yet ({COMMITTED_LM})")
+        pytest.fail(f"the default model tiny-shakespeare is missing ({COMMITTED_LM})")
     return folder
 
 
@@ -30,7 +30,7 @@ def lm_dir() -> Path:
 def greedy_fixture() -> dict[str, Any]:
     """Prompt ids and transformers' greedy continuations, made when the model was trained."""
     if not GREEDY_FIXTURE.is_file():
-        pytest.skip("tests/fixtures/tiny_shakespeare_greedy.json lands with the final model")
+        pytest.fail("tests/fixtures/tiny_shakespeare_greedy.json is missing")
     data: dict[str, Any] = json.loads(GREEDY_FIXTURE.read_text(encoding="utf-8"))
     assert len(data["cases"]) >= 3
     return data

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from conftest import MODELS_DIR, default_models_present
+from conftest import MODELS_DIR
 from maaskit_server.app import create_app
 from maaskit_server.runtimes._encoder import FloatArray
 from maaskit_server.runtimes.embeddings import EmbeddingRuntime
@@ -25,10 +25,6 @@ from maaskit_server.state import AppState
 from starlette.testclient import TestClient
 
 MODEL = "all-minilm-l6-v2"
-
-pytestmark = pytest.mark.skipif(
-    not default_models_present(MODEL), reason="the default models are not built yet"
-)
 
 
 @pytest.fixture(scope="module")
