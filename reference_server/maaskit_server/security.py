@@ -17,7 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import APIError, error_response
 
-OPEN_PATHS = frozenset({"/health", "/ready"})
+# Liveness and readiness probes stay open: orchestrators (Kubernetes, KServe) send no key.
+OPEN_PATHS = frozenset({"/health", "/ready", "/v2/health/live", "/v2/health/ready"})
 
 
 def hash_key(key: str) -> bytes:

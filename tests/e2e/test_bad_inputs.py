@@ -53,6 +53,10 @@ def test_no_key_wrong_key_right_key(reference_server: ServerProcess) -> None:
     # Probes stay open for orchestrators.
     assert httpx.get(f"{reference_server.base_url}/health").status_code == 200
     assert httpx.get(f"{reference_server.base_url}/ready").status_code == 200
+    assert httpx.get(f"{reference_server.base_url}/v2/health/live").status_code == 200
+    assert httpx.get(f"{reference_server.base_url}/v2/health/ready").status_code == 200
+    # ...but nothing else under /v2.
+    assert httpx.get(f"{reference_server.base_url}/v2/models/sentiment").status_code == 401
 
 
 def test_body_over_the_limit_is_413(http: httpx.Client) -> None:
