@@ -11,9 +11,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from maaskit import Client
 
 Echo = Callable[[str], None]
 
@@ -76,6 +79,7 @@ def _wait_ready(
 
 
 def _call_through_sdk(base_url: str, key: str, echo: Echo) -> None:
+    # The demo is the one place the server package uses the SDK's client, so it imports it here.
     from maaskit import Client
 
     client = Client(provider="openai", base_url=base_url, api_key=key)
@@ -100,15 +104,32 @@ def _call_through_sdk(base_url: str, key: str, echo: Echo) -> None:
             cells = "  ".join(f"{_cosine(row, other):5.2f}" for other in vectors)
             echo(f"  [{i}] {cells}")
 
-    if "tiny-shakespeare" in names and hasattr(client, "chat"):
-        echo("\nChat (model 'tiny-shakespeare'):")
-        reply = client.chat(
-            model="tiny-shakespeare",
-            messages=[{"role": "user", "content": "Speak of the king."}],
-            max_tokens=40,
-        )
-        for line in reply.text.strip().splitlines():
-            echo(f"  {line}")
+    if "tiny-shakespeare" in names:
+        echo("\nChat (model 'tiny-shakespeare'), streamed:")
+        _stream_chat(client, echo)
+
+
+def _stream_chat(client: Client, echo: Echo) -> None:
+    # Sampled, with a fixed seed: greedy decoding of a model this small repeats itself.
+    pending = ""
+    with client.chat(
+        model="tiny-shakespeare",
+        messages=[{"role": "user", "content": "Speak of the king."}],
+        max_tokens=60,
+        temperature=0.8,
+        top_p=0.95,
+        seed=7,
+        stream=True,
+    ) as stream:
+        for chunk in stream:
+            pending += chunk.text
+            # Show each line as soon as it is complete, so the reply visibly streams in.
+            while "\n" in pending:
+                line, pending = pending.split("\n", 1)
+                if line.strip():
+                    echo(f"  {line}")
+    if pending.strip():
+        echo(f"  {pending}")
 
 
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:

@@ -62,7 +62,7 @@ def test_maaskit_demo_runs_and_stops_its_server(reference_server: ServerProcess)
         "negative",
         "neutral",
     ]
-    reply = out.split("Chat (model 'tiny-shakespeare'):")[1].split("Server stopped.")[0]
+    reply = out.split("Chat (model 'tiny-shakespeare'), streamed:")[1].split("Server stopped.")[0]
     assert reply.strip()
     assert out.rstrip().endswith("Server stopped.")
     url = re.search(r"http://127\.0\.0\.1:\d+", out)
