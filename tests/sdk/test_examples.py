@@ -1,7 +1,7 @@
 """Runs each example's ``main()`` in-process against respx.
 
-The lead will later point these at a real reference server; the assertions then still hold,
-since they check the shape of the output, not the model's words.
+The same scripts run against the real reference server in tests/e2e/test_examples_live.py;
+here they pin the exact output for known answers.
 """
 
 from __future__ import annotations

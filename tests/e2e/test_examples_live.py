@@ -1,0 +1,64 @@
+"""The SDK examples, run as a user runs them: scripts against the real reference server."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ServerProcess
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run_example(server: ServerProcess, name: str, *args: str) -> str:
+    env = {**os.environ, "MAASKIT_BASE_URL": server.v1, "MAASKIT_API_KEY": server.api_key}
+    completed = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert server.api_key not in completed.stdout + completed.stderr
+    return completed.stdout
+
+
+def test_sync_chat(reference_server: ServerProcess) -> None:
+    out = run_example(reference_server, "sync_chat.py", "ROMEO:", "--max-tokens", "12")
+    text, status = out.rsplit("[finish_reason=", 1)
+    assert text.strip()
+    assert status.startswith("length")  # 12 tokens of Shakespeare never reach EOS this early
+    assert re.search(r"completion_tokens=12\b", status)
+
+
+def test_async_concurrent_embeddings(reference_server: ServerProcess) -> None:
+    out = run_example(
+        reference_server,
+        "async_embeddings.py",
+        "a cat sat on the mat",
+        "a kitten rested on the rug",
+        "stock prices fell sharply",
+    )
+    assert "3 vectors of 384 dimensions" in out
+    similar = cosine_printed(out, "a kitten rested on the rug")
+    unrelated = cosine_printed(out, "stock prices fell sharply")
+    assert similar > unrelated
+
+
+def cosine_printed(out: str, sentence: str) -> float:
+    found = re.search(rf"'{sentence}'\) = ([-\d.]+)", out)
+    assert found is not None, out
+    return float(found.group(1))
+
+
+def test_streaming_chat(reference_server: ServerProcess) -> None:
+    out = run_example(reference_server, "streaming_chat.py", "To be, or not to be")
+    text, usage = out.rsplit("[usage=", 1)
+    assert text.strip()
+    assert re.search(r"prompt_tokens=\d+", usage)
+    assert re.search(r"completion_tokens=[1-9]\d*", usage)
