@@ -6,6 +6,9 @@ then runs the whole batch in a thread pool (onnxruntime releases the GIL, so the
 answering). While a batch runs, new items queue up and form the next one. The queue is bounded:
 when it is full :meth:`DynamicBatcher.submit` raises :class:`QueueFullError` at once (the routes
 answer 429 with ``Retry-After``) instead of letting latency grow without limit.
+
+A runner may return an exception instance in place of one output: only that item fails (e.g. an
+over-long input found while tokenizing the batch), the rest of the batch gets its results.
 """
 
 from __future__ import annotations
@@ -86,7 +89,12 @@ class DynamicBatcher(Generic[InputT, OutputT]):
         self._queue.extend(items)
         metrics.QUEUE_DEPTH.labels(model=self.name).set(len(self._queue))
         self._item_added.set()
-        return list(await asyncio.gather(*(item.future for item in items)))
+        results = await asyncio.gather(*(item.future for item in items), return_exceptions=True)
+        # Every failure is retrieved; the one raised is the first in input order.
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return list(results)  # type: ignore[arg-type]
 
     async def close(self) -> None:
         self._closed = True
@@ -140,7 +148,11 @@ class DynamicBatcher(Generic[InputT, OutputT]):
                     item.future.set_exception(exc)
             return
         for item, output in zip(batch, outputs, strict=True):
-            if not item.future.done():
+            if item.future.done():
+                continue
+            if isinstance(output, BaseException):
+                item.future.set_exception(output)
+            else:
                 item.future.set_result(output)
 
     def _run_groups(self, values: list[InputT]) -> list[OutputT]:

@@ -119,3 +119,22 @@ async def test_length_buckets_split_one_batch_by_size(executor: ThreadPoolExecut
     await batcher.close()
     assert results == [[6], [200], [4], [240]]
     assert sorted(map(sorted, runner.calls)) == [[2, 3], [100, 120]]
+
+
+async def test_an_exception_returned_for_one_item_fails_only_that_item(
+    executor: ThreadPoolExecutor,
+) -> None:
+    def runner(batch: Sequence[int]) -> list[int | ValueError]:
+        return [ValueError(f"bad {value}") if value < 0 else value * 2 for value in batch]
+
+    batcher: DynamicBatcher[int, int | ValueError] = DynamicBatcher(
+        "test-model", runner, executor=executor, limits=BatcherLimits(max_batch_size=8)
+    )
+    outcomes = await asyncio.gather(
+        batcher.submit([1, 2]), batcher.submit([3, -4, -5]), return_exceptions=True
+    )
+    await batcher.close()
+    assert outcomes[0] == [2, 4]
+    # The request's first failing input (in input order) is the one raised.
+    assert isinstance(outcomes[1], ValueError)
+    assert str(outcomes[1]) == "bad -4"
