@@ -49,6 +49,41 @@ class TextTokenizer:
         return str(self._tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens))
 
 
+def token_limit(max_tokens: int, truncate_to: int | None) -> int:
+    """Tokens an input may keep: the model's limit, or less when the request asked to truncate."""
+    return max_tokens if truncate_to is None else min(truncate_to, max_tokens)
+
+
+def check_length(index: int, row: Sequence[int], *, limit: int, max_tokens: int) -> None:
+    """The 400 for an input over the limit (only reachable when truncation was not asked)."""
+    if len(row) > limit:
+        raise APIError(
+            400,
+            f"input[{index}] has {len(row)} tokens, more than this model's limit of "
+            f"{max_tokens} tokens per input (max_input_tokens); shorten it or ask to "
+            f'truncate with "truncate_prompt_tokens" or "truncate": true',
+            param="input",
+            code="context_length_exceeded",
+        )
+
+
+def fit_text(
+    tokenizer: TextTokenizer,
+    index: int,
+    text: str,
+    ids: list[int],
+    *,
+    max_tokens: int,
+    truncate_to: int | None,
+) -> list[int]:
+    """``ids`` (``text`` encoded by :meth:`TextTokenizer.encode`) made to respect the limit."""
+    limit = token_limit(max_tokens, truncate_to)
+    if truncate_to is not None and len(ids) > limit:
+        ids = tokenizer.encode_truncated(text, limit)
+    check_length(index, ids, limit=limit, max_tokens=max_tokens)
+    return ids
+
+
 def prepare_token_ids(
     tokenizer: TextTokenizer,
     inputs: TextInputs,
@@ -61,37 +96,26 @@ def prepare_token_ids(
     ``truncate_to`` is ``None`` when the request did not ask to truncate: an over-long input is
     then a 400 naming the limit, never silently cut.
     """
-    limit = max_tokens if truncate_to is None else min(truncate_to, max_tokens)
+    limit = token_limit(max_tokens, truncate_to)
     if inputs and isinstance(inputs[0], str):
         texts = [str(text) for text in inputs]
-        ids = tokenizer.encode(texts)
-        if truncate_to is not None:
-            ids = [
-                tokenizer.encode_truncated(text, limit) if len(row) > limit else row
-                for text, row in zip(texts, ids, strict=True)
-            ]
-    else:
-        ids = [[int(token) for token in row] for row in inputs]
-        for index, row in enumerate(ids):
-            bad = next((t for t in row if not 0 <= t < tokenizer.vocab_size), None)
-            if bad is not None:
-                raise APIError(
-                    400,
-                    f"input[{index}] contains token id {bad}, outside this model's vocabulary "
-                    f"of {tokenizer.vocab_size} tokens",
-                    param="input",
-                    code="invalid_token_id",
-                )
-        if truncate_to is not None:
-            ids = [row[:limit] for row in ids]
+        return [
+            fit_text(tokenizer, index, text, row, max_tokens=max_tokens, truncate_to=truncate_to)
+            for index, (text, row) in enumerate(zip(texts, tokenizer.encode(texts), strict=True))
+        ]
+    ids = [[int(token) for token in row] for row in inputs]
     for index, row in enumerate(ids):
-        if len(row) > limit:
+        bad = next((t for t in row if not 0 <= t < tokenizer.vocab_size), None)
+        if bad is not None:
             raise APIError(
                 400,
-                f"input[{index}] has {len(row)} tokens, more than this model's limit of "
-                f"{max_tokens} tokens per input (max_input_tokens); shorten it or ask to "
-                f'truncate with "truncate_prompt_tokens" or "truncate": true',
+                f"input[{index}] contains token id {bad}, outside this model's vocabulary "
+                f"of {tokenizer.vocab_size} tokens",
                 param="input",
-                code="context_length_exceeded",
+                code="invalid_token_id",
             )
+    if truncate_to is not None:
+        ids = [row[:limit] for row in ids]
+    for index, row in enumerate(ids):
+        check_length(index, row, limit=limit, max_tokens=max_tokens)
     return ids

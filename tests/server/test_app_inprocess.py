@@ -157,3 +157,59 @@ def wait_until(condition: Callable[[], bool]) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not reached in 30 s"
         time.sleep(0.01)
+
+
+def test_tokenized_in_the_batch_an_over_long_input_fails_only_its_request(
+    gated: tuple[TestClient, threading.Event],
+) -> None:
+    client, gate = gated
+    gate.set()
+    wait_ready(client)
+    state: AppState = client.app.state.maaskit  # type: ignore[attr-defined]
+    runtime = state.repository.runtime(MODEL, "embeddings", EmbeddingRuntime)
+    short = ["a short one", "another short sentence"]
+    too_long = "word " * 600
+    # A held first batch lets both requests queue, so they share the next batch.
+    runner_gate = threading.Event()
+    runner_entered = threading.Event()
+    real_runner = runtime.batcher._run_batch
+    batches: list[int] = []
+
+    def held_runner(batch: Sequence[object]) -> list[object]:
+        runner_entered.set()
+        assert runner_gate.wait(60)
+        batches.append(len(batch))
+        return list(real_runner(batch))  # type: ignore[arg-type]
+
+    def post(inputs: list[str]) -> httpx.Response:
+        return client.post("/v1/embeddings", json={"model": MODEL, "input": inputs})
+
+    runtime.batcher._run_batch = held_runner  # type: ignore[assignment]
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            blocker = pool.submit(post, ["held"])
+            wait_until(runner_entered.is_set)
+            good = pool.submit(post, short)
+            wait_until(lambda: runtime.batcher.queue_depth == 2)
+            bad = pool.submit(post, ["ok", too_long])
+            wait_until(lambda: runtime.batcher.queue_depth == 4)
+            runner_gate.set()
+            responses = [future.result(60) for future in (blocker, good, bad)]
+    finally:
+        runner_gate.set()
+        runtime.batcher._run_batch = real_runner
+    assert batches == [1, 4]
+    blocked, good_response, bad_response = responses
+    assert blocked.status_code == 200
+    assert bad_response.status_code == 400
+    error = bad_response.json()["error"]
+    assert (error["code"], error["param"]) == ("context_length_exceeded", "input")
+    assert error["message"].startswith("input[1] has ")
+    assert "limit of 256 tokens" in error["message"]
+    assert good_response.status_code == 200
+    body = good_response.json()
+    ids = runtime.tokenizer.encode(short)
+    assert body["usage"]["prompt_tokens"] == sum(len(row) for row in ids)
+    vectors = np.array([row["embedding"] for row in body["data"]], dtype=np.float32)
+    alone = np.stack([runtime.infer_unbatched(row) for row in ids])
+    np.testing.assert_allclose(vectors, alone, atol=1e-5)

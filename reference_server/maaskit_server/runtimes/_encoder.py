@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,13 +14,41 @@ import numpy.typing as npt
 from ..batching import BatcherLimits, DynamicBatcher, QueueFullError
 from ..errors import APIError
 from ..model_spec import ModelSpec
-from ..tokenization import TextInputs, TextTokenizer, prepare_token_ids
+from ..tokenization import TextInputs, TextTokenizer, fit_text, prepare_token_ids
 from . import RuntimeContext
 from ._session import create_session
 
 FloatArray = npt.NDArray[np.float32]
 _KNOWN_INPUTS = {"input_ids", "attention_mask", "token_type_ids", "position_ids"}
 _ONNX_INT_TYPES = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
+
+
+@dataclass(frozen=True)
+class PendingInput:
+    """One input in the batcher's queue: a text still to tokenize, or ready token ids.
+
+    Texts are tokenized by the batch runner, all of a batch in one ``encode_batch`` call in the
+    worker thread: per-request tokenization jobs would compete with inference for the thread pool
+    and reach the batcher one by one, so batches would stay small under load.
+    """
+
+    index: int  # position in its request, for error messages
+    text: str | None = None
+    ids: list[int] | None = None
+    truncate_to: int | None = None
+
+
+@dataclass(frozen=True)
+class Encoded:
+    output: FloatArray
+    tokens: int
+
+
+def _approximate_length(item: PendingInput) -> int:
+    # For length buckets only: before tokenization, about four characters per token.
+    if item.ids is not None:
+        return len(item.ids)
+    return len(item.text or "") // 4 + 2
 
 
 class EncoderRuntime:
@@ -38,9 +67,9 @@ class EncoderRuntime:
             raise ValueError("model.onnx has no input_ids input")
         self._output_names = [node.name for node in self.session.get_outputs()]
         self._executor = context.executor
-        self.batcher: DynamicBatcher[list[int], FloatArray] = DynamicBatcher(
+        self.batcher: DynamicBatcher[PendingInput, Encoded | APIError] = DynamicBatcher(
             spec.name,
-            self._infer_batch,
+            self._run_pending,
             executor=context.executor,
             limits=BatcherLimits(
                 max_batch_size=spec.batching.max_batch_size,
@@ -48,7 +77,7 @@ class EncoderRuntime:
                 max_queue_size=context.max_queue_size,
                 bucket_by_length=spec.batching.bucket_by_length,
             ),
-            length_of=len,
+            length_of=_approximate_length,
         )
 
     async def tokenize(self, inputs: TextInputs, *, truncate_to: int | None) -> list[list[int]]:
@@ -63,20 +92,50 @@ class EncoderRuntime:
         )
         return await loop.run_in_executor(self._executor, prepare)
 
+    async def encode(
+        self, inputs: TextInputs, *, truncate_to: int | None
+    ) -> tuple[list[FloatArray], int]:
+        """One output row per input and the request's prompt tokens; 400 if one is too long.
+
+        Texts are tokenized in the batch runner; token-id inputs are checked in the thread pool
+        first (their vocabulary check may be long and names the first bad input).
+        """
+        items: list[PendingInput]
+        if inputs and isinstance(inputs[0], str):
+            items = [
+                PendingInput(index, text=str(text), truncate_to=truncate_to)
+                for index, text in enumerate(inputs)
+            ]
+        else:
+            token_ids = await self.tokenize(inputs, truncate_to=truncate_to)
+            items = [PendingInput(index, ids=ids) for index, ids in enumerate(token_ids)]
+        results = await self._submit(items)
+        encoded: list[Encoded] = []
+        for result in results:
+            if isinstance(result, APIError):  # the runner returns errors, submit raises them
+                raise result
+            encoded.append(result)
+        return [item.output for item in encoded], sum(item.tokens for item in encoded)
+
     async def infer(self, token_ids: list[list[int]]) -> list[FloatArray]:
         """One output row per input, through the model's dynamic batcher."""
+        items = [PendingInput(index, ids=ids) for index, ids in enumerate(token_ids)]
+        results = await self._submit(items)
+        return [result.output for result in results if isinstance(result, Encoded)]
+
+    async def _submit(self, items: list[PendingInput]) -> list[Encoded | APIError]:
         queue_size = self.batcher.limits.max_queue_size
-        if len(token_ids) > queue_size:
+        if len(items) > queue_size:
             # A 429 here could never succeed on retry: the request is larger than the queue.
             raise APIError(
                 400,
-                f"this request has {len(token_ids)} inputs; model {self.spec.name!r} queues at "
+                f"this request has {len(items)} inputs; model {self.spec.name!r} queues at "
                 f"most {queue_size} (max_queue_size): split it into smaller requests",
                 param="input",
                 code="too_many_inputs",
             )
         try:
-            return await self.batcher.submit(token_ids)
+            return await self.batcher.submit(items)
         except QueueFullError as exc:
             raise APIError(
                 429,
@@ -91,14 +150,46 @@ class EncoderRuntime:
         return self._infer_batch([token_ids])[0]
 
     async def warmup(self) -> None:
-        ids = await self.tokenize(["Warming up."], truncate_to=None)
-        await self.infer(ids)
+        await self.encode(["Warming up."], truncate_to=None)
 
     async def close(self) -> None:
         await self.batcher.close()
 
     def describe(self) -> dict[str, Any]:
         return {"max_input_tokens": self.spec.max_input_tokens}
+
+    def _run_pending(self, batch: Sequence[PendingInput]) -> list[Encoded | APIError]:
+        """Run in a worker thread: tokenize the batch's texts at once, then one inference.
+
+        An input over the limit becomes an :class:`APIError` in its own place only.
+        """
+        texts = [item.text for item in batch if item.text is not None]
+        encoded = iter(self.tokenizer.encode(texts) if texts else [])
+        results: list[Encoded | APIError | None] = [None] * len(batch)
+        ready: list[tuple[int, list[int]]] = []
+        for position, item in enumerate(batch):
+            if item.ids is not None:
+                ready.append((position, item.ids))
+                continue
+            assert item.text is not None
+            try:
+                ids = fit_text(
+                    self.tokenizer,
+                    item.index,
+                    item.text,
+                    next(encoded),
+                    max_tokens=self.spec.max_input_tokens,
+                    truncate_to=item.truncate_to,
+                )
+            except APIError as exc:
+                results[position] = exc
+                continue
+            ready.append((position, ids))
+        if ready:
+            outputs = self._infer_batch([ids for _, ids in ready])
+            for (position, ids), output in zip(ready, outputs, strict=True):
+                results[position] = Encoded(output, len(ids))
+        return results  # type: ignore[return-value]
 
     def _infer_batch(self, batch: Sequence[list[int]]) -> list[FloatArray]:
         longest = max(len(ids) for ids in batch)

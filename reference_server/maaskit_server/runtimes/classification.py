@@ -34,9 +34,8 @@ class ClassificationRuntime(EncoderRuntime):
         )
 
     async def classify(self, inputs: TextInputs, *, truncate_to: int | None) -> Classified:
-        token_ids = await self.tokenize(inputs, truncate_to=truncate_to)
-        probabilities = await self.infer(token_ids)
-        return Classified(probabilities, sum(len(ids) for ids in token_ids))
+        probabilities, tokens = await self.encode(inputs, truncate_to=truncate_to)
+        return Classified(probabilities, tokens)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "labels": list(self.labels)}

@@ -39,9 +39,8 @@ class EmbeddingRuntime(EncoderRuntime):
         raise ValueError("cannot tell the embedding size from model.onnx or config.json")
 
     async def embed(self, inputs: TextInputs, *, truncate_to: int | None) -> Embedded:
-        token_ids = await self.tokenize(inputs, truncate_to=truncate_to)
-        vectors = await self.infer(token_ids)
-        return Embedded(vectors, sum(len(ids) for ids in token_ids))
+        vectors, tokens = await self.encode(inputs, truncate_to=truncate_to)
+        return Embedded(vectors, tokens)
 
     def describe(self) -> dict[str, Any]:
         return {
