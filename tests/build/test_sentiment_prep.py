@@ -12,8 +12,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from maaskit_server._build import sentiment
-from maaskit_server._build.sentiment import (
+from maaskit_server._build import sentiment_data as sentiment
+from maaskit_server._build.sentiment_data import (
     Example,
     classification_metrics,
     clean_text,
