@@ -115,8 +115,10 @@ def test_classification_model_names_logits_and_labels(tmp_path: Path) -> None:
     labels = (folder / logits.label_filename).read_text(encoding="utf-8").split()
     assert labels == ["negative", "neutral", "positive"]
     assert list(logits.dims) == [len(labels)]
-    assert config.max_batch_size > 0
-    assert config.dynamic_batching.max_queue_delay_microseconds >= 0
+    batching = json.loads((SENTIMENT / "maaskit.json").read_text())["batching"]
+    assert config.max_batch_size == batching["max_batch_size"]
+    delay_us = config.dynamic_batching.max_queue_delay_microseconds
+    assert delay_us == round(batching["max_queue_delay_ms"] * 1000)
 
 
 def test_generation_model_keeps_its_kv_cache_tensors_unbatched(tmp_path: Path) -> None:
