@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +44,16 @@ def greedy(
     return generated
 
 
-def test_the_graph_is_read_as_an_optimum_kv_cache_export(model: OnnxCausalLM) -> None:
+def test_the_graph_is_read_as_an_optimum_kv_cache_export(model: OnnxCausalLM, lm_dir: Path) -> None:
+    # The layout is read from the graph; config.json says what the trained model really is.
+    config = json.loads((lm_dir / "config.json").read_text())
     assert model.kv is not None
-    assert model.kv.num_layers >= 1
+    assert model.kv.num_layers == config["n_layer"]
+    assert model.kv.num_heads == config["n_head"]
+    assert model.kv.head_dim == config["n_embd"] // config["n_head"]
     assert model.has_position_ids
     assert model.has_attention_mask
-    assert model.vocab_size is not None
+    assert model.vocab_size == config["vocab_size"]
 
 
 def test_greedy_decoding_reproduces_transformers_generate(
