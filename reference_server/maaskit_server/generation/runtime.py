@@ -30,7 +30,13 @@ class GenerationRuntime:
         model = OnnxCausalLM(spec.onnx_path, intra_op_threads=context.intra_op_threads or 1)
         self.engine = GenerationEngine(config, model, tokenizer, metrics=server_metrics())
         self.token_text = TokenText(tokenizer)
+        self._executor = context.executor
         self.engine.start()
+
+    async def encode(self, text: str) -> list[int]:
+        """Token ids of ``text``, tokenized in the thread pool: a prompt can be megabytes."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.engine.encode, text)
 
     @property
     def max_context_tokens(self) -> int:

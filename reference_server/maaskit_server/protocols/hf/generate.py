@@ -78,10 +78,10 @@ class _Started:
         }
 
 
-def _start(request: Request, model: str, body: dict[str, Any]) -> _Started:
+async def _start(request: Request, model: str, body: dict[str, Any]) -> _Started:
     runtime = get_state(request).repository.runtime(model, "text-generation", GenerationRuntime)
     tgi = tgi_request(body, max_new_tokens_default=DEFAULT_MAX_NEW_TOKENS)
-    prompt_ids = runtime.engine.encode(tgi.prompt)
+    prompt_ids = await runtime.encode(tgi.prompt)
     if tgi.truncate is not None:
         prompt_ids = prompt_ids[-tgi.truncate :]
     if not prompt_ids:
@@ -106,7 +106,7 @@ async def generate_response(request: Request, model: str, body: dict[str, Any]) 
     stream = body.get("stream")
     if stream is not None and not isinstance(stream, bool):
         raise validation_error("`stream` must be true or false.")
-    started = _start(request, model, body)
+    started = await _start(request, model, body)
     if stream:
         return _sse(started)
     payload, headers = await _collect(request, started)
@@ -117,7 +117,7 @@ async def generate_response(request: Request, model: str, body: dict[str, Any]) 
 async def generate(request: Request) -> Response:
     """TGI ``/generate``: one generation with optional details."""
     body = await read_json_object(request)
-    started = _start(request, str(request.path_params["model"]), body)
+    started = await _start(request, str(request.path_params["model"]), body)
     payload, headers = await _collect(request, started)
     return JSONResponse(payload, headers=headers)
 
@@ -126,7 +126,7 @@ async def generate(request: Request) -> Response:
 async def generate_stream(request: Request) -> Response:
     """TGI ``/generate_stream``: SSE token events, the full text and details at the end."""
     body = await read_json_object(request)
-    return _sse(_start(request, str(request.path_params["model"]), body))
+    return _sse(await _start(request, str(request.path_params["model"]), body))
 
 
 async def _collect(request: Request, started: _Started) -> tuple[dict[str, Any], dict[str, str]]:

@@ -101,7 +101,7 @@ async def _start(request: Request) -> tuple[str, GenerationRun, dict[str, Any], 
     body = await read_json_object(request)
     text, parameters = _request_parts(body)
     params = sampling_params(parameters)
-    run = GenerationRun(runtime, [runtime.engine.encode(text)], params)
+    run = GenerationRun(runtime, [await runtime.encode(text)], params)
     metrics.TOKENS.labels(model=entry.name, kind="prompt").inc(run.prompt_tokens)
     return entry.name, run, parameters, text
 

@@ -158,7 +158,7 @@ async def _generate(
         "timeout",
     }
     params = sampling_params({k: v for k, v in parameters.items() if k not in reserved})
-    run = GenerationRun(runtime, [runtime.engine.encode(text) for text in texts], params)
+    run = GenerationRun(runtime, [await runtime.encode(text) for text in texts], params)
     metrics.TOKENS.labels(model=entry.name, kind="prompt").inc(run.prompt_tokens)
     choices = await run.collect(request)
     completion = sum(choice.completion_tokens for choice in choices)

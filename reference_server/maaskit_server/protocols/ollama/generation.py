@@ -119,7 +119,7 @@ async def _answer(
     stream = stream_flag(body)
     params = sampling_params(body)
     timer = Timer()
-    run = GenerationRun(runtime, [runtime.engine.encode(prompt)], params)
+    run = GenerationRun(runtime, [await runtime.encode(prompt)], params)
     metrics.TOKENS.labels(model=name, kind="prompt").inc(run.prompt_tokens)
     if stream:
         lines = _lines(run, name, piece, timer)

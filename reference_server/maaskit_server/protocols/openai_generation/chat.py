@@ -63,7 +63,7 @@ async def create_chat_completion(request: Request) -> Response:
         prompt = runtime.engine.chat_template.render(messages, add_generation_prompt=True)
     except ChatTemplateError as exc:
         raise bad_request(exc.message, param="messages", code="chat_template_error") from exc
-    prompt_ids = runtime.engine.encode(prompt)
+    prompt_ids = await runtime.encode(prompt)
     run = GenerationRun(runtime, [prompt_ids], params)
     metrics.TOKENS.labels(model=model, kind="prompt").inc(run.prompt_tokens)
     if stream.stream:

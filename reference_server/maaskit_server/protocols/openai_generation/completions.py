@@ -66,7 +66,7 @@ async def create_completion(request: Request) -> Response:
     echo = _params.boolean(body, "echo")
     if echo and params.logprobs:
         raise bad_request("'echo' together with 'logprobs' is not supported.", param="echo")
-    prompts = [_prompt_ids(runtime, item) for item in inputs]
+    prompts = [await _prompt_ids(runtime, item) for item in inputs]
     run = GenerationRun(runtime, prompts, params)
     metrics.TOKENS.labels(model=model, kind="prompt").inc(run.prompt_tokens)
     echoes = [runtime.engine.decode(p) if echo else "" for p in prompts for _ in range(params.n)]
@@ -103,9 +103,9 @@ async def create_completion(request: Request) -> Response:
     )
 
 
-def _prompt_ids(runtime: GenerationRuntime, item: str | list[int]) -> list[int]:
+async def _prompt_ids(runtime: GenerationRuntime, item: str | list[int]) -> list[int]:
     if isinstance(item, str):
-        return runtime.engine.encode(item)
+        return await runtime.encode(item)
     vocab = runtime.engine.tokenizer.get_vocab_size(with_added_tokens=True)
     if any(not 0 <= token < vocab for token in item):
         message = f"'prompt' has token ids outside this model's vocabulary (0..{vocab - 1})."

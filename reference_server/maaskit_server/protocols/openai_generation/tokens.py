@@ -60,7 +60,7 @@ async def tokenize(request: Request) -> Response:
             message = "'prompt' (a string) or 'messages' is required."
             raise bad_request(message, param="prompt", code="invalid_type")
         text = prompt
-    tokens = runtime.engine.encode(text)
+    tokens = await runtime.encode(text)
     return JSONResponse(
         {"tokens": tokens, "count": len(tokens), "max_model_len": runtime.max_context_tokens}
     )
