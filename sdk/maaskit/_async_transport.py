@@ -1,6 +1,7 @@
 """The asynchronous executor: the same attempts as ``_transport`` on an ``httpx.AsyncClient``.
 
-Only the I/O differs; decisions come from ``_call.Call``.
+Only the I/O differs; decisions come from ``_call.Call``. As in ``_transport``, a call's first
+attempt runs outside tenacity and only a failure enters the retry loop (as its attempt 1).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from typing import Any, TypeVar
 import httpx
 import tenacity
 
-from ._call import Call
+from ._call import Call, as_http_response
 from ._config import ClientConfig
 from ._exceptions import APIError
-from ._http import HttpRequest, HttpResponse
+from ._http import HttpRequest
 from ._streaming import AsyncStream
 from ._tasks import Task
 from .providers import StreamDecoder
@@ -26,10 +27,7 @@ __all__ = ["AsyncTransport"]
 
 ResultT = TypeVar("ResultT", bound=Result)
 ChunkT = TypeVar("ChunkT", bound=Result)
-
-
-def _as_http_response(response: httpx.Response) -> HttpResponse:
-    return HttpResponse(response.status_code, dict(response.headers), response.content)
+T = TypeVar("T")
 
 
 class AsyncTransport:
@@ -48,9 +46,24 @@ class AsyncTransport:
 
     async def request(self, task: Task[Any, ResultT, Any], request: HttpRequest) -> ResultT:
         call = Call(self.config, request, clock=self._clock)
+        try:
+            return await self._attempt(call, task, 1)
+        except APIError as error:
+            first_failure = error
+        return await self._retry(
+            call, first_failure, lambda number: self._attempt(call, task, number)
+        )
+
+    async def _retry(
+        self, call: Call, first_failure: APIError, run: Callable[[int], Awaitable[T]]
+    ) -> T:
+        """Attempts 2 and on of a call whose attempt 1 raised ``first_failure``."""
         async for attempt in tenacity.AsyncRetrying(**call.retry_options(self._sleep)):
             with attempt:
-                return await self._attempt(call, task, attempt.retry_state.attempt_number)
+                number = attempt.retry_state.attempt_number
+                if number == 1:
+                    raise first_failure
+                return await run(number)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _send(self, call: Call, number: int, *, stream: bool) -> httpx.Response:
@@ -67,7 +80,7 @@ class AsyncTransport:
                     await response.aread()
                 finally:
                     await response.aclose()
-            error = call.status_error(_as_http_response(response), number)
+            error = call.status_error(as_http_response(response), number)
             call.report(request, number, response=response, error=error)
             raise error
         call.report(request, number, response=response)
@@ -76,7 +89,7 @@ class AsyncTransport:
     async def _attempt(self, call: Call, task: Task[Any, ResultT, Any], number: int) -> ResultT:
         response = await self._send(call, number, stream=False)
         try:
-            return self.config.provider.parse_response(task, _as_http_response(response))
+            return self.config.provider.parse_response(task, as_http_response(response))
         except APIError as error:
             call.complete_error(error, number)
             raise
@@ -87,10 +100,11 @@ class AsyncTransport:
         self, task: Task[Any, Any, ChunkT], request: HttpRequest
     ) -> AsyncStream[ChunkT]:
         call = Call(self.config, request, streaming=True, clock=self._clock)
-        async for attempt in tenacity.AsyncRetrying(**call.retry_options(self._sleep)):
-            with attempt:
-                return await self._open(call, task, attempt.retry_state.attempt_number)
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+        try:
+            return await self._open(call, task, 1)
+        except APIError as error:
+            first_failure = error
+        return await self._retry(call, first_failure, lambda number: self._open(call, task, number))
 
     async def _open(
         self, call: Call, task: Task[Any, Any, ChunkT], number: int

@@ -30,6 +30,9 @@ MessageLike = ChatMessage | Mapping[str, Any]
 
 _UNSET: Any = object()
 
+# ``models()`` takes no arguments, so one request object serves every call.
+_MODELS_REQUEST = ModelsRequest()
+
 
 class BaseClient:
     _option_names = (
@@ -99,6 +102,8 @@ class BaseClient:
         if not provider.supports(task):
             raise NotImplementedError(f"provider {provider.name!r} has no {task.name!r} task")
         http_request = provider.build_request(task, request)
+        if http_request.json is None:
+            return http_request
         try:
             json.dumps(http_request.json)
         except (TypeError, ValueError) as exc:
@@ -146,4 +151,4 @@ class BaseClient:
         return self._build(CLASSIFY, request)
 
     def _models_request(self) -> HttpRequest:
-        return self._build(MODELS, ModelsRequest())
+        return self._build(MODELS, _MODELS_REQUEST)

@@ -6,6 +6,7 @@ maaskit errors, and gives tenacity the retry decision, the backoff and the stop 
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -29,11 +30,17 @@ from ._logging import logger, redact_headers, scrub
 from ._version import __version__
 from .providers._parsing import text_of_body
 
-__all__ = ["ATTEMPT_HEADER", "IDEMPOTENCY_HEADER", "Call"]
+__all__ = ["ATTEMPT_HEADER", "IDEMPOTENCY_HEADER", "Call", "as_http_response"]
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 ATTEMPT_HEADER = "X-MaaSKit-Attempt"
 USER_AGENT = f"maaskit/{__version__}"
+
+
+def as_http_response(response: httpx.Response) -> HttpResponse:
+    # httpx.Headers is already a mapping with lower-case names and case-insensitive lookups;
+    # copying it into a dict cost more than the rest of a successful call's parsing.
+    return HttpResponse(response.status_code, response.headers, response.content)
 
 
 class Call:
@@ -150,15 +157,18 @@ class Call:
         response: httpx.Response | None = None,
         error: APIError | None = None,
     ) -> None:
-        # The response's request is the one sent, with the auth flow's headers on it.
-        sent = response.request if response is not None else request
-        logger.debug(
-            "maaskit %s attempt %d -> %s headers=%s",
-            self.endpoint,
-            attempt,
-            error if error is not None else response.status_code if response else "?",
-            redact_headers(sent.headers),
-        )
+        # Redacting the headers costs as much as the call's own header building: only when
+        # the line is written.
+        if logger.isEnabledFor(logging.DEBUG):
+            # The response's request is the one sent, with the auth flow's headers on it.
+            sent = response.request if response is not None else request
+            logger.debug(
+                "maaskit %s attempt %d -> %s headers=%s",
+                self.endpoint,
+                attempt,
+                error if error is not None else response.status_code if response else "?",
+                redact_headers(sent.headers),
+            )
         hook = self.config.on_attempt
         if hook is not None:
             hook(AttemptEvent(request=request, attempt=attempt, response=response, error=error))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,12 +60,28 @@ class Timeout:
         return cls(connect=value, read=value, write=value, total=None, stream_idle=value)
 
     def for_attempt(self, remaining: float | None, *, streaming: bool) -> httpx.Timeout:
+        """The attempt's httpx timeouts: each limit, cut to what is left of ``total``."""
         read = self.stream_idle if streaming and self.stream_idle is not None else self.read
-        values = [self.connect, read, self.write]
+        limits = [self.connect, read, self.write]
         if remaining is not None:
-            values = [remaining if v is None else min(v, remaining) for v in values]
-        connect, read, write = values
-        return httpx.Timeout(connect=connect, read=read, write=write, pool=connect)
+            cut = [remaining if v is None else min(v, remaining) for v in limits]
+            if cut != limits:
+                connect, read, write = cut
+                return httpx.Timeout(connect=connect, read=read, write=write, pool=connect)
+        # Nothing is cut: the same object every time (building one per attempt showed up in
+        # the per-call profile).
+        return self._uncut_streaming if streaming else self._uncut
+
+    @functools.cached_property
+    def _uncut(self) -> httpx.Timeout:
+        return httpx.Timeout(
+            connect=self.connect, read=self.read, write=self.write, pool=self.connect
+        )
+
+    @functools.cached_property
+    def _uncut_streaming(self) -> httpx.Timeout:
+        read = self.stream_idle if self.stream_idle is not None else self.read
+        return httpx.Timeout(connect=self.connect, read=read, write=self.write, pool=self.connect)
 
 
 @dataclass(frozen=True)

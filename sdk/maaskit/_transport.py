@@ -2,6 +2,11 @@
 
 Everything that is not I/O (headers, retry decisions, backoff, error mapping) is in
 ``_call.Call``, shared with ``_async_transport``.
+
+A call's first attempt runs outside tenacity: most calls succeed at once, and building and
+driving a ``tenacity.Retrying`` cost about as much as the rest of the client's work on a small
+answer. Only a failed first attempt enters the retry loop, which takes that failure as its own
+attempt 1, so attempt numbers, waits, the stop rule and the logging are tenacity's as before.
 """
 
 from __future__ import annotations
@@ -13,10 +18,10 @@ from typing import Any, TypeVar
 import httpx
 import tenacity
 
-from ._call import Call
+from ._call import Call, as_http_response
 from ._config import ClientConfig
 from ._exceptions import APIError
-from ._http import HttpRequest, HttpResponse
+from ._http import HttpRequest
 from ._streaming import Stream
 from ._tasks import Task
 from .providers import StreamDecoder
@@ -26,10 +31,7 @@ __all__ = ["SyncTransport"]
 
 ResultT = TypeVar("ResultT", bound=Result)
 ChunkT = TypeVar("ChunkT", bound=Result)
-
-
-def _as_http_response(response: httpx.Response) -> HttpResponse:
-    return HttpResponse(response.status_code, dict(response.headers), response.content)
+T = TypeVar("T")
 
 
 class SyncTransport:
@@ -48,9 +50,20 @@ class SyncTransport:
 
     def request(self, task: Task[Any, ResultT, Any], request: HttpRequest) -> ResultT:
         call = Call(self.config, request, clock=self._clock)
+        try:
+            return self._attempt(call, task, 1)
+        except APIError as error:
+            first_failure = error
+        return self._retry(call, first_failure, lambda number: self._attempt(call, task, number))
+
+    def _retry(self, call: Call, first_failure: APIError, run: Callable[[int], T]) -> T:
+        """Attempts 2 and on of a call whose attempt 1 raised ``first_failure``."""
         for attempt in tenacity.Retrying(**call.retry_options(self._sleep)):
             with attempt:
-                return self._attempt(call, task, attempt.retry_state.attempt_number)
+                number = attempt.retry_state.attempt_number
+                if number == 1:
+                    raise first_failure
+                return run(number)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     def _send(self, call: Call, number: int, *, stream: bool) -> httpx.Response:
@@ -67,7 +80,7 @@ class SyncTransport:
                     response.read()
                 finally:
                     response.close()
-            error = call.status_error(_as_http_response(response), number)
+            error = call.status_error(as_http_response(response), number)
             call.report(request, number, response=response, error=error)
             raise error
         call.report(request, number, response=response)
@@ -76,7 +89,7 @@ class SyncTransport:
     def _attempt(self, call: Call, task: Task[Any, ResultT, Any], number: int) -> ResultT:
         response = self._send(call, number, stream=False)
         try:
-            return self.config.provider.parse_response(task, _as_http_response(response))
+            return self.config.provider.parse_response(task, as_http_response(response))
         except APIError as error:
             call.complete_error(error, number)
             raise
@@ -85,10 +98,11 @@ class SyncTransport:
 
     def stream(self, task: Task[Any, Any, ChunkT], request: HttpRequest) -> Stream[ChunkT]:
         call = Call(self.config, request, streaming=True, clock=self._clock)
-        for attempt in tenacity.Retrying(**call.retry_options(self._sleep)):
-            with attempt:
-                return self._open(call, task, attempt.retry_state.attempt_number)
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+        try:
+            return self._open(call, task, 1)
+        except APIError as error:
+            first_failure = error
+        return self._retry(call, first_failure, lambda number: self._open(call, task, number))
 
     def _open(self, call: Call, task: Task[Any, Any, ChunkT], number: int) -> Stream[ChunkT]:
         decoder = self.config.provider.stream_decoder(task)

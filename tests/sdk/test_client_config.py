@@ -64,6 +64,19 @@ def test_timeout_number_and_object() -> None:
     assert streaming.read == 5
 
 
+def test_attempt_timeouts_are_cut_only_by_a_smaller_remaining_budget() -> None:
+    timeout = maaskit.Timeout(connect=1, read=30, write=10, total=100, stream_idle=5)
+    uncut = timeout.for_attempt(remaining=31.0, streaming=False)
+    assert (uncut.connect, uncut.read, uncut.write, uncut.pool) == (1, 30, 10, 1)
+    assert timeout.for_attempt(remaining=6.0, streaming=True).read == 5
+    cut = timeout.for_attempt(remaining=0.5, streaming=True)
+    assert (cut.connect, cut.read, cut.write, cut.pool) == (0.5, 0.5, 0.5, 0.5)
+    # A limit that is None is bounded by the budget alone.
+    unlimited_read = maaskit.Timeout(connect=1, read=None, write=10, total=100)
+    assert unlimited_read.for_attempt(remaining=40.0, streaming=False).read == 40.0
+    assert unlimited_read.for_attempt(remaining=None, streaming=False).read is None
+
+
 async def test_timeouts_reach_httpx(harness: Harness, respx_mock: respx.MockRouter) -> None:
     route = respx_mock.post(f"{BASE_URL}/chat/completions").respond(200, json=chat_body())
     client = harness.client(timeout=maaskit.Timeout(connect=2, read=9, write=4, total=None))

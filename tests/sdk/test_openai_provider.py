@@ -125,6 +125,7 @@ def test_parse_models() -> None:
     assert result.ids == ["a", "b"]
     assert result[0].owned_by == "me"
     assert result[1].raw == {"id": "b"}
+    assert result.raw == payload
 
 
 def test_classify_vllm_shape_knows_only_the_top_label() -> None:
