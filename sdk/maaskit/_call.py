@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import tenacity
 
-from ._auth import SecretAuth
+from ._auth import BearerAuth, HeaderAuth, SecretAuth
 from ._config import ClientConfig
 from ._exceptions import (
     APIConnectionError,
@@ -35,6 +35,12 @@ __all__ = ["ATTEMPT_HEADER", "IDEMPOTENCY_HEADER", "Call", "as_http_response"]
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 ATTEMPT_HEADER = "X-MaaSKit-Attempt"
 USER_AGENT = f"maaskit/{__version__}"
+
+# Auths whose whole flow is "set one header". For these the transport puts the header into the
+# attempt's headers itself: running the httpx auth flow costs a generator round trip and a
+# second header merge on every request. A subclass may override ``auth_flow``, so an exact
+# type check decides, and subclasses keep their flow.
+_ONE_HEADER_AUTHS: tuple[type[HeaderAuth], ...] = (HeaderAuth, BearerAuth)
 
 
 def as_http_response(response: httpx.Response) -> HttpResponse:
@@ -66,6 +72,10 @@ class Call:
         path = request.path.lstrip("/")
         self.url = f"{config.base_url}/{path}" if path else config.base_url
         self.endpoint = f"{request.method.upper()} {self.url}"
+        auth = config.auth
+        self._header_auth = (
+            auth if isinstance(auth, HeaderAuth) and type(auth) in _ONE_HEADER_AUTHS else None
+        )
 
     # -- building attempts -------------------------------------------------------------------
 
@@ -77,8 +87,19 @@ class Call:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if self.streaming:
             headers["Accept"] = "text/event-stream"
-        headers.update(self.config.default_headers)
-        headers.update(self.request.headers)
+        extra = self.config.default_headers or self.request.headers
+        if extra:
+            headers.update(self.config.default_headers)
+            headers.update(self.request.headers)
+        header_auth = self._header_auth
+        if header_auth is not None:
+            if extra:
+                # As the auth flow's assignment did, the credential replaces any header of
+                # the same name, whatever its case.
+                name = header_auth.header.lower()
+                for existing in [key for key in headers if key.lower() == name]:
+                    del headers[existing]
+            headers[header_auth.header] = header_auth.header_value()
         if self.idempotency_key is not None:
             headers[IDEMPOTENCY_HEADER] = self.idempotency_key
         headers[ATTEMPT_HEADER] = str(attempt)
@@ -98,6 +119,10 @@ class Call:
 
     @property
     def auth(self) -> Any:
+        """httpx's ``auth=``: ``None`` when ``headers`` already carries the credential, which
+        also keeps an ``http_client``'s own auth from being added, as the flow did."""
+        if self._header_auth is not None:
+            return None
         return self.config.auth if self.config.auth is not None else httpx.USE_CLIENT_DEFAULT
 
     # -- turning outcomes into errors --------------------------------------------------------

@@ -50,6 +50,51 @@ async def test_custom_header_auth(harness: Harness, respx_mock: respx.MockRouter
     assert "Authorization" not in headers
 
 
+@pytest.mark.parametrize("name", ["Authorization", "authorization", "AUTHORIZATION"])
+async def test_the_key_replaces_a_default_header_of_the_same_name(
+    harness: Harness, respx_mock: respx.MockRouter, name: str
+) -> None:
+    route = respx_mock.post(f"{BASE_URL}/chat/completions").respond(200, json=chat_body())
+    client = harness.client(default_headers={name: "Bearer stale", "X-Team": "a"})
+
+    await harness.call(client.chat, model="m", messages=MESSAGES)
+
+    headers = route.calls[0].request.headers
+    assert headers.get_list("Authorization") == [f"Bearer {SECRET}"]
+    assert headers["X-Team"] == "a"
+
+
+async def test_key_callable_is_read_again_for_each_retry(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    route = respx_mock.post(f"{BASE_URL}/chat/completions").mock(
+        side_effect=[httpx.Response(503), httpx.Response(200, json=chat_body())]
+    )
+    keys: Iterator[str] = iter(["sk-rotating-1", "sk-rotating-2"])
+    client = harness.client(api_key=lambda: next(keys))
+
+    await harness.call(client.chat, model="m", messages=MESSAGES)
+
+    sent = [call.request.headers["Authorization"] for call in route.calls]
+    assert sent == ["Bearer sk-rotating-1", "Bearer sk-rotating-2"]
+
+
+async def test_the_key_is_sent_instead_of_the_http_clients_own_auth(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    route = respx_mock.get(f"{BASE_URL}/models").respond(200, json={"data": []})
+    auth = ("user", "password")
+    http: httpx.Client | httpx.AsyncClient = (
+        httpx.AsyncClient(auth=auth) if harness.is_async else httpx.Client(auth=auth)
+    )
+    client = harness.client(http_client=http)
+
+    await harness.call(client.models)
+
+    assert route.calls[0].request.headers.get_list("Authorization") == [f"Bearer {SECRET}"]
+    await harness.call(http.aclose if isinstance(http, httpx.AsyncClient) else http.close)
+
+
 def token_response(token: str, expires_in: int = 3600) -> httpx.Response:
     return httpx.Response(200, json={"access_token": token, "expires_in": expires_in})
 
