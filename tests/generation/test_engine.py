@@ -13,6 +13,7 @@ import pytest
 from maaskit_server.generation.engine import GenerationEngine
 from maaskit_server.generation.errors import ContextLengthError, QueueFullError
 from maaskit_server.generation.events import ErrorEvent, TokenEvent
+from maaskit_server.generation.onnx_model import OnnxCausalLM
 from maaskit_server.generation.params import SamplingParams
 
 PROMPTS = [
@@ -177,6 +178,39 @@ async def test_a_full_waiting_queue_refuses_new_work(engine: GenerationEngine) -
         assert second.counts == {0: 2}
     finally:
         narrow.close()
+
+
+class RecordingModel(OnnxCausalLM):
+    """The real model, remembering the (batch, tokens) shape of every call."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.shapes: list[tuple[int, int]] = []
+
+    def forward(self, input_ids: Any, *args: Any) -> Any:
+        self.shapes.append(tuple(input_ids.shape))
+        return super().forward(input_ids, *args)
+
+
+async def test_requests_that_arrive_together_are_prefilled_in_one_call(
+    lm_dir: Path, engine: GenerationEngine
+) -> None:
+    model = RecordingModel(lm_dir / "model.onnx")
+    together = GenerationEngine(engine.config, model, engine.tokenizer)
+    # Submitted before the engine thread starts, so all four are admitted at the same step.
+    tasks = [asyncio.ensure_future(run(together, prompt, GREEDY)) for prompt in PROMPTS[:4]]
+    await asyncio.sleep(0)
+    assert together.waiting_count == 4
+    together.start()
+    try:
+        results = await asyncio.gather(*tasks)
+    finally:
+        together.close()
+    alone = [await run(engine, prompt, GREEDY) for prompt in PROMPTS[:4]]
+    assert [r.tokens for r in results] == [r.tokens for r in alone]
+    longest = max(len(engine.encode(prompt)) for prompt in PROMPTS[:4])
+    assert model.shapes[0] == (4, longest)  # one left-padded prefill of all four
+    assert all(shape == (4, 1) for shape in model.shapes[1:])
 
 
 def test_prompts_that_do_not_fit_are_refused(engine: GenerationEngine) -> None:

@@ -110,6 +110,66 @@ def test_sequences_joining_and_leaving_mid_batch_are_unaffected(
     assert [generated[k] for k in range(4)] == alone
 
 
+def greedy_prefilled_together(
+    batch: DecodeBatch[int], prompts: dict[int, list[int]], steps: int
+) -> dict[int, list[int]]:
+    """Like greedy(), but every prompt is prefilled in one left-padded call."""
+    logits = batch.prefill_many(list(prompts.items()))
+    generated = {key: [int(np.argmax(row))] for key, row in zip(prompts, logits, strict=True)}
+    for _ in range(steps - 1):
+        rows = batch.step({key: tokens[-1] for key, tokens in generated.items()})
+        for key, row in rows.items():
+            generated[key].append(int(np.argmax(row)))
+    return generated
+
+
+def test_prompts_prefilled_together_decode_as_if_alone(
+    model: OnnxCausalLM, tokenizer: Tokenizer
+) -> None:
+    prompts = {i: tokenizer.encode(p).ids for i, p in enumerate(PROMPTS)}
+    assert len({len(ids) for ids in prompts.values()}) > 1  # the prefill is left-padded
+    alone = {key: greedy(DecodeBatch(model), {key: ids}, 24)[key] for key, ids in prompts.items()}
+    assert greedy_prefilled_together(DecodeBatch(model), prompts, 24) == alone
+    # The padded rows' logits are the solo ones, not merely their argmax.
+    together = DecodeBatch[int](model).prefill_many(list(prompts.items()))
+    for row, (key, ids) in enumerate(prompts.items()):
+        solo = DecodeBatch[int](model).prefill(key, ids)
+        np.testing.assert_allclose(together[row], solo, rtol=1e-4, atol=1e-4)
+
+
+def test_prompts_prefilled_together_reproduce_transformers_generate(
+    model: OnnxCausalLM, greedy_fixture: dict[str, Any]
+) -> None:
+    cases = fixture_cases(greedy_fixture)
+    steps = max(len(expected) for _, expected in cases)
+    prompts = {i: ids for i, (ids, _) in enumerate(cases)}
+    got = greedy_prefilled_together(DecodeBatch(model), prompts, steps)
+    for index, (_, expected) in enumerate(cases):
+        assert got[index][: len(expected)] == expected
+
+
+def test_a_batched_prefill_joins_a_batch_that_is_already_decoding(
+    model: OnnxCausalLM, tokenizer: Tokenizer
+) -> None:
+    prompts = [tokenizer.encode(p).ids for p in PROMPTS]
+    alone = [greedy(DecodeBatch(model), {0: ids}, 10)[0] for ids in prompts]
+    batch: DecodeBatch[int] = DecodeBatch(model)
+    generated = {0: [int(np.argmax(batch.prefill(0, prompts[0])))]}
+    for step in range(12):
+        if step == 3:
+            logits = batch.prefill_many([(1, prompts[1]), (2, prompts[2]), (3, prompts[3])])
+            for key, row in zip((1, 2, 3), logits, strict=True):
+                generated[key] = [int(np.argmax(row))]
+        active = {key: tokens[-1] for key, tokens in generated.items() if len(tokens) < 10}
+        for key in set(generated) - set(active):
+            batch.remove(key)
+        if not active:
+            break
+        for key, row in batch.step(active).items():
+            generated[key].append(int(np.argmax(row)))
+    assert [generated[k] for k in range(4)] == alone
+
+
 def test_refeeding_without_a_cache_gives_the_same_tokens(
     model: OnnxCausalLM, tokenizer: Tokenizer
 ) -> None:

@@ -1,8 +1,9 @@
 """The continuous-batching generation engine: one thread per model, steps batched across requests.
 
-Each step boundary: drop cancelled and finished sequences, admit waiting ones (prefilled one by
-one), then decode one token for every running sequence in a single onnxruntime call. Events go
-back to each request's asyncio queue through ``loop.call_soon_threadsafe``, batched per step.
+Each step boundary: drop cancelled and finished sequences, admit waiting ones (prefilled together
+in one call), then decode one token for every running sequence in a single onnxruntime call.
+Events go back to each request's queue through a per-loop mailbox: one ``call_soon_threadsafe``
+per step at most, none while the loop has not yet emptied the previous delivery.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import asyncio
 import logging
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from tokenizers import Tokenizer
 
 from maaskit_server.generation.chat_template import ChatTemplate
@@ -24,17 +25,19 @@ from maaskit_server.generation.errors import ContextLengthError, EngineStoppedEr
 from maaskit_server.generation.events import (
     ErrorEvent,
     Event,
+    EventQueue,
     FinishEvent,
     FinishReason,
     GenerationHandle,
     TokenEvent,
 )
 from maaskit_server.generation.kv_batch import DecodeBatch
+from maaskit_server.generation.mailbox import Mailbox
 from maaskit_server.generation.metrics import GenerationMetrics
 from maaskit_server.generation.model_config import GenerationModelConfig
 from maaskit_server.generation.onnx_model import FloatArray, OnnxCausalLM
 from maaskit_server.generation.params import SamplingParams
-from maaskit_server.generation.sampling import TokenSampler
+from maaskit_server.generation.sampling import SampledToken, TokenSampler, sample_rows
 from maaskit_server.generation.scheduler import Scheduler
 from maaskit_server.generation.stops import StopMatcher
 
@@ -75,10 +78,17 @@ class GenerationEngine:
         self._scheduler: Scheduler[_Sequence] = Scheduler(
             config.max_running_sequences, config.max_waiting
         )
-        self._batch: DecodeBatch[_Sequence] = DecodeBatch(model, use_cache=use_cache)
-        self._outbox: dict[asyncio.AbstractEventLoop, list[tuple[GenerationHandle, Event]]] = (
-            defaultdict(list)
+        self._batch: DecodeBatch[_Sequence] = DecodeBatch(
+            model, use_cache=use_cache, before_forward=self._flush_outbox
         )
+        self._outbox: dict[asyncio.AbstractEventLoop, list[tuple[GenerationHandle, Event]]] = {}
+        self._mailboxes: dict[asyncio.AbstractEventLoop, Mailbox] = {}
+        # Labelled children looked up once: labels() costs more than the update itself.
+        self._generated_tokens = self.metrics.generated_tokens.labels(**self._labels)
+        self._batch_size = self.metrics.batch_size.labels(**self._labels)
+        self._ttft = self.metrics.time_to_first_token.labels(**self._labels)
+        self._running_gauge = self.metrics.running.labels(**self._labels)
+        self._waiting_gauge = self.metrics.waiting.labels(**self._labels)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -117,7 +127,7 @@ class GenerationEngine:
         prompt_ids: list[int],
         params: SamplingParams,
         *,
-        queue: asyncio.Queue[Event] | None = None,
+        queue: EventQueue | None = None,
         index_offset: int = 0,
     ) -> GenerationHandle:
         """Queue a request (raises ContextLengthError, QueueFullError); call from the loop.
@@ -134,7 +144,7 @@ class GenerationEngine:
             params=params,
             max_new_tokens=self.max_new_tokens(len(prompt_ids), params.max_tokens),
             loop=asyncio.get_running_loop(),
-            queue=queue if queue is not None else asyncio.Queue(),
+            queue=queue if queue is not None else EventQueue(),
             _on_cancel=self._cancel,
         )
         sequences = [
@@ -193,7 +203,10 @@ class GenerationEngine:
             except Exception as exc:  # the engine must outlive any one bad step
                 logger.exception("generation step failed")
                 self._fail_running(f"generation failed: {exc}")
-            self._flush_outbox()
+            # A step's events are otherwise posted right before the next onnxruntime call, so
+            # that the event loop handles them while that call runs without the GIL.
+            if self.config.step_delay_ms > 0 or not self._will_step():
+                self._flush_outbox()
             self._update_gauges()
             if self.config.step_delay_ms > 0:
                 self._stopping.wait(self.config.step_delay_ms / 1000.0)
@@ -204,43 +217,78 @@ class GenerationEngine:
         for seq in self._scheduler.running:
             if seq.handle.cancelled:
                 self._retire(seq)
-        # The n choices of a request share one prompt: prefill it once, fork the rest.
-        prefilled: dict[GenerationHandle, tuple[_Sequence, FloatArray]] = {}
-        for seq in self._scheduler.admit():
-            if seq.handle.cancelled:
-                self._retire(seq)
-                continue
-            earlier = prefilled.get(seq.handle)
-            if earlier is not None and self._batch.fork(seq, earlier[0]):
-                self._accept(seq, earlier[1])
-                continue
-            try:
-                logits = self._batch.prefill(seq, seq.handle.prompt_ids)
-            except Exception as exc:  # one bad prompt must not take the batch down
-                logger.exception("prefill failed")
-                self._fail(seq.handle, f"generation failed: {exc}")
-                continue
-            prefilled[seq.handle] = (seq, logits)
-            self._accept(seq, logits)
-        stepping = {seq: seq.next_token for seq in self._scheduler.running}
-        feed = {seq: token for seq, token in stepping.items() if token is not None}
+        admitted = self._scheduler.admit()
+        if admitted:
+            self._admit(admitted)
+        running = self._scheduler.running
+        feed = {seq: seq.next_token for seq in running if seq.next_token is not None}
         if not feed:
             return
-        self.metrics.batch_size.labels(**self._labels).observe(len(feed))
-        for seq, logits in self._batch.step(feed).items():
-            self._accept(seq, logits)
+        self._batch_size.observe(len(feed))
+        logits = self._batch.step_rows(feed)
+        self._accept(self._batch.keys, logits)
 
-    def _accept(self, seq: _Sequence, logits: FloatArray) -> None:
-        """Sample the next token of ``seq`` and turn it into events."""
+    def _will_step(self) -> bool:
+        return any(seq.next_token is not None for seq in self._scheduler.running)
+
+    def _admit(self, admitted: list[_Sequence]) -> None:
+        """Prefill the newly admitted sequences together; the n choices of a prompt share one."""
+        fresh: list[_Sequence] = []
+        forks: list[tuple[_Sequence, _Sequence]] = []
+        first_of: dict[GenerationHandle, _Sequence] = {}
+        for seq in admitted:
+            if seq.handle.cancelled:
+                self._retire(seq)
+            elif seq.handle in first_of:
+                forks.append((seq, first_of[seq.handle]))
+            else:
+                first_of[seq.handle] = seq
+                fresh.append(seq)
+        rows = self._prefill(fresh)
+        accepted = list(rows)
+        logits = [rows[seq] for seq in accepted]
+        for seq, source in forks:
+            if source in rows and self._batch.fork(seq, source):
+                accepted.append(seq)
+                logits.append(rows[source])
+            else:
+                self._retire(seq)  # its prompt failed; the request already has its error
+        if accepted:
+            self._accept(accepted, np.stack(logits))
+
+    def _prefill(self, fresh: list[_Sequence]) -> dict[_Sequence, FloatArray]:
+        if not fresh:
+            return {}
+        if len(fresh) > 1:
+            try:
+                logits = self._batch.prefill_many([(seq, seq.handle.prompt_ids) for seq in fresh])
+                return {seq: logits[row] for row, seq in enumerate(fresh)}
+            except Exception:
+                # One bad prompt must not fail the others: find it by prefilling one at a time.
+                logger.exception("batched prefill failed; prefilling one by one")
+        rows: dict[_Sequence, FloatArray] = {}
+        for seq in fresh:
+            try:
+                rows[seq] = self._batch.prefill(seq, seq.handle.prompt_ids)
+            except Exception as exc:
+                logger.exception("prefill failed")
+                self._fail(seq.handle, f"generation failed: {exc}")
+        return rows
+
+    def _accept(self, seqs: Sequence[_Sequence], logits: FloatArray) -> None:
+        """Sample the next token of every sequence (row ``i`` of ``logits`` is ``seqs[i]``)."""
+        tokens = sample_rows([seq.sampler for seq in seqs], logits)
+        self._generated_tokens.inc(len(seqs))
+        now = time.monotonic()
+        for seq, token in zip(seqs, tokens, strict=True):
+            self._accept_token(seq, token, now)
+
+    def _accept_token(self, seq: _Sequence, token: SampledToken, now: float) -> None:
         handle = seq.handle
-        token = seq.sampler.sample(logits)
         seq.generated += 1
-        self.metrics.generated_tokens.labels(**self._labels).inc()
         if handle.first_token_at is None:
-            handle.first_token_at = time.monotonic()
-            self.metrics.time_to_first_token.labels(**self._labels).observe(
-                handle.first_token_at - handle.created
-            )
+            handle.first_token_at = now
+            self._ttft.observe(now - handle.created)
         if token.token_id in self.eos_token_ids and not seq.sampler.params.ignore_eos:
             self._emit(handle, TokenEvent(seq.index, "", token))
             self._finish(seq, "stop", seq.detokenizer.flush() + seq.stops.flush())
@@ -280,7 +328,9 @@ class GenerationEngine:
         for seq in self._scheduler.running:
             self._fail(seq.handle, message)
             self._retire(seq)
-        self._batch = DecodeBatch(self.model, use_cache=self._batch.use_cache)
+        self._batch = DecodeBatch(
+            self.model, use_cache=self._batch.use_cache, before_forward=self._flush_outbox
+        )
 
     def _fail_everything(self, message: str) -> None:
         """Shutting down: running and waiting requests all end with an error."""
@@ -292,26 +342,26 @@ class GenerationEngine:
                 self._retire(seq)
 
     def _emit(self, handle: GenerationHandle, event: Event) -> None:
-        self._outbox[handle.loop].append((handle, event))
+        items = self._outbox.get(handle.loop)
+        if items is None:
+            items = self._outbox[handle.loop] = []
+        items.append((handle, event))
 
     def _flush_outbox(self) -> None:
-        outbox, self._outbox = self._outbox, defaultdict(list)
+        outbox, self._outbox = self._outbox, {}
         for loop, items in outbox.items():
-            try:
-                loop.call_soon_threadsafe(_deliver, items)
-            except RuntimeError:
+            mailbox = self._mailboxes.get(loop)
+            if mailbox is None:
+                mailbox = self._mailboxes[loop] = Mailbox(loop)
+            if not mailbox.post(items):
                 # The consumer's event loop is closed: nobody will read these events.
+                del self._mailboxes[loop]
                 for handle, _ in items:
                     handle._cancelled.set()
 
     def _update_gauges(self) -> None:
-        self.metrics.running.labels(**self._labels).set(self._scheduler.running_count)
-        self.metrics.waiting.labels(**self._labels).set(self._scheduler.waiting_count)
-
-
-def _deliver(items: list[tuple[GenerationHandle, Event]]) -> None:
-    for handle, event in items:
-        handle.queue.put_nowait(event)
+        self._running_gauge.set(self._scheduler.running_count)
+        self._waiting_gauge.set(self._scheduler.waiting_count)
 
 
 def _eos_from_tokenizer(tokenizer: Tokenizer, config: GenerationModelConfig) -> frozenset[int]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -42,6 +43,72 @@ class ErrorEvent:
 Event = TokenEvent | FinishEvent | ErrorEvent
 
 
+class EventQueue:
+    """The events of one request, put by the event loop and read in batches by its consumer.
+
+    A consumer that fell behind takes everything waiting in one call; waiting costs one future
+    (no task, unlike ``asyncio.wait_for(queue.get())``) and only when nothing is there. Loop-only,
+    like ``asyncio.Queue``; the engine thread hands events over with ``call_soon_threadsafe``.
+    """
+
+    def __init__(self) -> None:
+        self._items: deque[Event] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, event: Event) -> None:
+        self._items.append(event)
+        self._wake()
+
+    def put_many(self, events: Iterable[Event]) -> None:
+        self._items.extend(events)
+        self._wake()
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def get_nowait(self) -> Event:
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.popleft()
+
+    async def get(self) -> Event:
+        while not self._items:
+            await self._wait(None)
+        return self._items.popleft()
+
+    async def get_batch(self, timeout: float | None) -> list[Event]:
+        """Every waiting event, after waiting up to ``timeout`` for one (TimeoutError)."""
+        if not self._items:
+            await self._wait(timeout)
+        batch = list(self._items)
+        self._items.clear()
+        return batch
+
+    async def _wait(self, timeout: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
 @dataclass(eq=False)
 class GenerationHandle:
     """A submitted request: ``n`` sequences sharing one prompt and one event queue."""
@@ -50,7 +117,7 @@ class GenerationHandle:
     params: SamplingParams
     max_new_tokens: int
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[Event] = field(default_factory=asyncio.Queue)
+    queue: EventQueue = field(default_factory=EventQueue)
     created: float = field(default_factory=time.monotonic)
     first_token_at: float | None = None
     _cancelled: threading.Event = field(default_factory=threading.Event)
@@ -76,9 +143,9 @@ class GenerationHandle:
         """Events until every choice finished or an error; ``timeout`` bounds each wait."""
         remaining = self.params.n
         while remaining > 0:
-            event = await asyncio.wait_for(self.queue.get(), timeout)
-            yield event
-            if isinstance(event, ErrorEvent):
-                return
-            if isinstance(event, FinishEvent):
-                remaining -= 1
+            for event in await self.queue.get_batch(timeout):
+                yield event
+                if isinstance(event, ErrorEvent):
+                    return
+                if isinstance(event, FinishEvent):
+                    remaining -= 1

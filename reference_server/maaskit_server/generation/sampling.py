@@ -6,6 +6,7 @@ draws the same tokens whatever else runs in the same batch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,6 +86,14 @@ class TokenSampler:
         self.params = params
         self._rng = np.random.default_rng(params.seed)
         self._counts: dict[int, int] = {}
+        # Greedy without penalties or logprobs is a bare argmax, which sample_rows() does for
+        # the whole batch at once; the counts it skips only ever feed the penalties.
+        self.plain_argmax = (
+            params.greedy
+            and not params.logprobs
+            and params.frequency_penalty == 0.0
+            and params.presence_penalty == 0.0
+        )
 
     def sample(self, logits: npt.NDArray[np.floating]) -> SampledToken:
         params = self.params
@@ -120,3 +129,19 @@ class TokenSampler:
             ordered = candidates[np.argsort(-logprobs[candidates], kind="stable")]
             top = tuple((int(i), float(logprobs[i])) for i in ordered)
         return SampledToken(token_id=token_id, logprob=float(logprobs[token_id]), top_logprobs=top)
+
+
+def sample_rows(
+    samplers: Sequence[TokenSampler], logits: npt.NDArray[np.floating]
+) -> list[SampledToken]:
+    """One token per row of ``logits`` ``[B, V]``, each as its own sampler would pick it.
+
+    Plain greedy rows share one vectorised argmax (float32 and float64 order the same values
+    identically, so the choice is the sampler's); the others go through their sampler.
+    """
+    plain = [sampler.plain_argmax for sampler in samplers]
+    best: list[int] = logits.argmax(axis=1).tolist() if any(plain) else []
+    return [
+        SampledToken(token_id=best[row], logprob=0.0) if plain[row] else sampler.sample(logits[row])
+        for row, sampler in enumerate(samplers)
+    ]

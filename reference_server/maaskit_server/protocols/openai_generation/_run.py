@@ -16,7 +16,7 @@ from starlette.requests import Request
 
 from ...errors import APIError, bad_request
 from ...generation.errors import ContextLengthError, EngineStoppedError, QueueFullError
-from ...generation.events import ErrorEvent, Event, FinishEvent, GenerationHandle, TokenEvent
+from ...generation.events import ErrorEvent, EventQueue, FinishEvent, GenerationHandle, TokenEvent
 from ...generation.params import SamplingParams
 from ...generation.runtime import GenerationRuntime
 from ...generation.sampling import SampledToken
@@ -63,7 +63,7 @@ class GenerationRun:
                 param="n",
                 code="too_many_sequences",
             )
-        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._queue = EventQueue()
         self._handles: list[GenerationHandle] = []
         self._client_gone = False
         try:
@@ -89,19 +89,31 @@ class GenerationRun:
         for handle in self._handles:
             handle.cancel()
 
-    async def events(self) -> AsyncIterator[TokenEvent | FinishEvent]:
-        """Token and finish events of every choice; raises GenerationFailed on an engine error."""
+    async def batches(self) -> AsyncIterator[list[TokenEvent | FinishEvent]]:
+        """Events in arrival order, all that are waiting at once (a stream that fell behind
+        writes them together); raises GenerationFailed on an engine error."""
         remaining = self.choice_count
         while remaining > 0:
             try:
-                event = await asyncio.wait_for(self._queue.get(), EVENT_TIMEOUT_SECONDS)
+                arrived = await self._queue.get_batch(EVENT_TIMEOUT_SECONDS)
             except TimeoutError as exc:
                 raise GenerationFailed("generation stalled; the request was abandoned") from exc
-            if isinstance(event, ErrorEvent):
-                raise GenerationFailed(event.message)
-            if isinstance(event, FinishEvent):
-                remaining -= 1
-            yield event
+            ready: list[TokenEvent | FinishEvent] = []
+            for event in arrived:
+                if isinstance(event, ErrorEvent):
+                    if ready:
+                        yield ready
+                    raise GenerationFailed(event.message)
+                if isinstance(event, FinishEvent):
+                    remaining -= 1
+                ready.append(event)
+            yield ready
+
+    async def events(self) -> AsyncIterator[TokenEvent | FinishEvent]:
+        """Token and finish events of every choice; raises GenerationFailed on an engine error."""
+        async for batch in self.batches():
+            for event in batch:
+                yield event
 
     async def collect(self, request: Request) -> list[Choice]:
         """Run to the end (non-streaming); a client that disconnects cancels the work."""
