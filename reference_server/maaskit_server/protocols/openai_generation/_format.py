@@ -27,6 +27,26 @@ def sse(payload: Any) -> bytes:
     return b"data: " + dumps(payload) + b"\n\n"
 
 
+class ChunkEncoder:
+    """SSE chunks of one stream. The fields every chunk repeats are encoded once, and the usual
+    chunk (a bit of text, no logprobs, no finish) is filled into that template: the bytes are
+    exactly what :func:`sse` makes of the whole dict, at a fraction of the cost per token."""
+
+    def __init__(self, base: dict[str, Any], include_usage: bool) -> None:
+        self._base = base
+        # OpenAI sends "usage": null on every chunk when usage was asked for.
+        self._extra: dict[str, Any] = {"usage": None} if include_usage else {}
+        self._head = b"data: " + dumps(base)[:-1] + b',"choices":[{"index":'
+        self._tail = (b',"usage":null' if include_usage else b"") + b"}\n\n"
+
+    def choice(self, choice: dict[str, Any]) -> bytes:
+        return sse({**self._base, "choices": [choice], **self._extra})
+
+    def text(self, index: int, before: bytes, text: str, after: bytes) -> bytes:
+        """``{"index": index`` + ``before`` + the JSON string ``text`` + ``after``, as a chunk."""
+        return b"".join((self._head, b"%d" % index, before, dumps(text), after, self._tail))
+
+
 def sse_error(message: str) -> bytes:
     """An error after the stream began: the openai client raises it as an APIError."""
     error = APIError(500, message, type="server_error", code="generation_failed")

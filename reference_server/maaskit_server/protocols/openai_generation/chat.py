@@ -20,7 +20,7 @@ from ...openapi import documented
 from ...state import get_state
 from ..openai._requests import read_json_object, required_string
 from . import _params
-from ._format import SSE_DONE, chat_logprobs, new_id, now, sse, sse_error
+from ._format import SSE_DONE, ChunkEncoder, chat_logprobs, new_id, now, sse, sse_error
 from ._run import GenerationFailed, GenerationRun, usage
 
 REQUEST_SCHEMA: dict[str, Any] = {
@@ -67,7 +67,14 @@ async def create_chat_completion(request: Request) -> Response:
     run = GenerationRun(runtime, [prompt_ids], params)
     metrics.TOKENS.labels(model=model, kind="prompt").inc(run.prompt_tokens)
     if stream.stream:
-        events = _stream(run, runtime, model, params.logprobs, stream.include_usage)
+        events = _stream(
+            run,
+            runtime,
+            model,
+            params.logprobs,
+            stream.include_usage,
+            coalesce=not state.settings.faults_enabled,
+        )
         return StreamingResponse(
             events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
         )
@@ -99,12 +106,18 @@ async def create_chat_completion(request: Request) -> Response:
     )
 
 
+_CONTENT = b',"delta":{"content":'
+_NO_LOGPROBS_NO_FINISH = b'},"logprobs":null,"finish_reason":null}]'
+
+
 async def _stream(
     run: GenerationRun,
     runtime: GenerationRuntime,
     model: str,
     logprobs: bool,
     include_usage: bool,
+    *,
+    coalesce: bool = True,
 ) -> AsyncIterator[bytes]:
     base = {
         "id": new_id("chatcmpl"),
@@ -113,8 +126,7 @@ async def _stream(
         "model": model,
         "system_fingerprint": None,
     }
-    # OpenAI sends "usage": null on every chunk when usage was asked for.
-    extra: dict[str, Any] = {"usage": None} if include_usage else {}
+    encoder = ChunkEncoder(base, include_usage)
 
     def chunk(
         index: int, delta: dict[str, Any], finish: str | None, tokens: list[SampledToken]
@@ -125,26 +137,40 @@ async def _stream(
             "logprobs": chat_logprobs(tokens, runtime.token_text) if logprobs and tokens else None,
             "finish_reason": finish,
         }
-        return sse({**base, "choices": [choice], **extra})
+        return encoder.choice(choice)
+
+    def content(index: int, text: str, tokens: list[SampledToken]) -> bytes:
+        if logprobs and tokens:
+            return chunk(index, {"content": text}, None, tokens)
+        return encoder.text(index, _CONTENT, text, _NO_LOGPROBS_NO_FINISH)
 
     pending: dict[int, list[SampledToken]] = {}
     completion_tokens = 0
     try:
         for index in range(run.choice_count):
             yield chunk(index, {"role": "assistant", "content": ""}, None, [])
-        async for event in run.events():
-            held = pending.setdefault(event.index, [])
-            if isinstance(event, TokenEvent):
-                held.append(event.token)
-                if event.text:
-                    yield chunk(event.index, {"content": event.text}, None, held)
+        # Everything that arrived since the last write goes out as one body chunk, unless fault
+        # injection is on: its grammar counts body chunks as events (truncate=N, reset=N, ...).
+        async for batch in run.batches():
+            out: list[bytes] = []
+            for event in batch:
+                held = pending.setdefault(event.index, [])
+                if isinstance(event, TokenEvent):
+                    held.append(event.token)
+                    if event.text:
+                        out.append(content(event.index, event.text, held))
+                        held.clear()
+                    continue
+                if event.text or held:
+                    out.append(content(event.index, event.text, held))
                     held.clear()
-                continue
-            if event.text or held:
-                yield chunk(event.index, {"content": event.text}, None, held)
-                held.clear()
-            completion_tokens += event.completion_tokens
-            yield chunk(event.index, {}, event.reason, [])
+                completion_tokens += event.completion_tokens
+                out.append(chunk(event.index, {}, event.reason, []))
+            if coalesce and out:
+                yield b"".join(out)
+            else:
+                for piece in out:
+                    yield piece
         metrics.TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
         if include_usage:
             yield sse({**base, "choices": [], "usage": usage(run.prompt_tokens, completion_tokens)})

@@ -19,7 +19,7 @@ from ...openapi import documented
 from ...state import get_state
 from ..openai._requests import read_json_object, required_string, text_inputs
 from . import _params
-from ._format import SSE_DONE, completion_logprobs, new_id, now, sse, sse_error
+from ._format import SSE_DONE, ChunkEncoder, completion_logprobs, new_id, now, sse, sse_error
 from ._run import GenerationFailed, GenerationRun, usage
 
 REQUEST_SCHEMA: dict[str, Any] = {
@@ -71,7 +71,15 @@ async def create_completion(request: Request) -> Response:
     metrics.TOKENS.labels(model=model, kind="prompt").inc(run.prompt_tokens)
     echoes = [runtime.engine.decode(p) if echo else "" for p in prompts for _ in range(params.n)]
     if stream.stream:
-        events = _stream(run, runtime, model, params.logprobs, stream.include_usage, echoes)
+        events = _stream(
+            run,
+            runtime,
+            model,
+            params.logprobs,
+            stream.include_usage,
+            echoes,
+            coalesce=not state.settings.faults_enabled,
+        )
         return StreamingResponse(
             events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
         )
@@ -113,6 +121,10 @@ async def _prompt_ids(runtime: GenerationRuntime, item: str | list[int]) -> list
     return list(item)
 
 
+_TEXT = b',"text":'
+_NO_LOGPROBS_NO_FINISH = b',"logprobs":null,"finish_reason":null}]'
+
+
 async def _stream(
     run: GenerationRun,
     runtime: GenerationRuntime,
@@ -120,18 +132,23 @@ async def _stream(
     logprobs: bool,
     include_usage: bool,
     echoes: list[str],
+    *,
+    coalesce: bool = True,
 ) -> AsyncIterator[bytes]:
     base = {"id": new_id("cmpl"), "object": "text_completion", "created": now(), "model": model}
-    extra: dict[str, Any] = {"usage": None} if include_usage else {}
+    encoder = ChunkEncoder(base, include_usage)
     offsets = [0] * run.choice_count
 
     def chunk(index: int, text: str, finish: str | None, tokens: list[SampledToken]) -> bytes:
+        if finish is None and not (logprobs and tokens):
+            offsets[index] += len(text)
+            return encoder.text(index, _TEXT, text, _NO_LOGPROBS_NO_FINISH)
         described = None
         if logprobs and tokens:
             described = completion_logprobs(tokens, runtime.token_text, offsets[index])
         offsets[index] += len(text)
         choice = {"index": index, "text": text, "logprobs": described, "finish_reason": finish}
-        return sse({**base, "choices": [choice], **extra})
+        return encoder.choice(choice)
 
     pending: dict[int, list[SampledToken]] = {}
     completion_tokens = 0
@@ -139,17 +156,26 @@ async def _stream(
         for index, echo in enumerate(echoes):
             if echo:
                 yield chunk(index, echo, None, [])
-        async for event in run.events():
-            held = pending.setdefault(event.index, [])
-            if isinstance(event, TokenEvent):
-                held.append(event.token)
-                if event.text:
-                    yield chunk(event.index, event.text, None, held)
-                    held.clear()
-                continue
-            completion_tokens += event.completion_tokens
-            yield chunk(event.index, event.text, event.reason, held)
-            held.clear()
+        # Everything that arrived since the last write goes out as one body chunk, unless fault
+        # injection is on: its grammar counts body chunks as events (truncate=N, reset=N, ...).
+        async for batch in run.batches():
+            out: list[bytes] = []
+            for event in batch:
+                held = pending.setdefault(event.index, [])
+                if isinstance(event, TokenEvent):
+                    held.append(event.token)
+                    if event.text:
+                        out.append(chunk(event.index, event.text, None, held))
+                        held.clear()
+                    continue
+                completion_tokens += event.completion_tokens
+                out.append(chunk(event.index, event.text, event.reason, held))
+                held.clear()
+            if coalesce and out:
+                yield b"".join(out)
+            else:
+                for piece in out:
+                    yield piece
         metrics.TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
         if include_usage:
             yield sse({**base, "choices": [], "usage": usage(run.prompt_tokens, completion_tokens)})
