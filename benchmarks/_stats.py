@@ -14,6 +14,8 @@ class LatencySummary:
     p95_ms: float
     p99_ms: float
     mean_ms: float
+    # CPU time of the load generator itself per request (0 when not measured).
+    client_cpu_ms: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -28,6 +30,7 @@ class LatencySummary:
             "p95_ms": round(self.p95_ms, 3),
             "p99_ms": round(self.p99_ms, 3),
             "mean_ms": round(self.mean_ms, 3),
+            "client_cpu_ms_per_request": round(self.client_cpu_ms, 3),
         }
 
 
@@ -39,7 +42,9 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[rank]
 
 
-def summarise(latencies_s: list[float], wall_seconds: float) -> LatencySummary:
+def summarise(
+    latencies_s: list[float], wall_seconds: float, *, client_cpu_s: float = 0.0
+) -> LatencySummary:
     ordered = sorted(latency * 1000.0 for latency in latencies_s)
     return LatencySummary(
         count=len(ordered),
@@ -48,4 +53,5 @@ def summarise(latencies_s: list[float], wall_seconds: float) -> LatencySummary:
         p95_ms=percentile(ordered, 0.95),
         p99_ms=percentile(ordered, 0.99),
         mean_ms=statistics.fmean(ordered) if ordered else 0.0,
+        client_cpu_ms=client_cpu_s * 1000.0 / len(ordered) if ordered else 0.0,
     )

@@ -64,8 +64,11 @@ def run(models_dir: Path, model: str, *, quick: bool) -> dict[str, Any]:
     raw = ceiling(folder, total=total)
 
     port = free_port()
+    # Access logs off, as in the naive server (uvicorn at log level "warning").
+    command = ["-m", "maaskit_server", "--models", str(models_dir), "--port", str(port),
+               "--no-access-log"]  # fmt: skip
     maaskit = _serve_and_load(
-        ["-m", "maaskit_server", "--models", str(models_dir), "--port", str(port)],
+        command,
         f"http://127.0.0.1:{port}",
         route,
         model,

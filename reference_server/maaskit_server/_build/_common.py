@@ -188,7 +188,7 @@ def maaskit_json(
     if embeddings:
         data["pooling"] = "mean"
         data["normalize"] = True
-    data["batching"] = {"max_batch_size": 64, "max_queue_delay_ms": 2}
+    data["batching"] = {"max_batch_size": 64, "max_queue_delay_ms": 0}
     data["price_per_million_tokens"] = 0.0
     data["description"] = description
     return data
