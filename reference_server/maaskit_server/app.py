@@ -52,7 +52,13 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         executor = ThreadPoolExecutor(settings.executor_workers, thread_name_prefix="maaskit")
-        context = RuntimeContext(executor, settings.intra_op_threads, settings.max_queue_size)
+        context = RuntimeContext(
+            executor,
+            settings.intra_op_threads,
+            settings.max_queue_size,
+            encoder_lanes=settings.encoder_lanes,
+            ort_spinning=settings.ort_spinning,
+        )
         repository = ModelRepository(settings.models_dir, context)
         repository.scan()
         app.state.maaskit = AppState(settings, repository, executor, time.time())

@@ -1,11 +1,20 @@
 """Dynamic batching: concurrent requests for one model become one onnxruntime call.
 
 Each input of a request is one item. A single worker task per model waits for the first item,
-keeps collecting until ``max_batch_size`` items are pending or ``max_queue_delay`` has passed,
-then runs the whole batch in a thread pool (onnxruntime releases the GIL, so the event loop keeps
-answering). While a batch runs, new items queue up and form the next one. The queue is bounded:
-when it is full :meth:`DynamicBatcher.submit` raises :class:`QueueFullError` at once (the routes
-answer 429 with ``Retry-After``) instead of letting latency grow without limit.
+keeps collecting until ``max_batch_size`` items are pending or ``max_queue_delay`` has passed
+(0 by default: an idle model runs what it has at once), then runs the batch in a thread pool
+(onnxruntime releases the GIL, so the event loop keeps answering). While a batch runs, new items
+queue up and form the next one. The queue is bounded: when it is full
+:meth:`DynamicBatcher.submit` raises :class:`QueueFullError` at once (the routes answer 429 with
+``Retry-After``) instead of letting latency grow without limit.
+
+Lanes. With ``lanes=1`` one batch is in flight at a time and uses the whole machine. With
+``lanes=N`` and a ``run_lane`` runner, a busy model runs up to N batches at once, each on its own
+share of the cores (e.g. two single-threaded onnxruntime calls on two cores). On a small CPU that
+is what Triton's ``instance_group`` does, and for the same reasons: a single-threaded call wastes
+no time synchronising threads, and when the HTTP side takes a core for a moment only one lane
+slows down, instead of every parallel section of one wide call waiting for its late thread. A
+lone input on an idle model still runs wide (``run_batch``), which is what keeps its latency low.
 
 A runner may return an exception instance in place of one output: only that item fails (e.g. an
 over-long input found while tokenizing the batch), the rest of the batch gets its results.
@@ -41,12 +50,14 @@ class QueueFullError(Exception):
 @dataclass(frozen=True)
 class BatcherLimits:
     max_batch_size: int = 32
-    max_queue_delay_s: float = 0.002
+    max_queue_delay_s: float = 0.0
     max_queue_size: int = 4096
     bucket_by_length: bool = False
+    # Batches in flight at once when the model is busy (needs a ``run_lane`` runner).
+    lanes: int = 1
 
 
-@dataclass
+@dataclass(eq=False)  # identity: items sit in a set while they run
 class _Item(Generic[InputT, OutputT]):
     value: InputT
     future: asyncio.Future[OutputT]
@@ -61,14 +72,21 @@ class DynamicBatcher(Generic[InputT, OutputT]):
         executor: Executor,
         limits: BatcherLimits,
         length_of: Callable[[InputT], int] | None = None,
+        run_lane: Callable[[Sequence[InputT]], Sequence[OutputT]] | None = None,
     ) -> None:
+        if limits.lanes > 1 and run_lane is None:
+            raise ValueError("lanes > 1 needs a run_lane runner")
         self.name = name
         self._run_batch = run_batch
+        self._run_lane = run_lane
         self._executor = executor
         self.limits = limits
         self._length_of = length_of
         self._queue: deque[_Item[InputT, OutputT]] = deque()
         self._item_added = asyncio.Event()
+        self._lane_freed = asyncio.Event()
+        self._lane_runs: set[asyncio.Task[None]] = set()
+        self._in_flight: set[_Item[InputT, OutputT]] = set()
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -98,21 +116,51 @@ class DynamicBatcher(Generic[InputT, OutputT]):
 
     async def close(self) -> None:
         self._closed = True
-        if self._worker is not None:
-            self._worker.cancel()
+        # Taken before cancelling: a cancelled run forgets its items as it unwinds.
+        stranded = [*self._queue, *self._in_flight]
+        for task in [*self._lane_runs, *([self._worker] if self._worker else [])]:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-        for item in self._queue:
+                await task
+        for item in stranded:
             if not item.future.done():
                 item.future.set_exception(RuntimeError(f"model {self.name!r} was unloaded"))
         self._queue.clear()
+        self._in_flight.clear()
 
     async def _work(self) -> None:
         while True:
             await self._wait_for_batch()
-            batch = self._take_batch()
+            if self.limits.lanes == 1:
+                batch = self._take_batch(self.limits.max_batch_size)
+                if batch:
+                    await self._run(batch, self._run_batch)
+                continue
+            while len(self._lane_runs) >= self.limits.lanes:
+                self._lane_freed.clear()
+                await self._lane_freed.wait()
+            if not self._lane_runs and len(self._queue) == 1:
+                # A lone input on an idle model: all cores on it, for the lowest latency.
+                await self._run(self._take_batch(1), self._run_batch)
+                continue
+            # Busy: share what is queued among the free lanes, so no lane idles while another
+            # holds a full batch.
+            free = self.limits.lanes - len(self._lane_runs)
+            size = min(self.limits.max_batch_size, -(-len(self._queue) // free))
+            batch = self._take_batch(size)
             if batch:
-                await self._run(batch)
+                self._start_lane(batch)
+
+    def _start_lane(self, batch: list[_Item[InputT, OutputT]]) -> None:
+        assert self._run_lane is not None
+        task = asyncio.get_running_loop().create_task(self._run(batch, self._run_lane))
+        self._lane_runs.add(task)
+
+        def finished(done: asyncio.Task[None]) -> None:
+            self._lane_runs.discard(done)
+            self._lane_freed.set()
+
+        task.add_done_callback(finished)
 
     async def _wait_for_batch(self) -> None:
         while not self._queue:
@@ -127,9 +175,9 @@ class DynamicBatcher(Generic[InputT, OutputT]):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._item_added.wait(), remaining)
 
-    def _take_batch(self) -> list[_Item[InputT, OutputT]]:
+    def _take_batch(self, size: int) -> list[_Item[InputT, OutputT]]:
         batch: list[_Item[InputT, OutputT]] = []
-        while self._queue and len(batch) < self.limits.max_batch_size:
+        while self._queue and len(batch) < size:
             item = self._queue.popleft()
             # A client that went away cancelled its futures: do not spend compute on them.
             if not item.future.done():
@@ -137,16 +185,23 @@ class DynamicBatcher(Generic[InputT, OutputT]):
         metrics.QUEUE_DEPTH.labels(model=self.name).set(len(self._queue))
         return batch
 
-    async def _run(self, batch: list[_Item[InputT, OutputT]]) -> None:
+    async def _run(
+        self,
+        batch: list[_Item[InputT, OutputT]],
+        runner: Callable[[Sequence[InputT]], Sequence[OutputT]],
+    ) -> None:
         loop = asyncio.get_running_loop()
         values = [item.value for item in batch]
+        self._in_flight.update(batch)
         try:
-            outputs = await loop.run_in_executor(self._executor, self._run_groups, values)
+            outputs = await loop.run_in_executor(self._executor, self._run_groups, runner, values)
         except Exception as exc:
             for item in batch:
                 if not item.future.done():
                     item.future.set_exception(exc)
             return
+        finally:
+            self._in_flight.difference_update(batch)
         for item, output in zip(batch, outputs, strict=True):
             if item.future.done():
                 continue
@@ -155,13 +210,15 @@ class DynamicBatcher(Generic[InputT, OutputT]):
             else:
                 item.future.set_result(output)
 
-    def _run_groups(self, values: list[InputT]) -> list[OutputT]:
+    def _run_groups(
+        self, runner: Callable[[Sequence[InputT]], Sequence[OutputT]], values: list[InputT]
+    ) -> list[OutputT]:
         """Run in a worker thread: one onnxruntime call per length bucket (or one in all)."""
         groups = self._groups(values)
         outputs: list[OutputT | None] = [None] * len(values)
         for group in groups:
             started = time.perf_counter()
-            results = self._run_batch([values[i] for i in group])
+            results = runner([values[i] for i in group])
             if len(results) != len(group):
                 raise RuntimeError(f"runtime returned {len(results)} outputs for {len(group)}")
             metrics.BATCH_SIZE.labels(model=self.name).observe(len(group))

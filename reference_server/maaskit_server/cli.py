@@ -63,6 +63,20 @@ def main() -> None:
     help="onnxruntime threads per model (0: one per core).",
 )
 @click.option(
+    "--encoder-lanes",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Batches an encoder model runs at once when busy, each on its share of the cores "
+    "(0: 2 on two or more cores, else 1).",
+)
+@click.option(
+    "--ort-spinning/--no-ort-spinning",
+    default=False,
+    show_default=True,
+    help="Let onnxruntime threads spin for work instead of sleeping (lower latency, idle CPU).",
+)
+@click.option(
     "--enable-faults",
     is_flag=True,
     help="Honour X-MaaSKit-Fault headers and the fault admin route. For client tests only.",
@@ -93,6 +107,8 @@ def serve(
     max_inputs_per_request: int,
     max_queue_size: int,
     intra_op_threads: int,
+    encoder_lanes: int,
+    ort_spinning: bool,
     enable_faults: bool,
     fault_admin_key: str | None,
     idempotency_ttl_s: float,
@@ -117,6 +133,8 @@ def serve(
         max_inputs_per_request=max_inputs_per_request,
         max_queue_size=max_queue_size,
         intra_op_threads=intra_op_threads,
+        encoder_lanes=encoder_lanes,
+        ort_spinning=ort_spinning,
         load_delay_s=load_delay_from_env(),
         faults_enabled=enable_faults,
         fault_admin_key_sha256=hash_key(fault_admin_key).hex() if fault_admin_key else "",

@@ -28,6 +28,12 @@ class ServerSettings:
     max_queue_size: int = 4096
     # onnxruntime intra-op threads per session; 0 lets onnxruntime pick (one per core).
     intra_op_threads: int = 0
+    # Encoder batches that may run at once on a busy model, each on its share of the cores
+    # (see batching.py); 0 picks 2 when the process has two or more cores, else 1.
+    encoder_lanes: int = 0
+    # onnxruntime threads spin briefly for work instead of sleeping: lower latency per call,
+    # at the price of CPU burnt while they wait.
+    ort_spinning: bool = False
     executor_workers: int = 4
     load_delay_s: float = 0.0
     # Fault injection for client tests: never on unless asked for (--enable-faults).

@@ -94,7 +94,7 @@ def test_batched_inference_equals_unbatched(gated: tuple[TestClient, threading.E
         f"Short {i}." if i % 2 else f"A much longer sentence number {i}, " * 3 for i in range(64)
     ]
     ids = runtime.tokenizer.encode(texts)
-    batched = np.stack(runtime._infer_batch(ids))
+    batched = np.stack(runtime._infer_batch(ids, runtime.session))
     alone = np.stack([runtime.infer_unbatched(row) for row in ids])
     np.testing.assert_allclose(batched, alone, atol=1e-5)
 

@@ -138,3 +138,110 @@ async def test_an_exception_returned_for_one_item_fails_only_that_item(
     # The request's first failing input (in input order) is the one raised.
     assert isinstance(outcomes[1], ValueError)
     assert str(outcomes[1]) == "bad -4"
+
+
+async def test_without_a_queue_delay_inputs_arriving_during_a_run_form_the_next_batch(
+    executor: ThreadPoolExecutor,
+) -> None:
+    # The default (no delay) must still batch under load: a lone input runs at once, and what
+    # arrives while it runs is merged into one call rather than run one by one.
+    assert BatcherLimits().max_queue_delay_s == 0.0
+    gate = threading.Event()
+    started = threading.Event()
+
+    class SignallingRunner(RecordingRunner):
+        def __call__(self, batch: Sequence[int]) -> list[int]:
+            started.set()
+            return super().__call__(batch)
+
+    runner = SignallingRunner(gate)
+    batcher = make(runner, executor, max_queue_delay_s=0.0)
+    first = asyncio.create_task(batcher.submit([0]))
+    for _ in range(500):
+        if started.is_set():
+            break
+        await asyncio.sleep(0.01)
+    assert started.is_set(), "the lone input was never run"
+    later = [asyncio.create_task(batcher.submit([value])) for value in (1, 2, 3)]
+    await asyncio.sleep(0.05)  # let the three reach the queue while the first call is held
+    gate.set()
+    assert await first == [0]
+    assert [await task for task in later] == [[2], [4], [6]]
+    await batcher.close()
+    assert runner.calls == [[0], [1, 2, 3]]
+
+
+class LaneRunner(RecordingRunner):
+    """A lane runner whose calls must overlap: each waits at a barrier for the other."""
+
+    def __init__(self, lanes: int) -> None:
+        super().__init__()
+        self.barrier = threading.Barrier(lanes, timeout=10)
+
+    def __call__(self, batch: Sequence[int]) -> list[int]:
+        self.barrier.wait()  # raises BrokenBarrierError unless `lanes` calls run at once
+        return super().__call__(batch)
+
+
+async def test_a_busy_model_shares_its_queue_among_lanes_running_at_once(
+    executor: ThreadPoolExecutor,
+) -> None:
+    wide = RecordingRunner()
+    lanes = LaneRunner(2)
+    batcher: DynamicBatcher[int, int] = DynamicBatcher(
+        "test-model",
+        wide,
+        run_lane=lanes,
+        executor=executor,
+        limits=BatcherLimits(max_batch_size=8, lanes=2),
+    )
+    results = await batcher.submit(list(range(6)))
+    await batcher.close()
+    assert results == [value * 2 for value in range(6)]
+    assert wide.calls == []
+    assert sorted(lanes.calls) == [[0, 1, 2], [3, 4, 5]]
+
+
+async def test_a_lone_input_on_an_idle_model_runs_on_the_whole_machine(
+    executor: ThreadPoolExecutor,
+) -> None:
+    wide = RecordingRunner()
+    lanes = RecordingRunner()
+    batcher: DynamicBatcher[int, int] = DynamicBatcher(
+        "test-model",
+        wide,
+        run_lane=lanes,
+        executor=executor,
+        limits=BatcherLimits(max_batch_size=8, lanes=2),
+    )
+    assert await batcher.submit([5]) == [10]
+    assert await batcher.submit([6]) == [12]
+    await batcher.close()
+    assert (wide.calls, lanes.calls) == ([[5], [6]], [])
+
+
+@pytest.mark.parametrize("lanes", [1, 2])
+async def test_closing_fails_inputs_that_are_running(
+    executor: ThreadPoolExecutor, lanes: int
+) -> None:
+    gate = threading.Event()
+    batcher: DynamicBatcher[int, int] = DynamicBatcher(
+        "test-model",
+        RecordingRunner(gate),
+        run_lane=RecordingRunner(gate),
+        executor=executor,
+        limits=BatcherLimits(max_batch_size=8, lanes=lanes),
+    )
+    pending = asyncio.create_task(batcher.submit([1, 2]))
+    await asyncio.sleep(0.05)
+    await batcher.close()
+    gate.set()
+    with pytest.raises(RuntimeError, match="unloaded"):
+        await pending
+
+
+def test_lanes_need_a_lane_runner(executor: ThreadPoolExecutor) -> None:
+    with pytest.raises(ValueError, match="run_lane"):
+        DynamicBatcher(
+            "test-model", RecordingRunner(), executor=executor, limits=BatcherLimits(lanes=2)
+        )

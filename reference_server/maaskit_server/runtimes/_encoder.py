@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import queue
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import onnxruntime as ort
 
 from ..batching import BatcherLimits, DynamicBatcher, QueueFullError
 from ..errors import APIError
 from ..model_spec import ModelSpec
 from ..tokenization import TextInputs, TextTokenizer, fit_text, prepare_token_ids
 from . import RuntimeContext
-from ._session import create_session
+from ._session import create_session, usable_cores
 
 FloatArray = npt.NDArray[np.float32]
 _KNOWN_INPUTS = {"input_ids", "attention_mask", "token_type_ids", "position_ids"}
@@ -44,6 +46,24 @@ class Encoded:
     tokens: int
 
 
+def _lane_sessions(
+    spec: ModelSpec, lanes: int, threads: int, *, spinning: bool
+) -> queue.SimpleQueue[ort.InferenceSession]:
+    """One session per lane, except single-threaded lanes, which can share one: such a call
+    runs on its caller's thread, so two calls from two worker threads run side by side."""
+    free: queue.SimpleQueue[ort.InferenceSession] = queue.SimpleQueue()
+    if lanes < 2:
+        return free
+    if threads == 1:
+        shared = create_session(spec.onnx_path, intra_op_threads=1)
+        for _ in range(lanes):
+            free.put(shared)
+        return free
+    for _ in range(lanes):
+        free.put(create_session(spec.onnx_path, intra_op_threads=threads, spinning=spinning))
+    return free
+
+
 def _approximate_length(item: PendingInput) -> int:
     # For length buckets only: before tokenization, about four characters per token.
     if item.ids is not None:
@@ -57,7 +77,16 @@ class EncoderRuntime:
     def __init__(self, spec: ModelSpec, context: RuntimeContext) -> None:
         self.spec = spec
         self.tokenizer = TextTokenizer(spec.tokenizer_path)
-        self.session = create_session(spec.onnx_path, intra_op_threads=context.intra_op_threads)
+        self.session = create_session(
+            spec.onnx_path,
+            intra_op_threads=context.intra_op_threads,
+            spinning=context.ort_spinning,
+        )
+        cores = context.intra_op_threads or usable_cores()
+        lanes = context.encoder_lanes or (2 if cores >= 2 else 1)
+        self._lane_sessions = _lane_sessions(
+            spec, lanes, max(1, cores // lanes), spinning=context.ort_spinning
+        )
         self._input_types: dict[str, Any] = {}
         for node in self.session.get_inputs():
             if node.name not in _KNOWN_INPUTS:
@@ -69,13 +98,15 @@ class EncoderRuntime:
         self._executor = context.executor
         self.batcher: DynamicBatcher[PendingInput, Encoded | APIError] = DynamicBatcher(
             spec.name,
-            self._run_pending,
+            functools.partial(self._run_pending, session=self.session),
+            run_lane=self._run_lane if lanes > 1 else None,
             executor=context.executor,
             limits=BatcherLimits(
                 max_batch_size=spec.batching.max_batch_size,
                 max_queue_delay_s=spec.batching.max_queue_delay_ms / 1000.0,
                 max_queue_size=context.max_queue_size,
                 bucket_by_length=spec.batching.bucket_by_length,
+                lanes=lanes,
             ),
             length_of=_approximate_length,
         )
@@ -147,7 +178,7 @@ class EncoderRuntime:
 
     def infer_unbatched(self, token_ids: list[int]) -> FloatArray:
         """Blocking single-input inference, bypassing the batcher (for tests and tools)."""
-        return self._infer_batch([token_ids])[0]
+        return self._infer_batch([token_ids], self.session)[0]
 
     async def warmup(self) -> None:
         await self.encode(["Warming up."], truncate_to=None)
@@ -158,7 +189,16 @@ class EncoderRuntime:
     def describe(self) -> dict[str, Any]:
         return {"max_input_tokens": self.spec.max_input_tokens}
 
-    def _run_pending(self, batch: Sequence[PendingInput]) -> list[Encoded | APIError]:
+    def _run_lane(self, batch: Sequence[PendingInput]) -> list[Encoded | APIError]:
+        session = self._lane_sessions.get()
+        try:
+            return self._run_pending(batch, session=session)
+        finally:
+            self._lane_sessions.put(session)
+
+    def _run_pending(
+        self, batch: Sequence[PendingInput], *, session: ort.InferenceSession
+    ) -> list[Encoded | APIError]:
         """Run in a worker thread: tokenize the batch's texts at once, then one inference.
 
         An input over the limit becomes an :class:`APIError` in its own place only.
@@ -186,12 +226,14 @@ class EncoderRuntime:
                 continue
             ready.append((position, ids))
         if ready:
-            outputs = self._infer_batch([ids for _, ids in ready])
+            outputs = self._infer_batch([ids for _, ids in ready], session)
             for (position, ids), output in zip(ready, outputs, strict=True):
                 results[position] = Encoded(output, len(ids))
         return results  # type: ignore[return-value]
 
-    def _infer_batch(self, batch: Sequence[list[int]]) -> list[FloatArray]:
+    def _infer_batch(
+        self, batch: Sequence[list[int]], session: ort.InferenceSession
+    ) -> list[FloatArray]:
         longest = max(len(ids) for ids in batch)
         input_ids = np.full((len(batch), longest), self.tokenizer.pad_id, dtype=np.int64)
         attention_mask = np.zeros((len(batch), longest), dtype=np.int64)
@@ -208,7 +250,7 @@ class EncoderRuntime:
             name: np.ascontiguousarray(candidates[name], dtype=dtype)
             for name, dtype in self._input_types.items()
         }
-        outputs = self.session.run(self._output_names, feeds)
+        outputs = session.run(self._output_names, feeds)
         named = dict(zip(self._output_names, outputs, strict=True))
         return self.postprocess(named, attention_mask)
 
