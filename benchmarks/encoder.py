@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +20,56 @@ ROUTES = {"embeddings": "/v1/embeddings", "classification": "/v1/classify"}
 
 
 def ceiling(folder: Path, *, total: int) -> dict[str, Any]:
-    """In-process onnxruntime throughput at each batch size, tokenization included."""
-    encoder = PlainEncoder(folder)
+    """In-process onnxruntime throughput at each batch size, tokenization included.
+
+    Two layouts, and the ceiling is the better one: one session using every core, and two
+    sessions side by side, each on half of the cores, fed from two threads (the layout of the
+    server's encoder lanes; on a small CPU it wastes less time synchronising threads).
+    """
+    whole = PlainEncoder(folder)
+    halves = [PlainEncoder(folder, threads=max(1, _cores() // 2)) for _ in range(2)]
     texts = sentences(total)
-    encoder.run(texts[:8])  # warm-up: first run allocates and optimises
+    for encoder in (whole, *halves):
+        encoder.run(texts[:8])  # warm-up: first run allocates and optimises
     results: dict[str, Any] = {}
     for batch_size in BATCH_SIZES:
+        batches = [texts[start : start + batch_size] for start in range(0, total, batch_size)]
         latencies: list[float] = []
         started = time.perf_counter()
-        for start in range(0, total, batch_size):
+        for batch in batches:
             batch_started = time.perf_counter()
-            encoder.run(texts[start : start + batch_size])
+            whole.run(batch)
             latencies.append(time.perf_counter() - batch_started)
         wall = time.perf_counter() - started
         summary = summarise(latencies, wall)
         results[str(batch_size)] = {
             "sentences_per_second": round(total / wall, 2),
             "batch_p50_ms": round(summary.p50_ms, 3),
+            "two_sessions_side_by_side_per_second": round(_side_by_side(halves, batches), 2),
         }
     return results
+
+
+def _side_by_side(encoders: list[PlainEncoder], batches: list[list[str]]) -> float:
+    def work(index: int) -> None:
+        for batch in batches[index :: len(encoders)]:
+            encoders[index].run(batch)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(encoders)) as pool:
+        list(pool.map(work, range(len(encoders))))
+    return sum(len(batch) for batch in batches) / (time.perf_counter() - started)
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def best_ceiling(raw: dict[str, Any], batch_size: int) -> float:
+    figures = raw[str(batch_size)]
+    return float(
+        max(figures["sentences_per_second"], figures.get("two_sessions_side_by_side_per_second", 0))
+    )
 
 
 def _serve_and_load(
@@ -82,9 +115,10 @@ def run(models_dir: Path, model: str, *, quick: bool) -> dict[str, Any]:
         model,
         total=total,
     )
-    best = raw[str(max(BATCH_SIZES))]["sentences_per_second"]
+    best = best_ceiling(raw, max(BATCH_SIZES))
     top = str(max(CONCURRENCY))
     raw_batch1_ms = raw["1"]["batch_p50_ms"]
+    served = maaskit[top]
     return {
         "model": model,
         "task": task,
@@ -93,10 +127,14 @@ def run(models_dir: Path, model: str, *, quick: bool) -> dict[str, Any]:
         "maaskit_server": maaskit,
         "naive_server": naive,
         "ratios": {
-            "server_vs_ceiling_at_64": round(maaskit[top]["per_second"] / best, 3),
-            "server_vs_naive_at_64": round(
-                maaskit[top]["per_second"] / naive[top]["per_second"], 3
-            ),
+            "server_vs_ceiling_at_64": round(served["per_second"] / best, 3),
+            "server_vs_naive_at_64": round(served["per_second"] / naive[top]["per_second"], 3),
+            # No server can beat the ceiling, so this is the most server/naive could reach here.
+            "ceiling_vs_naive_at_64": round(best / naive[top]["per_second"], 3),
             "server_p50_minus_raw_batch1_ms": round(maaskit["1"]["p50_ms"] - raw_batch1_ms, 3),
+            # Share of the machine's CPU the load generator itself took while loading the server.
+            "load_generator_cpu_share_at_64": round(
+                served["client_cpu_ms_per_request"] * served["per_second"] / 1000 / _cores(), 3
+            ),
         },
     }
