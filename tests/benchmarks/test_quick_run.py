@@ -33,15 +33,19 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     for entry in results["encoder"]:
         for batch in ("1", "8", "32", "64"):
             assert entry["raw_onnxruntime"][batch]["sentences_per_second"] > 0
+            assert entry["raw_onnxruntime"][batch]["two_sessions_side_by_side_per_second"] > 0
         for server in ("maaskit_server", "naive_server"):
             for concurrency in ("1", "8", "64"):
                 point = entry[server][concurrency]
                 assert point["count"] == entry["requests_per_point"]
                 assert 0 < point["p50_ms"] <= point["p95_ms"] <= point["p99_ms"]
+                assert point["client_cpu_ms_per_request"] > 0
         assert set(entry["ratios"]) == {
             "server_vs_ceiling_at_64",
             "server_vs_naive_at_64",
+            "ceiling_vs_naive_at_64",
             "server_p50_minus_raw_batch1_ms",
+            "load_generator_cpu_share_at_64",
         }
 
     figures = results["generation"]["figures"]
