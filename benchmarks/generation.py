@@ -34,6 +34,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from benchmarks._load import run_on_fast_loop
 from benchmarks._machine import describe_machine
 from benchmarks._process import free_port, running
 
@@ -170,13 +171,17 @@ def run(
     command = ["-m", "maaskit_server", "--models", str(models_dir), "--port", str(port),
                "--no-access-log"]  # fmt: skip
     with running(command, f"{base_url}/ready"):
-        ttft_ms = asyncio.run(time_to_first_token_ms(base_url, model, samples=3 if quick else 10))
+        ttft_ms = run_on_fast_loop(
+            time_to_first_token_ms(base_url, model, samples=3 if quick else 10)
+        )
         for _ in range(cycles):
             for streams in (1, 4, 8):
                 rounds = max(1, repeats // streams) if quick else max(2, 16 // streams)
                 measure(
                     f"server, {streams} concurrent stream(s)",
-                    asyncio.run(server_tokens_per_second(base_url, model, streams, tokens, rounds)),
+                    run_on_fast_loop(
+                        server_tokens_per_second(base_url, model, streams, tokens, rounds)
+                    ),
                 )
     rows = {name: statistics.median(values) for name, values in samples.items()}
     single = rows["server, 1 concurrent stream(s)"]
