@@ -4,7 +4,8 @@
 
 Rows (all greedy, same prompts, same number of new tokens per stream):
 
-* ``raw onnxruntime loop``: the ceiling, a plain KV-cache greedy loop at batch 1, no server.
+* ``raw onnxruntime loop``: the ceiling, a plain KV-cache greedy loop at batch 1, no server;
+  and the same loop with 8 rows in one batch, whose gain bounds what any server's batching gets.
 * ``engine, in process``: maaskit's GenerationEngine without HTTP (sampling, detokenization,
   stop matching and the engine thread included).
 * ``server, N streams``: N concurrent SSE streams through ``POST /v1/completions`` on a real
@@ -53,8 +54,15 @@ PROMPTS = [
 ]
 
 
-def raw_decode_tokens_per_second(model_dir: Path, new_tokens: int, repeats: int) -> float:
-    """Greedy decoding with a bare onnxruntime session: the ceiling for one stream."""
+def raw_decode_tokens_per_second(
+    model_dir: Path, new_tokens: int, repeats: int, *, batch: int = 1
+) -> float:
+    """Greedy decoding with a bare onnxruntime session, ``batch`` rows at once.
+
+    At batch 1 this is the ceiling for one stream. At batch 8 (the same prompt in every row, so
+    no padding) its gain over batch 1 is the most any batching server could gain on this model
+    and machine: onnxruntime's own cost per step, with nothing else around it.
+    """
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(str(model_dir / "model.onnx"), options)
@@ -65,24 +73,26 @@ def raw_decode_tokens_per_second(model_dir: Path, new_tokens: int, repeats: int)
                            (i.name for i in past_inputs))]  # fmt: skip
     generated = 0
     started = time.perf_counter()
-    for index in range(repeats):
+    for index in range(max(1, repeats // batch)):
         ids = tokenizer.encode(PROMPTS[index % len(PROMPTS)]).ids
-        past = {i.name: np.zeros((1, heads, 0, head_dim), np.float32) for i in past_inputs}
-        feed_ids = np.asarray([ids], np.int64)
+        past = {i.name: np.zeros((batch, heads, 0, head_dim), np.float32) for i in past_inputs}
+        feed_ids = np.asarray([ids] * batch, np.int64)
         length = 0
         for _ in range(new_tokens):
             width = feed_ids.shape[1]
             feed = {
                 "input_ids": feed_ids,
-                "attention_mask": np.ones((1, length + width), np.int64),
-                "position_ids": np.arange(length, length + width, dtype=np.int64)[None, :],
+                "attention_mask": np.ones((batch, length + width), np.int64),
+                "position_ids": np.broadcast_to(
+                    np.arange(length, length + width, dtype=np.int64), (batch, width)
+                ),
                 **past,
             }
             logits, *present = session.run(outputs, feed)
             past = {i.name: value for i, value in zip(past_inputs, present, strict=True)}
             length += width
-            feed_ids = np.asarray([[int(np.argmax(logits[0, -1]))]], np.int64)
-            generated += 1
+            feed_ids = np.argmax(logits[:, -1], axis=-1).astype(np.int64)[:, None]
+            generated += batch
     return generated / (time.perf_counter() - started)
 
 
@@ -163,8 +173,10 @@ def run(
         samples.setdefault(name, []).append(rate)
 
     raw_name, engine_name = "raw onnxruntime loop, 1 stream", "engine in process, 1 stream"
+    raw8_name = "raw onnxruntime loop, 8 rows in one batch"
     for _ in range(cycles):
         measure(raw_name, raw_decode_tokens_per_second(model_dir, tokens, repeats))
+        measure(raw8_name, raw_decode_tokens_per_second(model_dir, tokens, 8 * repeats, batch=8))
         measure(engine_name, engine_tokens_per_second(model_dir, tokens, repeats))
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -191,6 +203,10 @@ def run(
     figures["server 1 stream / raw loop"] = round(single / raw, 3)
     figures["server 8 streams / 1 stream (target >= 4)"] = round(
         rows["server, 8 concurrent stream(s)"] / single, 3
+    )
+    # No server can batch better than onnxruntime does alone: the bound on the ratio above.
+    figures["raw batch 8 / raw batch 1 (the most batching can gain here)"] = round(
+        rows[raw8_name] / raw, 3
     )
     per_cycle = [
         eight / one

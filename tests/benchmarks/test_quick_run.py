@@ -50,6 +50,8 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
 
     figures = results["generation"]["figures"]
     assert figures["server, 8 concurrent stream(s) (tokens/s)"] > 0
+    assert figures["raw onnxruntime loop, 8 rows in one batch (tokens/s)"] > 0
+    assert figures["raw batch 8 / raw batch 1 (the most batching can gain here)"] > 0
     assert figures["server time to first token, p50 (ms)"] > 0
 
     sdk = results["sdk"]["results"]
