@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -72,49 +73,53 @@ def best_ceiling(raw: dict[str, Any], batch_size: int) -> float:
     )
 
 
-def _serve_and_load(
-    command: list[str], base: str, route: str, model: str, *, total: int
-) -> dict[str, Any]:
+def _load_each_level(base: str, route: str, model: str, *, total: int) -> dict[str, Any]:
     texts = sentences(total + max(CONCURRENCY))
     results: dict[str, Any] = {}
-    with running(command, f"{base}/ready"):
-        for concurrency in CONCURRENCY:
-            summary = post_load(
-                f"{base}{route}",
-                lambda i: {"model": model, "input": texts[i % len(texts)]},
-                concurrency=concurrency,
-                total=total,
-            )
-            results[str(concurrency)] = summary.as_dict()
+    for concurrency in CONCURRENCY:
+        summary = post_load(
+            f"{base}{route}",
+            lambda i: {"model": model, "input": texts[i % len(texts)]},
+            concurrency=concurrency,
+            total=total,
+        )
+        results[str(concurrency)] = summary.as_dict()
     return results
 
 
+def _median_of(cycles: list[dict[str, Any]]) -> dict[str, Any]:
+    """Field by field median of nested figures measured once per cycle."""
+    first = cycles[0]
+    if isinstance(first, dict):
+        return {key: _median_of([cycle[key] for cycle in cycles]) for key in first}
+    return statistics.median(cycles)  # type: ignore[arg-type, return-value]
+
+
 def run(models_dir: Path, model: str, *, quick: bool) -> dict[str, Any]:
+    """Ceiling, maaskit server and naive server, measured in turn ``cycles`` times.
+
+    Every figure is the median over the cycles, so the ratios compare measurements taken under
+    the same conditions: on a shared machine one window per row can land in a busy moment.
+    """
     folder = models_dir / model
     task = PlainEncoder(folder).task
     route = ROUTES[task]
-    total = 128 if quick else 1024
-    raw = ceiling(folder, total=total)
-
-    port = free_port()
+    total = 128 if quick else 512
+    cycles = 1 if quick else 3
+    ours_port, naive_port = free_port(), free_port()
     # Access logs off, as in the naive server (uvicorn at log level "warning").
-    command = ["-m", "maaskit_server", "--models", str(models_dir), "--port", str(port),
-               "--no-access-log"]  # fmt: skip
-    maaskit = _serve_and_load(
-        command,
-        f"http://127.0.0.1:{port}",
-        route,
-        model,
-        total=total,
-    )
-    port = free_port()
-    naive = _serve_and_load(
-        ["-m", "benchmarks.naive_server", str(folder), str(port)],
-        f"http://127.0.0.1:{port}",
-        route,
-        model,
-        total=total,
-    )
+    ours = ["-m", "maaskit_server", "--models", str(models_dir), "--port", str(ours_port),
+            "--no-access-log"]  # fmt: skip
+    naive_command = ["-m", "benchmarks.naive_server", str(folder), str(naive_port)]
+    ours_base, naive_base = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{naive_port}"
+    samples: dict[str, list[dict[str, Any]]] = {"raw": [], "maaskit": [], "naive": []}
+    # Both servers stay up for every cycle; the one not being measured sits idle.
+    with running(ours, f"{ours_base}/ready"), running(naive_command, f"{naive_base}/ready"):
+        for _ in range(cycles):
+            samples["raw"].append(ceiling(folder, total=total))
+            samples["maaskit"].append(_load_each_level(ours_base, route, model, total=total))
+            samples["naive"].append(_load_each_level(naive_base, route, model, total=total))
+    raw, maaskit, naive = (_median_of(samples[key]) for key in ("raw", "maaskit", "naive"))
     best = best_ceiling(raw, max(BATCH_SIZES))
     top = str(max(CONCURRENCY))
     raw_batch1_ms = raw["1"]["batch_p50_ms"]
@@ -123,6 +128,7 @@ def run(models_dir: Path, model: str, *, quick: bool) -> dict[str, Any]:
         "model": model,
         "task": task,
         "requests_per_point": total,
+        "cycles": cycles,
         "raw_onnxruntime": raw,
         "maaskit_server": maaskit,
         "naive_server": naive,

@@ -10,7 +10,8 @@ def _encoder_lines(entry: dict[str, Any]) -> list[str]:
     raw, server, naive = entry["raw_onnxruntime"], entry["maaskit_server"], entry["naive_server"]
     lines = [
         f"### Encoder serving: `{entry['model']}` ({entry['task']}, "
-        f"{entry['requests_per_point']} requests a point)",
+        f"{entry['requests_per_point']} requests a point, median of {entry.get('cycles', 1)} "
+        "interleaved cycles)",
         "",
         "| raw onnxruntime batch | sentences/s, one session on every core | batch p50 ms "
         "| sentences/s, two sessions side by side |",
