@@ -183,18 +183,24 @@ class LaneRunner(RecordingRunner):
         return super().__call__(batch)
 
 
+def make_laned(
+    wide: RecordingRunner, lane: RecordingRunner, executor: ThreadPoolExecutor, lanes: int = 2
+) -> DynamicBatcher[int, int]:
+    return DynamicBatcher(
+        "test-model",
+        wide,
+        run_lane=lane,
+        executor=executor,
+        limits=BatcherLimits(max_batch_size=8, lanes=lanes),
+    )
+
+
 async def test_a_busy_model_shares_its_queue_among_lanes_running_at_once(
     executor: ThreadPoolExecutor,
 ) -> None:
     wide = RecordingRunner()
     lanes = LaneRunner(2)
-    batcher: DynamicBatcher[int, int] = DynamicBatcher(
-        "test-model",
-        wide,
-        run_lane=lanes,
-        executor=executor,
-        limits=BatcherLimits(max_batch_size=8, lanes=2),
-    )
+    batcher = make_laned(wide, lanes, executor)
     results = await batcher.submit(list(range(6)))
     await batcher.close()
     assert results == [value * 2 for value in range(6)]
@@ -207,13 +213,7 @@ async def test_a_lone_input_on_an_idle_model_runs_on_the_whole_machine(
 ) -> None:
     wide = RecordingRunner()
     lanes = RecordingRunner()
-    batcher: DynamicBatcher[int, int] = DynamicBatcher(
-        "test-model",
-        wide,
-        run_lane=lanes,
-        executor=executor,
-        limits=BatcherLimits(max_batch_size=8, lanes=2),
-    )
+    batcher = make_laned(wide, lanes, executor)
     assert await batcher.submit([5]) == [10]
     assert await batcher.submit([6]) == [12]
     await batcher.close()
@@ -225,13 +225,7 @@ async def test_closing_fails_inputs_that_are_running(
     executor: ThreadPoolExecutor, lanes: int
 ) -> None:
     gate = threading.Event()
-    batcher: DynamicBatcher[int, int] = DynamicBatcher(
-        "test-model",
-        RecordingRunner(gate),
-        run_lane=RecordingRunner(gate),
-        executor=executor,
-        limits=BatcherLimits(max_batch_size=8, lanes=lanes),
-    )
+    batcher = make_laned(RecordingRunner(gate), RecordingRunner(gate), executor, lanes)
     pending = asyncio.create_task(batcher.submit([1, 2]))
     await asyncio.sleep(0.05)
     await batcher.close()
