@@ -4,9 +4,10 @@ Everything that is not I/O (headers, retry decisions, backoff, error mapping) is
 ``_call.Call``, shared with ``_async_transport``.
 
 A call's first attempt runs outside tenacity: most calls succeed at once, and building and
-driving a ``tenacity.Retrying`` cost about as much as the rest of the client's work on a small
-answer. Only a failed first attempt enters the retry loop, which takes that failure as its own
-attempt 1, so attempt numbers, waits, the stop rule and the logging are tenacity's as before.
+driving a ``tenacity.Retrying`` was the largest part of maaskit's own per-call work (about a
+third of its overhead over a bare httpx request on ``models()``). Only a failed first attempt
+enters the retry loop, which takes that failure as its own attempt 1, so attempt numbers,
+waits, the stop rule and the logging are tenacity's as before.
 """
 
 from __future__ import annotations

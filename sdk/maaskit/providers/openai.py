@@ -30,6 +30,7 @@ from ..types import (
     CompletionRequest,
     EmbeddingRequest,
     EmbeddingResponse,
+    ModelInfo,
     ModelList,
     Result,
     Usage,
@@ -136,13 +137,13 @@ def _classification(payload: Any) -> ClassificationResponse:
 
 
 def _models(payload: Any) -> ModelList:
-    # One pydantic-core validation for the whole list: building a model per entry from Python
-    # was most of the cost of parsing a listing.
-    result = ModelList.model_validate(payload)
-    for info, entry in zip(result.data, payload["data"], strict=True):
-        info.raw = entry
-    result.raw = payload
-    return result
+    return ModelList(
+        data=[
+            ModelInfo(id=m["id"], owned_by=m.get("owned_by"), created=m.get("created"), raw=m)
+            for m in payload["data"]
+        ],
+        raw=payload,
+    )
 
 
 def _chat_chunk(payload: Any) -> ChatChunk:
