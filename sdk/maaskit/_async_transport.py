@@ -45,7 +45,7 @@ class AsyncTransport:
         self._clock = clock
 
     async def request(self, task: Task[Any, ResultT, Any], request: HttpRequest) -> ResultT:
-        call = Call(self.config, request, clock=self._clock)
+        call = Call(self.config, request, what=task.name, clock=self._clock)
         try:
             return await self._attempt(call, task, 1)
         except APIError as error:
@@ -99,7 +99,7 @@ class AsyncTransport:
     async def stream(
         self, task: Task[Any, Any, ChunkT], request: HttpRequest
     ) -> AsyncStream[ChunkT]:
-        call = Call(self.config, request, streaming=True, clock=self._clock)
+        call = Call(self.config, request, what=task.name, streaming=True, clock=self._clock)
         try:
             return await self._open(call, task, 1)
         except APIError as error:

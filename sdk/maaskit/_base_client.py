@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -101,16 +100,7 @@ class BaseClient:
         provider = self.config.provider
         if not provider.supports(task):
             raise NotImplementedError(f"provider {provider.name!r} has no {task.name!r} task")
-        http_request = provider.build_request(task, request)
-        if http_request.json is None:
-            return http_request
-        try:
-            json.dumps(http_request.json)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"the {task.name} parameters are not JSON-serializable: {exc}"
-            ) from None
-        return http_request
+        return provider.build_request(task, request)
 
     def _chat_request(
         self, model: str, messages: Sequence[MessageLike], stream: bool, params: dict[str, Any]

@@ -6,6 +6,7 @@ maaskit errors, and gives tenacity the retry decision, the backoff and the stop 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -43,6 +44,15 @@ USER_AGENT = f"maaskit/{__version__}"
 _ONE_HEADER_AUTHS: tuple[type[HeaderAuth], ...] = (HeaderAuth, BearerAuth)
 
 
+def encode_json(body: Any, what: str) -> bytes:
+    """The bytes httpx's ``json=`` would send; a body JSON cannot carry is a ``TypeError``."""
+    try:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"the {what} parameters are not JSON-serializable: {exc}") from None
+    return text.encode()
+
+
 def as_http_response(response: httpx.Response) -> HttpResponse:
     # httpx.Headers is already a mapping with lower-case names and case-insensitive lookups;
     # copying it into a dict cost more than the rest of a successful call's parsing.
@@ -57,11 +67,14 @@ class Call:
         config: ClientConfig,
         request: HttpRequest,
         *,
+        what: str = "request",
         streaming: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.request = request
+        # Encoded once for every attempt; it also fails here, before anything is sent.
+        self.content = None if request.json is None else encode_json(request.json, what)
         self.streaming = streaming
         self._clock = clock
         self._started = clock()
@@ -87,10 +100,16 @@ class Call:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if self.streaming:
             headers["Accept"] = "text/event-stream"
+        if self.content is not None:
+            headers["Content-Type"] = "application/json"
         extra = self.config.default_headers or self.request.headers
         if extra:
-            headers.update(self.config.default_headers)
-            headers.update(self.request.headers)
+            overrides = {**self.config.default_headers, **self.request.headers}
+            # A default or provider header replaces maaskit's own of the same name, whatever
+            # its case (two dict keys differing in case would send the header twice).
+            replaced = {name.lower() for name in overrides}
+            headers = {k: v for k, v in headers.items() if k.lower() not in replaced}
+            headers.update(overrides)
         header_auth = self._header_auth
         if header_auth is not None:
             if extra:
@@ -110,7 +129,7 @@ class Call:
         request = client.build_request(
             self.request.method,
             self.url,
-            json=self.request.json,
+            content=self.content,
             params=dict(self.request.params) or None,
             headers=self.headers(attempt),
             timeout=timeout,

@@ -50,7 +50,7 @@ class SyncTransport:
         self._clock = clock
 
     def request(self, task: Task[Any, ResultT, Any], request: HttpRequest) -> ResultT:
-        call = Call(self.config, request, clock=self._clock)
+        call = Call(self.config, request, what=task.name, clock=self._clock)
         try:
             return self._attempt(call, task, 1)
         except APIError as error:
@@ -98,7 +98,7 @@ class SyncTransport:
     # -- streaming -------------------------------------------------------------------------
 
     def stream(self, task: Task[Any, Any, ChunkT], request: HttpRequest) -> Stream[ChunkT]:
-        call = Call(self.config, request, streaming=True, clock=self._clock)
+        call = Call(self.config, request, what=task.name, streaming=True, clock=self._clock)
         try:
             return self._open(call, task, 1)
         except APIError as error:

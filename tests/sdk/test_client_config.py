@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import maaskit
 import pytest
@@ -133,3 +135,38 @@ async def test_default_headers_and_user_agent(
     headers = route.calls[0].request.headers
     assert headers["X-Tenant"] == "t1"
     assert headers["User-Agent"] == f"maaskit/{maaskit.__version__}"
+
+
+async def test_a_default_header_replaces_maaskits_own_whatever_its_case(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    route = respx_mock.post(f"{BASE_URL}/chat/completions").respond(200, json=chat_body())
+    client = harness.client(
+        default_headers={"accept": "application/x-custom", "content-type": "application/json+x"}
+    )
+
+    await harness.call(client.chat, model="m", messages=MESSAGES)
+
+    request = route.calls[0].request
+    assert request.headers.get_list("Accept") == ["application/x-custom"]
+    assert request.headers.get_list("Content-Type") == ["application/json+x"]
+    assert json.loads(request.content) == {"model": "m", "messages": MESSAGES}
+
+
+async def test_a_retried_post_sends_the_same_compact_json_body(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    route = respx_mock.post(f"{BASE_URL}/chat/completions").mock(
+        side_effect=[httpx.Response(503), httpx.Response(200, json=chat_body())]
+    )
+    client = harness.client()
+
+    await harness.call(client.chat, model="m", messages=MESSAGES, note="café")
+
+    first, second = (call.request for call in route.calls)
+    assert first.content == second.content
+    assert first.content == (
+        '{"model":"m","messages":[{"role":"user","content":"hi"}],"note":"café"}'.encode()
+    )
+    assert first.headers["Content-Type"] == "application/json"
+    assert first.headers["Content-Length"] == str(len(first.content))

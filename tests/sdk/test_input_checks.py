@@ -108,3 +108,15 @@ async def test_unserializable_params_fail_before_any_request(
         await harness.call(client.chat, model="m", messages=GOOD, temperature=object())
 
     assert respx_mock.calls.call_count == 0
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+async def test_params_json_cannot_carry_fail_before_any_request(
+    harness: Harness, respx_mock: respx.MockRouter, value: float
+) -> None:
+    client = harness.client()
+
+    with pytest.raises(TypeError, match="not JSON-serializable"):
+        await harness.call(client.chat, model="m", messages=GOOD, temperature=value)
+
+    assert respx_mock.calls.call_count == 0
