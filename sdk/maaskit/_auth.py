@@ -60,12 +60,8 @@ class HeaderAuth(SecretAuth):
         self._last = value
         return value
 
-    def header_value(self) -> str:
-        """The header's value for the next request (the key is read anew each time)."""
-        return f"{self.prefix}{self.current_key()}"
-
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers[self.header] = self.header_value()
+        request.headers[self.header] = f"{self.prefix}{self.current_key()}"
         yield request
 
     def secrets(self) -> list[str]:
