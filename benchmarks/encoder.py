@@ -73,12 +73,10 @@ def best_ceiling(raw: dict[str, Any], batch_size: int) -> float:
     )
 
 
-def _load_each_level(
-    base: str, route: str, model: str, *, total: int, levels: tuple[int, ...] = CONCURRENCY
-) -> dict[str, Any]:
-    texts = sentences(total + max(levels))
+def _load_each_level(base: str, route: str, model: str, *, total: int) -> dict[str, Any]:
+    texts = sentences(total + max(CONCURRENCY))
     results: dict[str, Any] = {}
-    for concurrency in levels:
+    for concurrency in CONCURRENCY:
         summary = post_load(
             f"{base}{route}",
             lambda i: {"model": model, "input": texts[i % len(texts)]},
@@ -108,36 +106,26 @@ def run(models_dir: Path, model: str, *, quick: bool) -> dict[str, Any]:
     route = ROUTES[task]
     total = 128 if quick else 512
     cycles = 1 if quick else 3
-    ours_port, spinning_port, naive_port = free_port(), free_port(), free_port()
+    ours_port, naive_port = free_port(), free_port()
     # Access logs off, as in the naive server (uvicorn at log level "warning").
     ours = ["-m", "maaskit_server", "--models", str(models_dir), "--port", str(ours_port),
             "--no-access-log"]  # fmt: skip
-    # The server's default keeps onnxruntime threads from spinning (see runtimes/_session.py),
-    # while the raw ceiling runs with onnxruntime's default, spinning: this second server shows
-    # what that choice costs a lone client.
-    spinning = ["-m", "maaskit_server", "--models", str(models_dir), "--port", str(spinning_port),
-                "--no-access-log", "--ort-spinning"]  # fmt: skip
     naive_command = ["-m", "benchmarks.naive_server", str(folder), str(naive_port)]
     bases = {
         "maaskit": f"http://127.0.0.1:{ours_port}",
-        "spinning": f"http://127.0.0.1:{spinning_port}",
         "naive": f"http://127.0.0.1:{naive_port}",
     }
     samples: dict[str, list[dict[str, Any]]] = {key: [] for key in ("raw", *bases)}
     # Every server stays up for every cycle; those not being measured sit idle.
     with (
         running(ours, f"{bases['maaskit']}/ready"),
-        running(spinning, f"{bases['spinning']}/ready"),
         running(naive_command, f"{bases['naive']}/ready"),
     ):
         for _ in range(cycles):
             samples["raw"].append(ceiling(folder, total=total))
             for key, base in bases.items():
-                levels = (1,) if key == "spinning" else CONCURRENCY
-                samples[key].append(
-                    _load_each_level(base, route, model, total=total, levels=levels)
-                )
-    raw, maaskit, spun, naive = (_median_of(samples[key]) for key in samples)
+                samples[key].append(_load_each_level(base, route, model, total=total))
+    raw, maaskit, naive = (_median_of(samples[key]) for key in samples)
     best = best_ceiling(raw, max(BATCH_SIZES))
     top = str(max(CONCURRENCY))
     raw_batch1_ms = raw["1"]["batch_p50_ms"]
@@ -150,16 +138,12 @@ def run(models_dir: Path, model: str, *, quick: bool) -> dict[str, Any]:
         "raw_onnxruntime": raw,
         "maaskit_server": maaskit,
         "naive_server": naive,
-        "maaskit_server_ort_spinning": spun,
         "ratios": {
             "server_vs_ceiling_at_64": round(served["per_second"] / best, 3),
             "server_vs_naive_at_64": round(served["per_second"] / naive[top]["per_second"], 3),
             # No server can beat the ceiling, so this is the most server/naive could reach here.
             "ceiling_vs_naive_at_64": round(best / naive[top]["per_second"], 3),
             "server_p50_minus_raw_batch1_ms": round(maaskit["1"]["p50_ms"] - raw_batch1_ms, 3),
-            "server_with_ort_spinning_p50_minus_raw_batch1_ms": round(
-                spun["1"]["p50_ms"] - raw_batch1_ms, 3
-            ),
             # Share of the machine's CPU the load generator itself took while loading the server.
             "load_generator_cpu_share_at_64": round(
                 served["client_cpu_ms_per_request"] * served["per_second"] / 1000 / _cores(), 3

@@ -54,11 +54,6 @@ def _encoder_lines(entry: dict[str, Any]) -> list[str]:
         f"- server p50 at 1 client minus raw batch-1 p50: "
         f"**{ratios['server_p50_minus_raw_batch1_ms']} ms** (target ≤ 2 ms)"
     )
-    if "server_with_ort_spinning_p50_minus_raw_batch1_ms" in ratios:
-        lines.append(
-            "  - the same with `--ort-spinning` (onnxruntime's own default, which the raw figure "
-            f"uses): {ratios['server_with_ort_spinning_p50_minus_raw_batch1_ms']} ms"
-        )
     if "load_generator_cpu_share_at_64" in ratios:
         lines.append(
             f"- the load generator's own share of the machine's CPU at 64 clients: "

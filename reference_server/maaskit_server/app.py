@@ -57,7 +57,6 @@ def create_app(
             settings.intra_op_threads,
             settings.max_queue_size,
             encoder_lanes=settings.encoder_lanes,
-            ort_spinning=settings.ort_spinning,
         )
         repository = ModelRepository(settings.models_dir, context)
         repository.scan()

@@ -71,12 +71,6 @@ def main() -> None:
     "(0: 2 on two or more cores, else 1).",
 )
 @click.option(
-    "--ort-spinning/--no-ort-spinning",
-    default=False,
-    show_default=True,
-    help="Let onnxruntime threads spin for work instead of sleeping (lower latency, idle CPU).",
-)
-@click.option(
     "--enable-faults",
     is_flag=True,
     help="Honour X-MaaSKit-Fault headers and the fault admin route. For client tests only.",
@@ -108,7 +102,6 @@ def serve(
     max_queue_size: int,
     intra_op_threads: int,
     encoder_lanes: int,
-    ort_spinning: bool,
     enable_faults: bool,
     fault_admin_key: str | None,
     idempotency_ttl_s: float,
@@ -134,7 +127,6 @@ def serve(
         max_queue_size=max_queue_size,
         intra_op_threads=intra_op_threads,
         encoder_lanes=encoder_lanes,
-        ort_spinning=ort_spinning,
         load_delay_s=load_delay_from_env(),
         faults_enabled=enable_faults,
         fault_admin_key_sha256=hash_key(fault_admin_key).hex() if fault_admin_key else "",

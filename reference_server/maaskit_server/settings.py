@@ -31,9 +31,6 @@ class ServerSettings:
     # Encoder batches that may run at once on a busy model, each on its share of the cores
     # (see batching.py); 0 picks 2 when the process has two or more cores, else 1.
     encoder_lanes: int = 0
-    # onnxruntime threads spin briefly for work instead of sleeping: lower latency per call,
-    # at the price of CPU burnt while they wait.
-    ort_spinning: bool = False
     executor_workers: int = 4
     load_delay_s: float = 0.0
     # Fault injection for client tests: never on unless asked for (--enable-faults).

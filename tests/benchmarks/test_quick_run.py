@@ -40,13 +40,11 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
                 assert point["count"] == entry["requests_per_point"]
                 assert 0 < point["p50_ms"] <= point["p95_ms"] <= point["p99_ms"]
                 assert point["client_cpu_ms_per_request"] > 0
-        assert entry["maaskit_server_ort_spinning"]["1"]["count"] == entry["requests_per_point"]
         assert set(entry["ratios"]) == {
             "server_vs_ceiling_at_64",
             "server_vs_naive_at_64",
             "ceiling_vs_naive_at_64",
             "server_p50_minus_raw_batch1_ms",
-            "server_with_ort_spinning_p50_minus_raw_batch1_ms",
             "load_generator_cpu_share_at_64",
         }
 

@@ -30,7 +30,6 @@ class RuntimeContext:
     intra_op_threads: int = 0
     max_queue_size: int = 4096
     encoder_lanes: int = 0
-    ort_spinning: bool = False
 
 
 @runtime_checkable

@@ -47,7 +47,7 @@ class Encoded:
 
 
 def _lane_sessions(
-    spec: ModelSpec, lanes: int, threads: int, *, spinning: bool
+    spec: ModelSpec, lanes: int, threads: int
 ) -> queue.SimpleQueue[ort.InferenceSession]:
     """One session per lane, except single-threaded lanes, which can share one: such a call
     runs on its caller's thread, so two calls from two worker threads run side by side."""
@@ -60,7 +60,7 @@ def _lane_sessions(
             free.put(shared)
         return free
     for _ in range(lanes):
-        free.put(create_session(spec.onnx_path, intra_op_threads=threads, spinning=spinning))
+        free.put(create_session(spec.onnx_path, intra_op_threads=threads))
     return free
 
 
@@ -80,13 +80,10 @@ class EncoderRuntime:
         self.session = create_session(
             spec.onnx_path,
             intra_op_threads=context.intra_op_threads,
-            spinning=context.ort_spinning,
         )
         cores = context.intra_op_threads or usable_cores()
         lanes = context.encoder_lanes or (2 if cores >= 2 else 1)
-        self._lane_sessions = _lane_sessions(
-            spec, lanes, max(1, cores // lanes), spinning=context.ort_spinning
-        )
+        self._lane_sessions = _lane_sessions(spec, lanes, max(1, cores // lanes))
         self._input_types: dict[str, Any] = {}
         for node in self.session.get_inputs():
             if node.name not in _KNOWN_INPUTS:
