@@ -37,6 +37,9 @@ def _sdk(models_dir: Path, *, quick: bool) -> dict[str, Any]:
         ratios[f"maaskit_sync / raw_httpx at {concurrency}"] = round(
             clients["maaskit_sync"]["per_second"] / clients["raw_httpx"]["per_second"], 3
         )
+        ratios[f"maaskit_async / raw_httpx_async at {concurrency}"] = round(
+            clients["maaskit_async"]["per_second"] / clients["raw_httpx_async"]["per_second"], 3
+        )
     found["ratios"] = ratios
     return found
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,14 @@ def summarise(
         mean_ms=statistics.fmean(ordered) if ordered else 0.0,
         client_cpu_ms=client_cpu_s * 1000.0 / len(ordered) if ordered else 0.0,
     )
+
+
+def median_of_cycles(cycles: list[dict[str, Any]]) -> dict[str, Any]:
+    """Field by field median of the same nested figures, measured once per cycle."""
+    first = cycles[0]
+    return {
+        key: median_of_cycles([cycle[key] for cycle in cycles])
+        if isinstance(first[key], dict)
+        else statistics.median(cycle[key] for cycle in cycles)
+        for key in first
+    }

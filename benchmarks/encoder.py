@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 from benchmarks._encoder_model import PlainEncoder
 from benchmarks._load import post_load
 from benchmarks._process import free_port, running
-from benchmarks._stats import summarise
+from benchmarks._stats import median_of_cycles, summarise
 from benchmarks._texts import sentences
 
 BATCH_SIZES = (1, 8, 32, 64)
@@ -87,14 +86,6 @@ def _load_each_level(base: str, route: str, model: str, *, total: int) -> dict[s
     return results
 
 
-def _median_of(cycles: list[dict[str, Any]]) -> dict[str, Any]:
-    """Field by field median of nested figures measured once per cycle."""
-    first = cycles[0]
-    if isinstance(first, dict):
-        return {key: _median_of([cycle[key] for cycle in cycles]) for key in first}
-    return statistics.median(cycles)  # type: ignore[arg-type, return-value]
-
-
 def run(models_dir: Path, model: str, *, quick: bool) -> dict[str, Any]:
     """Ceiling, maaskit server and naive server, measured in turn ``cycles`` times.
 
@@ -125,7 +116,7 @@ def run(models_dir: Path, model: str, *, quick: bool) -> dict[str, Any]:
             samples["raw"].append(ceiling(folder, total=total))
             for key, base in bases.items():
                 samples[key].append(_load_each_level(base, route, model, total=total))
-    raw, maaskit, naive = (_median_of(samples[key]) for key in samples)
+    raw, maaskit, naive = (median_of_cycles(samples[key]) for key in samples)
     best = best_ceiling(raw, max(BATCH_SIZES))
     top = str(max(CONCURRENCY))
     raw_batch1_ms = raw["1"]["batch_p50_ms"]

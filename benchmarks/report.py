@@ -65,7 +65,8 @@ def _encoder_lines(entry: dict[str, Any]) -> list[str]:
 
 def _sdk_lines(entry: dict[str, Any]) -> list[str]:
     lines = [
-        f"### SDK overhead ({entry['route']}, {entry['requests_per_point']} requests a point)",
+        f"### SDK overhead ({entry['route']}, {entry['requests_per_point']} requests a point, "
+        f"median of {entry.get('cycles', 1)} interleaved cycles)",
         "",
         "| concurrency | client | req/s | client CPU ms/request |",
         "|---:|---|---:|---:|",
