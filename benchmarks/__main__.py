@@ -90,5 +90,15 @@ def run(quick: bool, only: tuple[str, ...], models_dir: Path, out_dir: Path) -> 
     click.echo(markdown)
 
 
+@cli.command(name="report")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=RESULTS)
+def rerender(out_dir: Path) -> None:
+    """Write latest.md and the plots again from OUT/latest.json (no measuring)."""
+    results = json.loads((out_dir / "latest.json").read_text())
+    (out_dir / "latest.md").write_text(report.to_markdown(results) + "\n")
+    for path in report.plot(results, out_dir):
+        click.echo(f"wrote {path}")
+
+
 if __name__ == "__main__":
     cli()
