@@ -20,7 +20,16 @@ from ...openapi import documented
 from ...state import get_state
 from ..openai._requests import read_json_object, required_string
 from . import _params
-from ._format import SSE_DONE, ChunkEncoder, chat_logprobs, new_id, now, sse, sse_error
+from ._format import (
+    SSE_DONE,
+    ChunkEncoder,
+    body_chunks,
+    chat_logprobs,
+    new_id,
+    now,
+    sse,
+    sse_error,
+)
 from ._run import GenerationFailed, GenerationRun, usage
 
 REQUEST_SCHEMA: dict[str, Any] = {
@@ -149,8 +158,6 @@ async def _stream(
     try:
         for index in range(run.choice_count):
             yield chunk(index, {"role": "assistant", "content": ""}, None, [])
-        # Everything that arrived since the last write goes out as one body chunk, unless fault
-        # injection is on: its grammar counts body chunks as events (truncate=N, reset=N, ...).
         async for batch in run.batches():
             out: list[bytes] = []
             for event in batch:
@@ -166,11 +173,8 @@ async def _stream(
                     held.clear()
                 completion_tokens += event.completion_tokens
                 out.append(chunk(event.index, {}, event.reason, []))
-            if coalesce and out:
-                yield b"".join(out)
-            else:
-                for piece in out:
-                    yield piece
+            for piece in body_chunks(out, coalesce=coalesce):
+                yield piece
         metrics.TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
         if include_usage:
             yield sse({**base, "choices": [], "usage": usage(run.prompt_tokens, completion_tokens)})
