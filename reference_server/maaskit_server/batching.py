@@ -141,7 +141,9 @@ class DynamicBatcher(Generic[InputT, OutputT]):
                 await self._lane_freed.wait()
             if not self._lane_runs and len(self._queue) == 1:
                 # A lone input on an idle model: all cores on it, for the lowest latency.
-                await self._run(self._take_batch(1), self._run_batch)
+                lone = self._take_batch(1)
+                if lone:
+                    await self._run(lone, self._run_batch)
                 continue
             # Busy: share what is queued among the free lanes, so no lane idles while another
             # holds a full batch.
