@@ -36,11 +36,13 @@ class PlainEncoder:
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.input_names:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        output = self.session.run(None, feeds)[0]
+        output: npt.NDArray[np.float32] = self.session.run(None, feeds)[0]
         if self.task == "classification":
             shifted = np.exp(output - output.max(axis=1, keepdims=True))
-            return (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
+            probabilities: npt.NDArray[np.float32] = shifted / shifted.sum(axis=1, keepdims=True)
+            return probabilities.astype(np.float32)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (output * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        normalised: npt.NDArray[np.float32] = pooled / np.clip(norms, 1e-12, None)
+        return normalised.astype(np.float32)

@@ -39,15 +39,20 @@ async def _run(
     next_index = 0
     tls = ssl.create_default_context()  # loopback is plain HTTP; httpx builds one per client
     # Every client warms its connection up first; the clock starts when all are ready.
-    ready = asyncio.Barrier(concurrency + 1)
+    # (An Event and a count rather than asyncio.Barrier, which needs Python 3.11.)
+    warmed = 0
+    ready = asyncio.Event()
 
     async def client_loop(warm_up_index: int) -> None:
-        nonlocal next_index
+        nonlocal next_index, warmed
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         async with httpx.AsyncClient(
             limits=limits, timeout=timeout_s, headers=headers, verify=tls
         ) as client:
             (await client.post(url, json=make_body(warm_up_index))).raise_for_status()
+            warmed += 1
+            if warmed == concurrency:
+                ready.set()
             await ready.wait()
             while next_index < total:
                 index = next_index
@@ -72,8 +77,8 @@ def run_on_fast_loop(coroutine: Coroutine[Any, Any, T]) -> T:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop ships with maaskit[server] on CPython/Unix
         return asyncio.run(coroutine)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(coroutine)
+    result: T = uvloop.run(coroutine)
+    return result
 
 
 def post_load(

@@ -15,7 +15,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import maaskit
@@ -98,7 +98,10 @@ def _one_cycle(base_url: str, total: int) -> dict[str, Any]:
                 client.models, concurrency=concurrency, total=total
             )
         official = openai.OpenAI(
-            base_url=base_url, api_key=API_KEY, http_client=httpx.Client(limits=limits)
+            base_url=base_url,
+            api_key=API_KEY,
+            # openai 3.x annotates its bundled httpx ("httpx2"); it uses this client as given.
+            http_client=cast(Any, httpx.Client(limits=limits)),
         )
         point["openai_sync"] = _measure_sync(
             official.models.list, concurrency=concurrency, total=total
@@ -136,7 +139,9 @@ async def _async_points(
             client.models, concurrency=concurrency, total=total
         )
     official = openai.AsyncOpenAI(
-        base_url=base_url, api_key=API_KEY, http_client=httpx.AsyncClient(limits=limits)
+        base_url=base_url,
+        api_key=API_KEY,
+        http_client=cast(Any, httpx.AsyncClient(limits=limits)),
     )
     found["openai_async"] = await _measure_async(
         official.models.list, concurrency=concurrency, total=total
