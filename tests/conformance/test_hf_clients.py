@@ -124,6 +124,23 @@ def test_text_generation_client_generate_and_stream(reference_server: ServerProc
     assert [e.token.id for e in events] == [t.id for t in response.details.tokens]
 
 
+def test_tgi_ends_the_text_with_the_stop_sequence_like_tgi(reference_server: ServerProcess) -> None:
+    # TGI's generated_text includes the stop sequence that ended it; OpenAI's text leaves it out.
+    require_model(reference_server, GENERATION_MODEL)
+    client = tgi(reference_server)
+    greedy = openai_completion(reference_server)
+    stop = greedy[len(greedy) // 2 : len(greedy) // 2 + 2]
+    assert stop.strip(), f"no visible stop candidate in {greedy!r}"
+    before = greedy[: greedy.index(stop)]
+    response = client.generate(PROMPT, max_new_tokens=MAX_TOKENS, stop_sequences=[stop])
+    assert response.generated_text == before + stop
+    assert response.details.finish_reason.value == "stop_sequence"
+    events = list(client.generate_stream(PROMPT, max_new_tokens=MAX_TOKENS, stop_sequences=[stop]))
+    assert "".join(e.token.text for e in events if not e.token.special) == before + stop
+    assert events[-1].generated_text == before + stop
+    assert events[-1].details.finish_reason.value == "stop_sequence"
+
+
 def test_tgi_validation_errors_are_422_and_the_server_keeps_serving(
     reference_server: ServerProcess,
 ) -> None:

@@ -52,3 +52,12 @@ def test_overlapping_prefix_holds_the_longest_candidate() -> None:
     assert matcher.held == "aa"
     check = matcher.feed("b!")
     assert (check.text, check.stopped) == ("", True)
+
+
+def test_the_matched_stop_string_is_reported_earliest_then_longest() -> None:
+    assert StopMatcher(("b", "a")).feed("xxab").matched == "a"
+    assert StopMatcher(("ab", "abc")).feed("xxabcd").matched == "abc"
+    matcher = StopMatcher(("END",))
+    assert matcher.feed("the E").matched == ""
+    check = matcher.feed("ND")
+    assert (check.text, check.stopped, check.matched) == ("", True, "END")

@@ -296,15 +296,16 @@ class GenerationEngine:
         check = seq.stops.feed(seq.detokenizer.step(token.token_id))
         self._emit(handle, TokenEvent(seq.index, check.text, token))
         if check.stopped:
-            self._finish(seq, "stop", "")
+            self._finish(seq, "stop", "", stop=check.matched)
         elif seq.generated >= handle.max_new_tokens:
             tail = seq.stops.feed(seq.detokenizer.flush())
-            self._finish(seq, "stop" if tail.stopped else "length", tail.text + seq.stops.flush())
+            reason: FinishReason = "stop" if tail.stopped else "length"
+            self._finish(seq, reason, tail.text + seq.stops.flush(), stop=tail.matched)
         else:
             seq.next_token = token.token_id
 
-    def _finish(self, seq: _Sequence, reason: FinishReason, text: str) -> None:
-        self._emit(seq.handle, FinishEvent(seq.index, reason, text, seq.generated))
+    def _finish(self, seq: _Sequence, reason: FinishReason, text: str, *, stop: str = "") -> None:
+        self._emit(seq.handle, FinishEvent(seq.index, reason, text, seq.generated, stop))
         self._retire(seq)
 
     def _retire(self, seq: _Sequence) -> None:

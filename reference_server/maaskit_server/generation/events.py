@@ -33,6 +33,7 @@ class FinishEvent:
     reason: FinishReason
     text: str
     completion_tokens: int
+    stop: str = ""  # the stop string that ended the choice, if one did (never in ``text``)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 class StopCheck:
     text: str  # safe to emit now
     stopped: bool  # a stop string matched; generation must end
+    matched: str = ""  # the stop string that matched (TGI puts it in the text, OpenAI does not)
 
 
 class StopMatcher:
@@ -31,7 +32,8 @@ class StopMatcher:
         first = _first_match(buffer, self._stops)
         if first is not None:
             self._held = ""
-            return StopCheck(buffer[:first], stopped=True)
+            position, stop = first
+            return StopCheck(buffer[:position], stopped=True, matched=stop)
         hold = _longest_partial_suffix(buffer, self._stops)
         self._held = buffer[len(buffer) - hold :] if hold else ""
         return StopCheck(buffer[: len(buffer) - hold], stopped=False)
@@ -42,9 +44,11 @@ class StopMatcher:
         return held
 
 
-def _first_match(text: str, stops: tuple[str, ...]) -> int | None:
-    positions = [i for i in (text.find(s) for s in stops) if i >= 0]
-    return min(positions) if positions else None
+def _first_match(text: str, stops: tuple[str, ...]) -> tuple[int, str] | None:
+    """The earliest stop string in ``text`` and where it starts (the longest, on a tie)."""
+    found = [(text.find(stop), -len(stop), stop) for stop in stops]
+    matches = sorted(match for match in found if match[0] >= 0)
+    return (matches[0][0], matches[0][2]) if matches else None
 
 
 def _longest_partial_suffix(text: str, stops: tuple[str, ...]) -> int:

@@ -7,8 +7,10 @@ root (``POST /models/{name}`` with ``"stream"``) that ``InferenceClient.text_gen
 ``generated_tokens``, ``seed``, ``prefill`` (prompt tokens when ``decoder_input_details``)
 and ``tokens`` (``id``, ``text``, ``logprob``, ``special``). Streams are SSE events
 ``{"token", "generated_text", "details"}``, the text and details on the last one; an error
-after the stream began is an event ``{"error", "error_type": "generation"}``. The stop
-sequence itself is not part of the text (the engine's OpenAI semantics).
+after the stream began is an event ``{"error", "error_type": "generation"}``. As in TGI, a
+stop sequence that ended the generation is the end of the text (the OpenAI routes leave it
+out); unlike TGI, which only stops when the text ends with it, the engine finds it anywhere and
+drops what followed it in the same token.
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ async def generate_stream(request: Request) -> Response:
 async def _collect(request: Request, started: _Started) -> tuple[dict[str, Any], dict[str, str]]:
     (choice,) = await started.run.collect(request)
     metrics.TOKENS.labels(model=started.model, kind="completion").inc(choice.completion_tokens)
-    payload: dict[str, Any] = {"generated_text": started.full_text(choice.text)}
+    payload: dict[str, Any] = {"generated_text": started.full_text(choice.text + choice.stop)}
     if started.tgi.details:
         last = choice.tokens[-1] if choice.tokens else None
         payload["details"] = {
@@ -182,7 +184,7 @@ async def _events(started: _Started) -> AsyncIterator[bytes]:
                     held.clear()
                 held.append((token, event.token))
                 continue
-            yield _last(started, held, event, text + event.text)
+            yield _last(started, held, event, text + event.text + event.stop)
     except GenerationFailed as exc:
         yield _event({"error": str(exc), "error_type": "generation"})
     finally:
@@ -197,10 +199,11 @@ def _last(
 ) -> bytes:
     metrics.TOKENS.labels(model=started.model, kind="completion").inc(event.completion_tokens)
     plain = [token for token, _ in held if not token["special"]]
-    if event.text and plain:
-        # Text the engine held back (a partial stop sequence, an unfinished character) belongs
-        # to the last plain token; without one nothing was generated that could be held.
-        plain[-1]["text"] += event.text
+    if (event.text or event.stop) and plain:
+        # Text the engine held back (a partial stop sequence, an unfinished character) and the
+        # stop sequence itself belong to the last plain token; without one nothing was
+        # generated that could be held.
+        plain[-1]["text"] += event.text + event.stop
     details = None
     if started.tgi.details:
         details = {

@@ -40,6 +40,7 @@ class Choice:
     tokens: list[SampledToken] = field(default_factory=list)
     finish_reason: str | None = None
     completion_tokens: int = 0
+    stop: str = ""  # the stop string that ended it (not in ``text``)
 
 
 class GenerationRun:
@@ -128,6 +129,7 @@ class GenerationRun:
                 else:
                     choice.finish_reason = event.reason
                     choice.completion_tokens = event.completion_tokens
+                    choice.stop = event.stop
         except GenerationFailed as exc:
             if self._client_gone:
                 # Nobody reads this answer; 499 keeps the metrics honest about why it ended.
