@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,7 +58,9 @@ def free_port() -> int:
         return port
 
 
-def start_server(log_path: Path, *, api_key: str, load_delay_s: float = 0.0) -> ServerProcess:
+def start_server(
+    log_path: Path, *, api_key: str, load_delay_s: float = 0.0, extra_args: Sequence[str] = ()
+) -> ServerProcess:
     port = free_port()
     env = {
         **os.environ,
@@ -68,7 +70,7 @@ def start_server(log_path: Path, *, api_key: str, load_delay_s: float = 0.0) -> 
     command = [sys.executable, "-m", "maaskit_server", "--host", "127.0.0.1", "--port", str(port)]
     log = log_path.open("wb")
     process = subprocess.Popen(
-        [*command, "--no-access-log"], env=env, stdout=log, stderr=subprocess.STDOUT
+        [*command, "--no-access-log", *extra_args], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     log.close()
     server = ServerProcess(f"http://127.0.0.1:{port}", api_key, process, log_path)

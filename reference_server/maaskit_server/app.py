@@ -30,6 +30,7 @@ from .errors import APIError, error_response
 from .faults import FaultController, FaultMiddleware
 from .idempotency import IdempotencyMiddleware, IdempotencyStore
 from .protocols import all_routes
+from .ratelimit import RateLimiter, RateLimitMiddleware
 from .repository import ModelRepository
 from .runtimes import RuntimeContext
 from .security import APIKeyChecker, APIKeyMiddleware, BodyLimitMiddleware
@@ -87,6 +88,11 @@ def create_app(
         middleware=[
             Middleware(metrics.MetricsMiddleware),
             Middleware(APIKeyMiddleware, checker=APIKeyChecker(settings.api_key_hashes)),
+            *(
+                [Middleware(RateLimitMiddleware, limiter=RateLimiter(settings.rate_limit_rpm))]
+                if settings.rate_limit_rpm > 0
+                else []
+            ),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             *([Middleware(FaultMiddleware, controller=faults)] if faults is not None else []),
             Middleware(IdempotencyMiddleware, store=idempotency),

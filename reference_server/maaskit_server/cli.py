@@ -63,6 +63,13 @@ def main() -> None:
     help="onnxruntime threads per model (0: one per core).",
 )
 @click.option(
+    "--rate-limit-rpm",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Requests per minute per API key (per client address without keys); 0: no limit.",
+)
+@click.option(
     "--encoder-lanes",
     default=0,
     show_default=True,
@@ -101,6 +108,7 @@ def serve(
     max_inputs_per_request: int,
     max_queue_size: int,
     intra_op_threads: int,
+    rate_limit_rpm: int,
     encoder_lanes: int,
     enable_faults: bool,
     fault_admin_key: str | None,
@@ -127,6 +135,7 @@ def serve(
         max_queue_size=max_queue_size,
         intra_op_threads=intra_op_threads,
         encoder_lanes=encoder_lanes,
+        rate_limit_rpm=rate_limit_rpm,
         load_delay_s=load_delay_from_env(),
         faults_enabled=enable_faults,
         fault_admin_key_sha256=hash_key(fault_admin_key).hex() if fault_admin_key else "",

@@ -24,6 +24,8 @@ class ServerSettings:
     api_key_hashes: tuple[bytes, ...] = ()
     max_body_bytes: int = 2 * 1024 * 1024
     max_inputs_per_request: int = 2048
+    # Requests per minute per API key (per client address without keys); 0 = no limit.
+    rate_limit_rpm: int = 0
     # Inputs waiting per model before new requests are answered 429.
     max_queue_size: int = 4096
     # onnxruntime intra-op threads per session; 0 lets onnxruntime pick (one per core).
