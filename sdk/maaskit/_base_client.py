@@ -87,7 +87,9 @@ class BaseClient:
         return options
 
     def __repr__(self) -> str:
-        config = self.config
+        config = getattr(self, "config", None)
+        if config is None:  # a constructor that raised: tracebacks still show something sane
+            return f"<{type(self).__name__} (not constructed)>"
         return (
             f"{type(self).__name__}(provider={config.provider.name!r}, "
             f"base_url={config.base_url!r}, auth={config.auth!r}, "

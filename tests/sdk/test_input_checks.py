@@ -99,6 +99,13 @@ def test_wrong_http_client_kind() -> None:
         maaskit.AsyncClient(base_url=BASE_URL, http_client=httpx.Client())  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("client_type", [maaskit.Client, maaskit.AsyncClient])
+def test_a_client_whose_constructor_raised_still_has_a_repr(client_type: type[Any]) -> None:
+    # Tracebacks and debuggers show the half-built object; its repr must not raise in turn.
+    half_built = client_type.__new__(client_type)
+    assert repr(half_built) == f"<{client_type.__name__} (not constructed)>"
+
+
 async def test_unserializable_params_fail_before_any_request(
     harness: Harness, respx_mock: respx.MockRouter
 ) -> None:
