@@ -33,7 +33,7 @@ from .protocols import all_routes
 from .ratelimit import RateLimiter, RateLimitMiddleware
 from .repository import ModelRepository
 from .runtimes import RuntimeContext
-from .security import APIKeyChecker, APIKeyMiddleware, BodyLimitMiddleware
+from .security import APIKeyChecker, APIKeyMiddleware, BodyLimitMiddleware, KeyRecord
 from .settings import SETTINGS_ENV, ServerSettings
 from .state import AppState
 
@@ -87,7 +87,7 @@ def create_app(
         routes=[*all_routes(), *extra_routes],
         middleware=[
             Middleware(metrics.MetricsMiddleware),
-            Middleware(APIKeyMiddleware, checker=APIKeyChecker(settings.api_key_hashes)),
+            Middleware(APIKeyMiddleware, checker=_key_checker(settings)),
             *(
                 [Middleware(RateLimitMiddleware, limiter=RateLimiter(settings.rate_limit_rpm))]
                 if settings.rate_limit_rpm > 0
@@ -107,6 +107,11 @@ def create_app(
     app.state.faults = faults
     app.state.idempotency = idempotency
     return app
+
+
+def _key_checker(settings: ServerSettings) -> APIKeyChecker:
+    scoped = [KeyRecord(digest, frozenset(models)) for digest, models in settings.scoped_api_keys]
+    return APIKeyChecker([*settings.api_key_hashes, *scoped])
 
 
 def create_app_from_env() -> Starlette:

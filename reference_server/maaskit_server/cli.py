@@ -44,7 +44,8 @@ def main() -> None:
 @click.option(
     "--api-keys-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="File of accepted keys' SHA-256 hex digests, one per line.",
+    help="File of accepted keys' SHA-256 hex digests, one per line, each optionally followed "
+    "by the comma-separated models it may use.",
 )
 @click.option("--max-body-bytes", default=2 * 1024 * 1024, show_default=True, type=int)
 @click.option("--max-inputs-per-request", default=2048, show_default=True, type=int)
@@ -122,14 +123,22 @@ def serve(
     from .app import create_app
 
     digests = [hash_key(key) for key in (*api_keys, *parse_keys_env(os.environ.get(KEYS_ENV, "")))]
+    scoped: list[tuple[bytes, tuple[str, ...]]] = []
     if api_keys_file is not None:
         try:
-            digests.extend(read_key_hashes_file(api_keys_file))
+            records = read_key_hashes_file(api_keys_file)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--api-keys-file") from exc
+        digests.extend(record.digest for record in records if record.models is None)
+        scoped.extend(
+            (record.digest, tuple(sorted(record.models)))
+            for record in records
+            if record.models is not None
+        )
     settings = ServerSettings(
         models_dir=models_dir,
         api_key_hashes=tuple(digests),
+        scoped_api_keys=tuple(scoped),
         max_body_bytes=max_body_bytes,
         max_inputs_per_request=max_inputs_per_request,
         max_queue_size=max_queue_size,
@@ -142,7 +151,8 @@ def serve(
         idempotency_ttl_s=idempotency_ttl_s,
     )
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s %(message)s")
-    auth = f"{len(digests)} API key(s)" if digests else "no API keys (open)"
+    keys = len(digests) + len(scoped)
+    auth = f"{keys} API key(s), {len(scoped)} scoped to models" if keys else "no API keys (open)"
     click.echo(f"maaskit: serving {models_dir} on http://{host}:{port} with {auth}", err=True)
     if enable_faults:
         click.echo("maaskit: WARNING fault injection is enabled (test servers only)", err=True)

@@ -19,6 +19,7 @@ from . import metrics
 from .errors import APIError, model_not_found
 from .model_spec import ModelSpec, ModelSpecError, looks_like_model_folder, read_model_spec
 from .runtimes import Runtime, RuntimeContext, runtime_factory
+from .security import MODEL_SCOPE
 
 logger = logging.getLogger("maaskit_server.repository")
 
@@ -125,14 +126,17 @@ class ModelRepository:
         )
 
     def entries(self) -> list[ModelEntry]:
-        return list(self._entries.values())
+        """Every model the current request's key may see (see security.MODEL_SCOPE)."""
+        scope = MODEL_SCOPE.get()
+        return [e for e in self._entries.values() if scope is None or e.name in scope]
 
     def ready_entries(self) -> list[ModelEntry]:
-        return [entry for entry in self._entries.values() if entry.status is ModelStatus.READY]
+        return [entry for entry in self.entries() if entry.status is ModelStatus.READY]
 
     def runtime(self, name: str, task: str, runtime_type: type[RuntimeT]) -> RuntimeT:
         """The ready runtime of model ``name``, or the client's error (404, 503, wrong task)."""
-        entry = self._entries.get(name)
+        scope = MODEL_SCOPE.get()
+        entry = self._entries.get(name) if scope is None or name in scope else None
         if entry is None or entry.status in (ModelStatus.FAILED, ModelStatus.UNSUPPORTED):
             raise model_not_found(name)
         if entry.task != task:

@@ -3,13 +3,20 @@
 Keys are held only as SHA-256 digests; a presented key is hashed and compared against every
 digest with :func:`hmac.compare_digest`, so neither the comparison nor the set of keys leaks
 through timing, logs or reprs. ``/health`` and ``/ready`` stay open for orchestrators.
+
+A key may be scoped to some models (a keys-file line ``<digest> model-a,model-b``). For the
+rest of its request the middleware puts that scope in :data:`MODEL_SCOPE`, which the model
+repository reads: models outside it are not listed and answer 404 like a model that does not
+exist (OpenAI's answer too), so a scoped key cannot even learn what else is served.
 """
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import hmac
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.datastructures import Headers
@@ -21,6 +28,22 @@ from .errors import APIError, error_response
 OPEN_PATHS = frozenset({"/health", "/ready", "/v2/health/live", "/v2/health/ready"})
 
 
+# The models the current request's key may use; None: every model (unscoped key, no keys).
+MODEL_SCOPE: contextvars.ContextVar[frozenset[str] | None] = contextvars.ContextVar(
+    "maaskit_model_scope", default=None
+)
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    digest: bytes
+    models: frozenset[str] | None = None  # None: every model
+
+    def __repr__(self) -> str:
+        scope = "all models" if self.models is None else f"{len(self.models)} model(s)"
+        return f"KeyRecord(<digest>, {scope})"
+
+
 def hash_key(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8")).digest()
 
@@ -30,40 +53,55 @@ def parse_keys_env(value: str) -> list[str]:
     return [key.strip() for key in value.split(",") if key.strip()]
 
 
-def read_key_hashes_file(path: Path) -> list[bytes]:
-    """SHA-256 hex digests, one per line; blank lines and ``#`` comments ignored."""
-    digests = []
+def read_key_hashes_file(path: Path) -> list[KeyRecord]:
+    """SHA-256 hex digests, one per line, each optionally followed by the comma-separated models
+    it is limited to; blank lines and ``#`` comments ignored."""
+    records = []
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
+        fields = raw.split("#", 1)[0].split()
+        if not fields:
             continue
         try:
-            digest = bytes.fromhex(line)
+            digest = bytes.fromhex(fields[0])
         except ValueError:
             digest = b""
         if len(digest) != hashlib.sha256().digest_size:
             raise ValueError(f"{path}:{number}: not a SHA-256 hex digest")
-        digests.append(digest)
-    return digests
+        if len(fields) > 2:
+            raise ValueError(f"{path}:{number}: models are one comma-separated list, no spaces")
+        models = None
+        if len(fields) == 2:
+            models = frozenset(name for name in fields[1].split(",") if name)
+            if not models:
+                raise ValueError(f"{path}:{number}: an empty model list")
+        records.append(KeyRecord(digest, models))
+    return records
 
 
 class APIKeyChecker:
-    def __init__(self, digests: Iterable[bytes]) -> None:
-        self._digests = tuple(digests)
+    def __init__(self, keys: Iterable[bytes | KeyRecord]) -> None:
+        self._records = tuple(
+            key if isinstance(key, KeyRecord) else KeyRecord(key, None) for key in keys
+        )
 
     @property
     def enabled(self) -> bool:
-        return bool(self._digests)
+        return bool(self._records)
+
+    def find(self, presented: str) -> KeyRecord | None:
+        """The record of ``presented``, comparing against every digest (no early exit)."""
+        digest = hash_key(presented)
+        found = None
+        for record in self._records:
+            if hmac.compare_digest(digest, record.digest):
+                found = record
+        return found
 
     def is_valid(self, presented: str) -> bool:
-        digest = hash_key(presented)
-        matched = False
-        for known in self._digests:  # no early exit: every digest is compared
-            matched |= hmac.compare_digest(digest, known)
-        return matched
+        return self.find(presented) is not None
 
     def __repr__(self) -> str:
-        return f"APIKeyChecker(<{len(self._digests)} keys>)"
+        return f"APIKeyChecker(<{len(self._records)} keys>)"
 
 
 def presented_key(headers: Headers) -> str | None:
@@ -86,8 +124,13 @@ class APIKeyMiddleware:
             await self.app(scope, receive, send)
             return
         key = presented_key(Headers(scope=scope))
-        if key is not None and self.checker.is_valid(key):
-            await self.app(scope, receive, send)
+        record = self.checker.find(key) if key is not None else None
+        if record is not None:
+            token = MODEL_SCOPE.set(record.models)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                MODEL_SCOPE.reset(token)
             return
         message = (
             "Missing API key: send it as 'Authorization: Bearer <key>' or an 'api-key' header."

@@ -22,6 +22,8 @@ LOAD_DELAY_ENV = "MAASKIT_TEST_LOAD_DELAY_S"
 class ServerSettings:
     models_dir: Path = DEFAULT_MODELS_DIR
     api_key_hashes: tuple[bytes, ...] = ()
+    # Keys limited to some models: (SHA-256 digest, model names).
+    scoped_api_keys: tuple[tuple[bytes, tuple[str, ...]], ...] = ()
     max_body_bytes: int = 2 * 1024 * 1024
     max_inputs_per_request: int = 2048
     # Requests per minute per API key (per client address without keys); 0 = no limit.
@@ -47,6 +49,9 @@ class ServerSettings:
         data = dataclasses.asdict(self)
         data["models_dir"] = str(self.models_dir)
         data["api_key_hashes"] = [digest.hex() for digest in self.api_key_hashes]
+        data["scoped_api_keys"] = [
+            [digest.hex(), list(models)] for digest, models in self.scoped_api_keys
+        ]
         return json.dumps(data)
 
     @classmethod
@@ -54,6 +59,9 @@ class ServerSettings:
         data = json.loads(text)
         data["models_dir"] = Path(data["models_dir"])
         data["api_key_hashes"] = tuple(bytes.fromhex(h) for h in data["api_key_hashes"])
+        data["scoped_api_keys"] = tuple(
+            (bytes.fromhex(digest), tuple(models)) for digest, models in data["scoped_api_keys"]
+        )
         return cls(**data)
 
 

@@ -61,3 +61,30 @@ def test_env_list_ignores_blanks() -> None:
 )
 def test_presented_key(headers: dict[str, str], expected: str | None) -> None:
     assert presented_key(Headers(headers)) == expected
+
+
+def test_keys_file_lines_may_scope_a_key_to_models(tmp_path: Path) -> None:
+    path = tmp_path / "keys"
+    scoped = hashlib.sha256(b"team-a").hexdigest()
+    unscoped = hashlib.sha256(b"admin").hexdigest()
+    path.write_text(f"{scoped}  sentiment,all-minilm-l6-v2  # team a\n{unscoped}\n")
+    checker = APIKeyChecker(read_key_hashes_file(path))
+    team = checker.find("team-a")
+    admin = checker.find("admin")
+    assert team is not None
+    assert team.models == frozenset({"sentiment", "all-minilm-l6-v2"})
+    assert admin is not None
+    assert admin.models is None
+    assert checker.find("nobody") is None
+    assert scoped not in repr(team)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [("{digest} a, b", "no spaces"), ("{digest} ,", "empty model list")],
+)
+def test_keys_file_scope_errors_name_the_line(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "keys"
+    path.write_text(line.format(digest=hashlib.sha256(b"k").hexdigest()) + "\n")
+    with pytest.raises(ValueError, match=f":1: .*{message}"):
+        read_key_hashes_file(path)
