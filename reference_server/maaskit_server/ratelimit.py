@@ -12,7 +12,6 @@ memory longer than the request. Liveness and readiness probes are never limited.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 import time
@@ -23,7 +22,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import APIError, error_response
-from .security import OPEN_PATHS, presented_key
+from .security import OPEN_PATHS, hash_key, presented_key
 
 # Buckets of callers that came back to full are dropped past this many, so a stream of new
 # client addresses cannot grow memory without bound.
@@ -137,7 +136,7 @@ class RateLimitMiddleware:
 def _caller(scope: Scope) -> str:
     key = presented_key(Headers(scope=scope))
     if key is not None:
-        return "key:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+        return "key:" + hash_key(key).hex()
     client = scope.get("client")
     return "addr:" + (str(client[0]) if client else "unknown")
 

@@ -137,7 +137,9 @@ def sample_rows(
     """One token per row of ``logits`` ``[B, V]``, each as its own sampler would pick it.
 
     Plain greedy rows share one vectorised argmax (float32 and float64 order the same values
-    identically, so the choice is the sampler's); the others go through their sampler.
+    identically, so the choice is the sampler's); the others go through their sampler. A plain
+    row's ``logprob`` is a 0.0 placeholder: plain rows are exactly those whose request did not
+    ask for log-probabilities (TGI's routes always ask), so it is never reported.
     """
     plain = [sampler.plain_argmax for sampler in samplers]
     best: list[int] = logits.argmax(axis=1).tolist() if any(plain) else []
