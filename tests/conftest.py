@@ -59,9 +59,15 @@ def free_port() -> int:
 
 
 def start_server(
-    log_path: Path, *, api_key: str, load_delay_s: float = 0.0, extra_args: Sequence[str] = ()
+    log_path: Path,
+    *,
+    api_key: str,
+    load_delay_s: float = 0.0,
+    extra_args: Sequence[str] = (),
+    port: int | None = None,
 ) -> ServerProcess:
-    port = free_port()
+    """``port``: a given one, to restart a stopped server where its clients expect it."""
+    port = free_port() if port is None else port
     env = {
         **os.environ,
         "MAASKIT_API_KEYS": api_key,

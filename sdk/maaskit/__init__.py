@@ -2,16 +2,21 @@
 
 from ._async_client import AsyncClient
 from ._auth import BearerAuth, HeaderAuth, OAuth2ClientCredentials
+from ._breaker import BreakerPolicy
 from ._call import ATTEMPT_HEADER, IDEMPOTENCY_HEADER
 from ._client import Client
 from ._config import Timeout
+from ._config_file import ClientSettings, load_config
+from ._endpoint import Budget, Endpoint, Price
 from ._exceptions import (
     APIConnectionError,
     APIError,
     APIStatusError,
     APITimeoutError,
+    AttemptFailure,
     AuthenticationError,
     BadRequestError,
+    BudgetExceededError,
     ConflictError,
     MaaSError,
     NoEndpointAvailable,
@@ -23,8 +28,13 @@ from ._exceptions import (
     UnprocessableEntityError,
 )
 from ._hooks import AttemptEvent
+from ._ledger import UsageEntry, UsageReport
 from ._logging import redact_headers
+from ._options import ClientOptions
 from ._retry import RetryPolicy
+from ._retry_budget import RetryBudget
+from ._router import EndpointHealth, Router
+from ._routing import Candidate, RouteRequest
 from ._streaming import AsyncStream, Stream
 from ._version import __version__
 from .types import (
@@ -50,19 +60,28 @@ __all__ = [
     "AsyncClient",
     "AsyncStream",
     "AttemptEvent",
+    "AttemptFailure",
     "AuthenticationError",
     "BadRequestError",
     "BearerAuth",
+    "BreakerPolicy",
+    "Budget",
+    "BudgetExceededError",
+    "Candidate",
     "ChatChunk",
     "ChatMessage",
     "ChatResponse",
     "ClassificationResponse",
     "ClassificationResult",
     "Client",
+    "ClientOptions",
+    "ClientSettings",
     "Completion",
     "CompletionChunk",
     "ConflictError",
     "EmbeddingResponse",
+    "Endpoint",
+    "EndpointHealth",
     "HeaderAuth",
     "MaaSError",
     "ModelInfo",
@@ -70,14 +89,21 @@ __all__ = [
     "NotFoundError",
     "OAuth2ClientCredentials",
     "PermissionDeniedError",
+    "Price",
     "RateLimitError",
     "ResponseValidationError",
+    "RetryBudget",
     "RetryPolicy",
+    "RouteRequest",
+    "Router",
     "ServerError",
     "Stream",
     "Timeout",
     "UnprocessableEntityError",
     "Usage",
+    "UsageEntry",
+    "UsageReport",
     "__version__",
+    "load_config",
     "redact_headers",
 ]

@@ -1,4 +1,4 @@
-"""The asynchronous executor: the same attempts as ``_transport`` on an ``httpx.AsyncClient``.
+"""The asynchronous executor: the same attempts as ``_transport`` on ``httpx.AsyncClient``s.
 
 Only the I/O differs; decisions come from ``_call.Call``. As in ``_transport``, a call's first
 attempt runs outside tenacity and only a failure enters the retry loop (as its attempt 1).
@@ -7,21 +7,21 @@ attempt runs outside tenacity and only a failure enters the retry loop (as its a
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
 import tenacity
+from pydantic import BaseModel
 
-from ._call import Call, as_http_response
-from ._config import ClientConfig
+from ._call import Call, Core, as_http_response
+from ._endpoint import Endpoint
 from ._exceptions import APIError
-from ._http import HttpRequest
 from ._streaming import AsyncStream
 from ._tasks import Task
+from ._transport import _MAX_RECOVERY_WAITS
 from .providers import StreamDecoder
-from .types import Result
+from .types import Result, Usage
 
 __all__ = ["AsyncTransport"]
 
@@ -33,19 +33,40 @@ T = TypeVar("T")
 class AsyncTransport:
     def __init__(
         self,
-        config: ClientConfig,
-        http_client: httpx.AsyncClient,
+        core: Core,
+        http_for: Callable[[Endpoint], httpx.AsyncClient],
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.config = config
-        self.http_client = http_client
+        self.core = core
+        self._http_for = http_for
         self._sleep = sleep
-        self._clock = clock
 
-    async def request(self, task: Task[Any, ResultT, Any], request: HttpRequest) -> ResultT:
-        call = Call(self.config, request, what=task.name, clock=self._clock)
+    async def _wait(self, seconds: float) -> None:
+        # A failover to another endpoint waits 0 s: no need to hand that to sleep().
+        if seconds > 0:
+            await self._sleep(seconds)
+
+    async def _start(self, call: Call) -> None:
+        waits = 0
+        while not call.plan.candidates:
+            if call.plan.wait is None or waits == _MAX_RECOVERY_WAITS:
+                raise call.no_endpoint()
+            await self._sleep(call.plan.wait)
+            waits += 1
+            call.replan()
+        call.check_budget()
+        call.started()
+
+    async def request(
+        self,
+        task: Task[Any, ResultT, Any],
+        request: BaseModel,
+        *,
+        tags: Mapping[str, str] | None = None,
+    ) -> ResultT:
+        call = Call(self.core, task, request, tags=tags)
+        await self._start(call)
         try:
             return await self._attempt(call, task, 1)
         except APIError as error:
@@ -58,7 +79,7 @@ class AsyncTransport:
         self, call: Call, first_failure: APIError, run: Callable[[int], Awaitable[T]]
     ) -> T:
         """Attempts 2 and on of a call whose attempt 1 raised ``first_failure``."""
-        async for attempt in tenacity.AsyncRetrying(**call.retry_options(self._sleep)):
+        async for attempt in tenacity.AsyncRetrying(**call.retry_options(self._wait)):
             with attempt:
                 number = attempt.retry_state.attempt_number
                 if number == 1:
@@ -67,13 +88,21 @@ class AsyncTransport:
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _send(self, call: Call, number: int, *, stream: bool) -> httpx.Response:
-        request = call.build(self.http_client, number)
+        call.begin(number)
+        assert call.current is not None
+        http_client = self._http_for(call.current.endpoint)
+        request = call.build(http_client, number)
         try:
-            response = await self.http_client.send(request, auth=call.auth, stream=stream)
+            response = await http_client.send(request, auth=call.auth, stream=stream)
         except httpx.HTTPError as exc:
             failure = call.transport_error(exc, number)
+            call.failed(failure)
             call.report(request, number, error=failure)
             raise failure from exc
+        except BaseException:
+            # Cancelled (a timeout around the call, a task group): the attempt is over.
+            call.abandoned()
+            raise
         if response.status_code >= 400:
             if stream:
                 try:
@@ -81,6 +110,7 @@ class AsyncTransport:
                 finally:
                     await response.aclose()
             error = call.status_error(as_http_response(response), number)
+            call.failed(error)
             call.report(request, number, response=response, error=error)
             raise error
         call.report(request, number, response=response)
@@ -88,18 +118,27 @@ class AsyncTransport:
 
     async def _attempt(self, call: Call, task: Task[Any, ResultT, Any], number: int) -> ResultT:
         response = await self._send(call, number, stream=False)
+        assert call.current is not None
         try:
-            return self.config.provider.parse_response(task, as_http_response(response))
+            result = call.current.endpoint.protocol.parse_response(task, as_http_response(response))
         except APIError as error:
             call.complete_error(error, number)
+            call.failed(error)
             raise
+        call.succeeded(result)
+        return result
 
     # -- streaming -------------------------------------------------------------------------
 
     async def stream(
-        self, task: Task[Any, Any, ChunkT], request: HttpRequest
+        self,
+        task: Task[Any, Any, ChunkT],
+        request: BaseModel,
+        *,
+        tags: Mapping[str, str] | None = None,
     ) -> AsyncStream[ChunkT]:
-        call = Call(self.config, request, what=task.name, streaming=True, clock=self._clock)
+        call = Call(self.core, task, request, streaming=True, tags=tags)
+        await self._start(call)
         try:
             return await self._open(call, task, 1)
         except APIError as error:
@@ -109,8 +148,9 @@ class AsyncTransport:
     async def _open(
         self, call: Call, task: Task[Any, Any, ChunkT], number: int
     ) -> AsyncStream[ChunkT]:
-        decoder = self.config.provider.stream_decoder(task)
         response = await self._send(call, number, stream=True)
+        assert call.current is not None
+        decoder = call.current.endpoint.protocol.stream_decoder(task)
         chunks = self._chunks(call, response, decoder, number)
         # Reading up to the first chunk inside the attempt makes a stream that fails before
         # any output retryable; after this point a failure is final.
@@ -118,7 +158,21 @@ class AsyncTransport:
             first = [await chunks.__anext__()]
         except StopAsyncIteration:
             first = []
-        return AsyncStream(first, chunks, response)
+        except APIError as error:
+            call.failed(error)
+            raise
+        except BaseException:
+            call.abandoned()
+            raise
+        ttft = self.core.clock() - call.attempt_started
+        call.succeeded(None, ttft=ttft)
+
+        def finish(usage: Usage | None, error: APIError | None) -> None:
+            call.stream_finished(usage, ttft, error)
+
+        return AsyncStream(
+            first, chunks, response, finish=finish, hide_usage_chunks=call.usage_injected
+        )
 
     async def _chunks(
         self,
@@ -127,8 +181,9 @@ class AsyncTransport:
         decoder: StreamDecoder[ChunkT],
         number: int,
     ) -> AsyncGenerator[ChunkT, None]:
-        idle = self.config.timeout.stream_idle
-        last_chunk = self._clock()
+        idle = call.options.timeout.stream_idle
+        clock = self.core.clock
+        last_chunk = clock()
         try:
             async for data in response.aiter_bytes():
                 chunks = decoder.feed(data)
@@ -136,8 +191,8 @@ class AsyncTransport:
                     yield chunk
                 decoder.raise_deferred()
                 if chunks:
-                    last_chunk = self._clock()
-                elif idle is not None and self._clock() - last_chunk > idle:
+                    last_chunk = clock()
+                elif idle is not None and clock() - last_chunk > idle:
                     raise call.idle_timeout(number)
                 if decoder.done:
                     return

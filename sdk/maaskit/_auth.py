@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from typing import TypeAlias
 from urllib.parse import quote
 
@@ -17,6 +17,9 @@ from ._exceptions import AuthenticationError
 __all__ = ["BearerAuth", "HeaderAuth", "KeySource", "OAuth2ClientCredentials", "SecretAuth"]
 
 KeySource: TypeAlias = str | SecretStr | Callable[[], str | SecretStr]
+
+# Marks the token endpoint's requests, whose answers the flow reads (and no others).
+_TOKEN_REQUEST = "maaskit.oauth2_token_request"
 
 
 def _secret(source: KeySource) -> SecretStr | Callable[[], str | SecretStr]:
@@ -89,9 +92,11 @@ class OAuth2ClientCredentials(SecretAuth):
 
     The token request goes through the same httpx client as the call (httpx auth flows may
     send extra requests), so it works unchanged with ``Client`` and ``AsyncClient``.
-    """
 
-    requires_response_body = True
+    Only the token endpoint's answers are read inside the flow. httpx's
+    ``requires_response_body`` would read every response, the API's too, so a streamed
+    answer arrived only once the server had sent all of it.
+    """
 
     def __init__(
         self,
@@ -148,6 +153,7 @@ class OAuth2ClientCredentials(SecretAuth):
             self.token_url,
             data=form,
             headers={"Accept": "application/json", "Authorization": f"Basic {basic}"},
+            extensions={_TOKEN_REQUEST: True},
         )
 
     def _store_token(self, response: httpx.Response) -> str:
@@ -179,6 +185,37 @@ class OAuth2ClientCredentials(SecretAuth):
     def invalidate(self) -> None:
         with self._lock:
             self._token = None
+
+    def _is_token_response(self, response: httpx.Response) -> bool:
+        return response.request.extensions.get(_TOKEN_REQUEST) is True
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        flow = self.auth_flow(request)
+        outgoing = next(flow)
+        while True:
+            response = yield outgoing
+            if self._is_token_response(response):
+                response.read()
+            try:
+                outgoing = flow.send(response)
+            except StopIteration:
+                return
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        flow = self.auth_flow(request)
+        outgoing = next(flow)
+        while True:
+            response = yield outgoing
+            if self._is_token_response(response):
+                await response.aread()
+            try:
+                outgoing = flow.send(response)
+            except StopIteration:
+                return
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         token = self._valid_token()

@@ -1,18 +1,35 @@
-"""What ``Client`` and ``AsyncClient`` share: settings, argument checks, request building."""
+"""What ``Client`` and ``AsyncClient`` share: settings, endpoints, argument checks.
+
+A client is a router over one or more :class:`Endpoint`\\ s. ``Client(provider=, base_url=)``
+is the one-endpoint case (named ``"default"``) and behaves as a plain client: no breaker and
+no retry budget unless asked for, so a single backend's hiccups are retried exactly as
+before. With ``endpoints=[...]`` both are on by default.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import dataclasses
+import ipaddress
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 import httpx
 
 from ._auth import KeySource
-from ._config import ClientConfig, Timeout, resolve_config
+from ._breaker import BreakerPolicy
+from ._call import Core
+from ._config import ClientConfig, Timeout, resolve_single_endpoint
+from ._config_file import load_config
+from ._endpoint import Budget, CertTypes, Endpoint, VerifyTypes
 from ._hooks import AttemptHook
-from ._http import HttpRequest
+from ._ledger import Ledger, UsageReport
+from ._logging import logger
+from ._options import ClientOptions
 from ._retry import RetryPolicy
-from ._tasks import CHAT, CLASSIFY, COMPLETE, EMBED, MODELS, ModelsRequest, Task
+from ._retry_budget import RetryBudget, RetryThrottle
+from ._router import Router
+from ._tasks import TASKS, Task
 from ._validation import check_flag, check_messages, check_model, check_prompt, check_texts
 from .providers import Provider
 from .types import (
@@ -23,124 +40,397 @@ from .types import (
     EmbeddingRequest,
 )
 
-__all__ = ["BaseClient", "MessageLike"]
+__all__ = ["DEFAULT", "BaseClient", "MessageLike", "check_tags"]
 
 MessageLike = ChatMessage | Mapping[str, Any]
 
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+
+
+class _Default:
+    """The default of a setting whose default depends on the number of endpoints."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Any = _Default()
 _UNSET: Any = object()
 
-# ``models()`` takes no arguments, so one request object serves every call.
-_MODELS_REQUEST = ModelsRequest()
+SINGLE_ENDPOINT_NAME = "default"
 
 
-class BaseClient:
-    _option_names = (
-        "provider",
-        "base_url",
-        "api_key",
-        "auth",
-        "timeout",
-        "max_retries",
-        "retry_policy",
-        "default_headers",
-        "on_attempt",
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_transport_security(endpoints: Sequence[Endpoint], require_tls: bool) -> None:
+    """A key sent in clear text to another machine can be read on the way: refuse it with
+    ``require_tls``, else warn once per client."""
+    exposed = [
+        e
+        for e in endpoints
+        if e.auth is not None
+        and e.base_url.startswith("http://")
+        and not _is_loopback(httpx.URL(e.base_url).host)
+    ]
+    if not exposed:
+        return
+    names = ", ".join(repr(e.name) for e in exposed)
+    if require_tls:
+        raise ValueError(
+            f"endpoint {names} sends credentials over plain http:// to a non-loopback host; "
+            "use https:// (require_tls=True refuses this)"
+        )
+    logger.warning(
+        "maaskit: endpoint %s sends credentials over plain http:// to a non-loopback host; "
+        "use https:// or pass require_tls=True to refuse this",
+        names,
     )
 
-    def _configure(
+
+class BaseClient(Generic[HttpT]):
+    _core: Core
+    _single: bool
+    _http_clients: dict[Any, HttpT]
+    _owned_http_clients: list[HttpT]
+
+    def _setup(
         self,
         *,
-        provider: str | Provider,
+        provider: str | Provider | None,
         base_url: str | None,
         api_key: KeySource | None,
         auth: httpx.Auth | None,
+        endpoints: Sequence[Endpoint] | None,
+        routing: Any,
+        min_quality: float | None,
+        breaker: BreakerPolicy | None,
+        wait_for_recovery: float | None,
+        retry_budget: RetryBudget | None,
+        budget: Budget | None,
         timeout: float | Timeout | None,
         max_retries: int | None,
         retry_policy: RetryPolicy | None,
         default_headers: Mapping[str, str] | None,
         on_attempt: AttemptHook | None,
-    ) -> ClientConfig:
-        self._options: dict[str, Any] = {
-            "provider": provider,
-            "base_url": base_url,
-            "api_key": api_key,
-            "auth": auth,
-            "timeout": timeout,
-            "max_retries": max_retries,
-            "retry_policy": retry_policy,
-            "default_headers": default_headers,
-            "on_attempt": on_attempt,
-        }
-        self.config = resolve_config(**self._options)
-        return self.config
+        verify: VerifyTypes | None,
+        cert: CertTypes | None,
+        require_tls: bool,
+        clock: Callable[[], float],
+        http_client: HttpT | None,
+        make_http_client: Callable[..., HttpT],
+    ) -> None:
+        options = ClientOptions.resolve(
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_policy=retry_policy,
+            default_headers=default_headers,
+            on_attempt=on_attempt,
+        )
+        if endpoints is not None:
+            given = [
+                name
+                for name, value in (
+                    ("provider", provider),
+                    ("base_url", base_url),
+                    ("api_key", api_key),
+                    ("auth", auth),
+                    ("verify", verify),
+                    ("cert", cert),
+                )
+                if value is not None
+            ]
+            if given:
+                raise TypeError(f"with endpoints=, set {', '.join(given)} on each Endpoint instead")
+            self._single = False
+            endpoint_list = list(endpoints) if isinstance(endpoints, Sequence) else endpoints
+        else:
+            single = resolve_single_endpoint(
+                provider=provider if provider is not None else "openai",
+                base_url=base_url,
+                api_key=api_key,
+                auth=auth,
+            )
+            self._single = True
+            endpoint_list = [
+                Endpoint(
+                    name=SINGLE_ENDPOINT_NAME,
+                    provider=single.provider,
+                    base_url=single.base_url,
+                    api_key=single.api_key,
+                    auth=single.auth,
+                    verify=verify,
+                    cert=cert,
+                )
+            ]
+        if breaker is DEFAULT:
+            breaker = None if self._single else BreakerPolicy()
+        if retry_budget is DEFAULT:
+            retry_budget = None if self._single else RetryBudget()
+        if retry_budget is not None and not isinstance(retry_budget, RetryBudget):
+            raise TypeError("retry_budget must be a maaskit.RetryBudget or None")
+        if budget is not None and not isinstance(budget, Budget):
+            raise TypeError("budget must be a maaskit.Budget or None")
+        ledger = Ledger(clock)
+        ledger.watch_period(budget)
+        router = Router(
+            endpoint_list,
+            routing,
+            ledger=ledger,
+            clock=clock,
+            breaker=breaker,
+            wait_for_recovery=wait_for_recovery,
+            min_quality=min_quality,
+        )
+        _check_transport_security(router.endpoints, check_flag("require_tls", require_tls))
+        self._core = Core(
+            options=options,
+            router=router,
+            ledger=ledger,
+            clock=clock,
+            throttle=RetryThrottle(retry_budget) if retry_budget is not None else None,
+            budget=budget,
+        )
+        self._setup_http(router.endpoints, http_client, make_http_client)
 
-    def _merged_options(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
-        unknown = set(overrides) - set(self._option_names)
-        if unknown:
-            raise TypeError(f"with_options() got unknown options: {', '.join(sorted(unknown))}")
-        options = dict(self._options)
+    def _setup_http(
+        self,
+        endpoints: Sequence[Endpoint],
+        http_client: HttpT | None,
+        make_http_client: Callable[..., HttpT],
+    ) -> None:
+        """One connection pool per distinct TLS setting (httpx keeps TLS on the pool); a
+        passed ``http_client`` serves every endpoint without TLS settings of its own."""
+        self._owned_http_clients = []
+        clients: dict[Any, HttpT] = {}
+        if http_client is None:
+            http_client = make_http_client()
+            self._owned_http_clients.append(http_client)
+        clients[None] = http_client
+        for endpoint in endpoints:
+            key = endpoint.tls_key
+            if key is None or key in clients:
+                continue
+            settings: dict[str, Any] = {}
+            if endpoint.verify is not None:
+                settings["verify"] = endpoint.verify
+            if endpoint.cert is not None:
+                settings["cert"] = endpoint.cert
+            try:
+                made = make_http_client(**settings)
+            except (OSError, ValueError) as exc:
+                # A missing CA bundle or certificate file: say which endpoint needs it.
+                raise ValueError(f"endpoint {endpoint.name!r}: TLS settings: {exc}") from exc
+            clients[key] = made
+            self._owned_http_clients.append(made)
+        self._http_clients = clients
+
+    @property
+    def _http_client(self) -> HttpT:
+        """The connection pool of endpoints without TLS settings of their own."""
+        return self._http_clients[None]
+
+    def _http_for(self, endpoint: Endpoint) -> HttpT:
+        return self._http_clients[endpoint.tls_key]
+
+    def _derive_core(
+        self,
+        *,
+        timeout: Any,
+        max_retries: Any,
+        retry_policy: Any,
+        default_headers: Any,
+        on_attempt: Any,
+        provider: Any,
+        base_url: Any,
+        api_key: Any,
+        auth: Any,
+    ) -> Core:
+        """The core of a ``with_options`` copy: new options over the same routing state and
+        ledger; for a one-endpoint client a changed endpoint gets a fresh router."""
+        unset = frozenset(
+            name
+            for name, value in (
+                ("timeout", timeout),
+                ("max_retries", max_retries),
+                ("retry_policy", retry_policy),
+                ("default_headers", default_headers),
+                ("on_attempt", on_attempt),
+            )
+            if value is _UNSET
+        )
+        options = self._core.options.replace(
+            timeout=None if timeout is _UNSET else timeout,
+            max_retries=None if max_retries is _UNSET else max_retries,
+            retry_policy=None if retry_policy is _UNSET else retry_policy,
+            default_headers=None if default_headers is _UNSET else default_headers,
+            on_attempt=None if on_attempt is _UNSET else on_attempt,
+            unset=unset,
+        )
+        core = dataclasses.replace(self._core, options=options)
+        changes = {
+            name: value
+            for name, value in (
+                ("provider", provider),
+                ("base_url", base_url),
+                ("api_key", api_key),
+                ("auth", auth),
+            )
+            if value is not _UNSET
+        }
+        if not changes:
+            return core
+        if not self._single:
+            raise TypeError(
+                f"with_options() cannot change {', '.join(sorted(changes))} of a client with "
+                "endpoints=; make a client with other Endpoints instead"
+            )
+        (endpoint,) = self._core.router.endpoints
+        fields: dict[str, Any] = {}
+        if "provider" in changes:
+            fields["provider"] = changes["provider"]
+        if "base_url" in changes:
+            fields["base_url"] = changes["base_url"]
         # A new credential replaces the old one instead of conflicting with it.
-        if "api_key" in overrides:
-            options["auth"] = None
-        if "auth" in overrides:
-            options["api_key"] = None
-        options.update(overrides)
-        return options
+        new_key = changes.get("api_key")
+        if "api_key" in changes or "auth" in changes:
+            fields["auth"] = changes.get("auth")
+        replaced = dataclasses.replace(endpoint, **fields, api_key=new_key)
+        old = self._core.router
+        router = Router(
+            [replaced],
+            old.policy,
+            ledger=self._core.ledger,
+            clock=self._core.clock,
+            breaker=old.breaker_policy,
+            wait_for_recovery=old.wait_for_recovery,
+        )
+        return dataclasses.replace(core, router=router)
+
+    # -- reading state -------------------------------------------------------------------------
+
+    @property
+    def router(self) -> Router:
+        """Routing state: ``health()``, ``load_eval()``, ``endpoints``."""
+        return self._core.router
+
+    @property
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        return self._core.router.endpoints
+
+    @property
+    def options(self) -> ClientOptions:
+        return self._core.options
+
+    @property
+    def config(self) -> ClientConfig:
+        """A one-endpoint client's settings in one object (a router has ``endpoints``)."""
+        if not self._single:
+            raise AttributeError(
+                "a client with endpoints= has no single config: see .endpoints and .options"
+            )
+        (endpoint,) = self._core.router.endpoints
+        options = self._core.options
+        return ClientConfig(
+            provider=endpoint.protocol,
+            base_url=endpoint.base_url,
+            auth=endpoint.auth,
+            timeout=options.timeout,
+            retry=options.retry,
+            default_headers=options.default_headers,
+            on_attempt=options.on_attempt,
+        )
+
+    def usage(self) -> UsageReport:
+        """The ledger: calls, failures by kind, tokens, cost, latency and TTFT percentiles
+        per endpoint and model, since this client was made (shared with its copies)."""
+        return self._core.ledger.snapshot()
 
     def __repr__(self) -> str:
-        config = getattr(self, "config", None)
-        if config is None:  # a constructor that raised: tracebacks still show something sane
+        core = getattr(self, "_core", None)
+        if core is None:  # a constructor that raised: tracebacks still show something sane
             return f"<{type(self).__name__} (not constructed)>"
+        retries = core.options.retry.max_retries
+        if self._single:
+            (endpoint,) = core.router.endpoints
+            return (
+                f"{type(self).__name__}(provider={endpoint.protocol.name!r}, "
+                f"base_url={endpoint.base_url!r}, auth={endpoint.auth!r}, "
+                f"max_retries={retries})"
+            )
+        names = ", ".join(repr(e.name) for e in core.router.endpoints)
         return (
-            f"{type(self).__name__}(provider={config.provider.name!r}, "
-            f"base_url={config.base_url!r}, auth={config.auth!r}, "
-            f"max_retries={config.retry.max_retries})"
+            f"{type(self).__name__}(endpoints=[{names}], routing={core.router.policy.name!r}, "
+            f"max_retries={retries})"
         )
+
+    @staticmethod
+    def _settings_from_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+        settings = load_config(path)
+        return {"endpoints": settings.endpoints, **settings.options}
 
     # -- building neutral requests -------------------------------------------------------------
 
-    def _build(self, task: Task[Any, Any, Any], request: Any) -> HttpRequest:
-        provider = self.config.provider
-        if not provider.supports(task):
-            raise NotImplementedError(f"provider {provider.name!r} has no {task.name!r} task")
-        return provider.build_request(task, request)
+    def _check_task(self, task: Task[Any, Any, Any]) -> None:
+        # A one-endpoint client says plainly that its provider lacks the task (a router says
+        # which endpoints could not serve it, through NoEndpointAvailable).
+        if self._single:
+            (endpoint,) = self._core.router.endpoints
+            if not endpoint.protocol.supports(task):
+                raise NotImplementedError(
+                    f"provider {endpoint.protocol.name!r} has no {task.name!r} task"
+                )
 
     def _chat_request(
         self, model: str, messages: Sequence[MessageLike], stream: bool, params: dict[str, Any]
-    ) -> HttpRequest:
-        request = ChatRequest(
+    ) -> ChatRequest:
+        self._check_task(TASKS["chat"])
+        return ChatRequest(
             model=check_model(model),
             messages=check_messages(messages),
             stream=check_flag("stream", stream),
             params=params,
         )
-        return self._build(CHAT, request)
 
     def _complete_request(
         self, model: str, prompt: str | Sequence[str], stream: bool, params: dict[str, Any]
-    ) -> HttpRequest:
-        request = CompletionRequest(
+    ) -> CompletionRequest:
+        self._check_task(TASKS["complete"])
+        return CompletionRequest(
             model=check_model(model),
             prompt=check_prompt(prompt),
             stream=check_flag("stream", stream),
             params=params,
         )
-        return self._build(COMPLETE, request)
 
     def _embed_request(
         self, model: str, input: str | Sequence[str], params: dict[str, Any]
-    ) -> HttpRequest:
-        request = EmbeddingRequest(
+    ) -> EmbeddingRequest:
+        self._check_task(TASKS["embed"])
+        return EmbeddingRequest(
             model=check_model(model), input=check_texts("input", input), params=params
         )
-        return self._build(EMBED, request)
 
     def _classify_request(
         self, model: str, input: str | Sequence[str], params: dict[str, Any]
-    ) -> HttpRequest:
-        request = ClassificationRequest(
+    ) -> ClassificationRequest:
+        self._check_task(TASKS["classify"])
+        return ClassificationRequest(
             model=check_model(model), input=check_texts("input", input), params=params
         )
-        return self._build(CLASSIFY, request)
 
-    def _models_request(self) -> HttpRequest:
-        return self._build(MODELS, _MODELS_REQUEST)
+
+def check_tags(tags: Any) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
+    ):
+        raise TypeError("tags must be a mapping of str to str")
+    return dict(tags)

@@ -1,41 +1,73 @@
 """One logical call, sans-I/O: the part of the transport that sync and async share.
 
-It builds each attempt's headers and timeout, turns responses and httpx exceptions into
-maaskit errors, and gives tenacity the retry decision, the backoff and the stop rule.
+A call has one route (the router's ordered endpoints) and one attempt budget
+(``max_retries + 1`` attempts in all, whatever the number of endpoints: never retries ×
+endpoints). Each attempt builds its request from its own endpoint through that endpoint's
+provider; a retryable failure moves the call to the next endpoint of the route at once, and
+only an endpoint this call already tried is retried after the backoff (or its
+``Retry-After``). Non-retryable statuses end the call unless the endpoint lists them in
+``failover_statuses``; a context-length 400 moves to an endpoint with a larger
+``max_context``.
+
+It also builds each attempt's headers and timeout, turns responses and httpx exceptions into
+maaskit errors, gives tenacity the retry decision, the backoff and the stop rule, and reports
+every attempt's outcome to the router (breakers, latency, in flight) and the ledger.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import tenacity
+from pydantic import BaseModel
 
 from ._auth import SecretAuth
-from ._config import ClientConfig
+from ._endpoint import Budget, Endpoint
 from ._exceptions import (
     APIConnectionError,
     APIError,
     APIStatusError,
     APITimeoutError,
+    AttemptFailure,
+    BudgetExceededError,
+    NoEndpointAvailable,
     status_error_class,
 )
 from ._hooks import AttemptEvent
 from ._http import HttpRequest, HttpResponse
-from ._logging import logger, redact_headers, scrub
+from ._ledger import Charge, Ledger
+from ._logging import REDACTED, SENSITIVE_HEADERS, logger, redact_headers, scrub
+from ._options import ClientOptions
+from ._retry_budget import RetryThrottle
+from ._router import Plan, Router
+from ._routing import RouteRequest, estimate_tokens
+from ._tasks import Task
 from ._version import __version__
 from .providers._parsing import text_of_body
+from .types import (
+    ChatRequest,
+    ClassificationRequest,
+    CompletionRequest,
+    EmbeddingRequest,
+    Result,
+    Usage,
+)
 
-__all__ = ["ATTEMPT_HEADER", "IDEMPOTENCY_HEADER", "Call", "as_http_response"]
+__all__ = ["ATTEMPT_HEADER", "IDEMPOTENCY_HEADER", "Call", "Core", "as_http_response"]
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 ATTEMPT_HEADER = "X-MaaSKit-Attempt"
 USER_AGENT = f"maaskit/{__version__}"
+
+# Phrases backends use for a prompt longer than the model's context (OpenAI's
+# ``context_length_exceeded`` code, vLLM's and TGI's messages, the reference server's).
+_CONTEXT_MARKERS = ("context_length", "context length", "maximum context", "too many tokens")
 
 
 def encode_json(body: Any, what: str) -> bytes:
@@ -54,48 +86,261 @@ def as_http_response(response: httpx.Response) -> HttpResponse:
     return HttpResponse(response.status_code, response.headers, response.content)
 
 
+@dataclass
+class Core:
+    """What every call of one client shares: settings, routing state, ledger, budgets."""
+
+    options: ClientOptions
+    router: Router
+    ledger: Ledger
+    clock: Callable[[], float]
+    throttle: RetryThrottle | None = None
+    budget: Budget | None = None
+
+
+def route_request(task: str, request: BaseModel, tags: Mapping[str, str]) -> RouteRequest:
+    """What the router needs of a neutral request, read without any provider."""
+    model = str(getattr(request, "model", ""))
+    params: Mapping[str, Any] = getattr(request, "params", {})
+    prompt = 0
+    if isinstance(request, ChatRequest):
+        for message in request.messages:
+            content = message.content
+            if isinstance(content, str):
+                prompt += estimate_tokens(content)
+            elif isinstance(content, list):
+                prompt += sum(
+                    estimate_tokens(str(part.get("text", "")))
+                    for part in content
+                    if isinstance(part, Mapping)
+                )
+            prompt += 4  # role and separators, as OpenAI's counting guide does
+    elif isinstance(request, CompletionRequest):
+        texts = [request.prompt] if isinstance(request.prompt, str) else request.prompt
+        prompt = sum(estimate_tokens(text) for text in texts)
+    elif isinstance(request, (EmbeddingRequest, ClassificationRequest)):
+        texts = [request.input] if isinstance(request.input, str) else request.input
+        prompt = sum(estimate_tokens(text) for text in texts)
+    limit = params.get("max_tokens", params.get("max_completion_tokens"))
+    max_tokens = limit if isinstance(limit, int) and not isinstance(limit, bool) else None
+    return RouteRequest(
+        task=task,
+        model=model,
+        prompt_tokens=prompt,
+        max_tokens=max_tokens,
+        stream=bool(getattr(request, "stream", False)),
+        tags=dict(tags),
+    )
+
+
+@dataclass
+class _Prepared:
+    """One endpoint's form of the call: built once, reused by every attempt on it."""
+
+    endpoint: Endpoint
+    request: HttpRequest
+    content: bytes | None
+    url: str
+    where: str
+    usage_injected: bool
+
+
 class Call:
-    """State of one logical call across its attempts."""
+    """State of one logical call across its attempts and endpoints."""
 
     def __init__(
         self,
-        config: ClientConfig,
-        request: HttpRequest,
+        core: Core,
+        task: Task[Any, Any, Any],
+        request: BaseModel,
         *,
-        what: str = "request",
         streaming: bool = False,
-        clock: Callable[[], float] = time.monotonic,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
-        self.config = config
-        self.request = request
-        # Encoded once for every attempt; it also fails here, before anything is sent.
-        self.content = None if request.json is None else encode_json(request.json, what)
+        self.core = core
+        self.task = task
+        self.neutral = request
         self.streaming = streaming
-        self._clock = clock
-        self._started = clock()
-        # One key for every attempt, so a server that honours it runs a retried POST once.
-        self.idempotency_key = None if request.idempotent else f"maaskit-{uuid.uuid4()}"
+        self._clock = core.clock
+        self._started = core.clock()
+        self.route = route_request(task.name, request, tags or {})
+        self.model = self.route.model or "-"
+        # One key for every attempt and endpoint, so a server that honours it runs a retried
+        # POST once.
+        self.idempotency_key: str | None = None
+        self._prepared: dict[str, _Prepared] = {}
+        self._tried: list[str] = []
+        self.history: list[AttemptFailure] = []
+        self.plan: Plan = core.router.plan(self.route)
+        self.current: _Prepared | None = None
+        self._next: Endpoint | None = None
+        self.attempt_started = 0.0
+        self._retry_number = 0
+
+    @property
+    def options(self) -> ClientOptions:
+        return self.core.options
+
+    @property
+    def endpoint(self) -> str:
+        """``METHOD URL`` of the current attempt, for errors and logs."""
+        return self.current.where if self.current is not None else "-"
+
+    # -- choosing endpoints -------------------------------------------------------------------
+
+    def no_endpoint(self) -> NoEndpointAvailable:
+        reasons = "; ".join(f"{name}: {why}" for name, why in self.plan.skipped.items())
+        return NoEndpointAvailable(
+            f"no endpoint can serve {self.task.name} for model {self.route.model!r}"
+            + (f" ({reasons})" if reasons else ""),
+            skipped=self.plan.skipped,
+        )
+
+    def replan(self) -> None:
+        self.plan = self.core.router.plan(self.route)
+
+    def check_budget(self) -> None:
+        """Refuse, before anything is sent, a call the client's budget cannot pay for."""
+        budget = self.core.budget
+        if budget is None or not self.plan.candidates:
+            return
+        first = self.plan.candidates[0]
+        estimate = self.core.router.estimate_cost(first.name, self.route) or 0.0
+        spent = self.core.ledger.spent(budget.period)
+        if spent + estimate > budget.max_cost:
+            raise BudgetExceededError(
+                f"the budget of ${budget.max_cost:.6f}"
+                + (f" per {budget.period:g} s" if budget.period else "")
+                + f" has ${max(budget.max_cost - spent, 0):.6f} left; this call would cost "
+                f"about ${estimate:.6f} on {first.name!r}",
+                spent=spent,
+                estimate=estimate,
+                max_cost=budget.max_cost,
+            )
+
+    def _claim(self, order: list[Endpoint]) -> Endpoint | None:
+        for endpoint in order:
+            if self.core.router.acquire(endpoint.name):
+                return endpoint
+        return None
+
+    def begin(self, number: int) -> None:
+        """Choose and claim this attempt's endpoint and prepare its request."""
+        wanted = self._next
+        order = list(self.plan.candidates)
+        if wanted is not None:
+            order.remove(wanted)
+            order.insert(0, wanted)
+        endpoint = self._claim(order)
+        if endpoint is None:
+            raise self.no_endpoint()
+        self._tried.append(endpoint.name)
+        self.current = self._prepare(endpoint)
+        self.attempt_started = self._clock()
+
+    def _prepare(self, endpoint: Endpoint) -> _Prepared:
+        prepared = self._prepared.get(endpoint.name)
+        if prepared is not None:
+            return prepared
+        request = self.neutral
+        updates: dict[str, Any] = {}
+        mapped = endpoint.model_name(self.route.model) if self.route.model else None
+        if mapped is not None and mapped != self.route.model:
+            updates["model"] = mapped
+        injected = False
+        params = getattr(request, "params", None)
+        if (
+            self.streaming
+            and endpoint.stream_usage
+            and endpoint.protocol.name == "openai"
+            and isinstance(params, dict)
+            and "stream_options" not in params
+        ):
+            updates["params"] = {**params, "stream_options": {"include_usage": True}}
+            injected = True
+        if updates:
+            request = request.model_copy(update=updates)
+        http_request = endpoint.protocol.build_request(self.task, request)
+        # Encoded once per endpoint; it also fails here, before anything is sent.
+        content = (
+            None if http_request.json is None else encode_json(http_request.json, self.task.name)
+        )
+        if self.idempotency_key is None and not http_request.idempotent:
+            self.idempotency_key = f"maaskit-{uuid.uuid4()}"
         # An empty path is the base URL itself (a Hugging Face model endpoint is POSTed to
         # as is; a trailing slash would be another route).
-        path = request.path.lstrip("/")
-        self.url = f"{config.base_url}/{path}" if path else config.base_url
-        self.endpoint = f"{request.method.upper()} {self.url}"
+        path = http_request.path.lstrip("/")
+        url = f"{endpoint.base_url}/{path}" if path else endpoint.base_url
+        prepared = _Prepared(
+            endpoint=endpoint,
+            request=http_request,
+            content=content,
+            url=url,
+            where=f"{http_request.method.upper()} {url}",
+            usage_injected=injected,
+        )
+        self._prepared[endpoint.name] = prepared
+        return prepared
+
+    def _failover_target(self, error: APIError, endpoint: Endpoint) -> Endpoint | None:
+        """Where a failure that is not retryable by itself may still go: an untried endpoint
+        for a status the endpoint lists, a larger context for a context-length 400."""
+        if not isinstance(error, APIStatusError):
+            return None
+        untried = self._untried_list()
+        if error.status_code == 400 and _is_context_error(error):
+            limit = endpoint.max_context
+            for other in untried:
+                if other.max_context is not None and (limit is None or other.max_context > limit):
+                    return other
+            return None
+        if error.status_code in endpoint.failover_statuses:
+            return untried[0] if untried else None
+        return None
+
+    def _untried_list(self) -> list[Endpoint]:
+        return [e for e in self.plan.candidates if e.name not in self._tried]
+
+    def _untried(self) -> Endpoint | None:
+        now = self._clock()
+        for other in self._untried_list():
+            if self.core.router.available(other.name, now):
+                return other
+        return None
+
+    def _retry_target(self, endpoint: Endpoint) -> Endpoint | None:
+        """After a retryable failure: the next endpoint of the route this call has not tried,
+        else the route again from the top (the same endpoint, for a single one)."""
+        router = self.core.router
+        now = self._clock()
+        candidates = self.plan.candidates
+        start = next((i for i, e in enumerate(candidates) if e.name == endpoint.name), -1)
+        rotated = candidates[start + 1 :] + candidates[: start + 1]
+        untried = [e for e in rotated if e.name not in self._tried]
+        for other in untried + [e for e in rotated if e.name in self._tried]:
+            if router.available(other.name, now):
+                return other
+        return None
 
     # -- building attempts -------------------------------------------------------------------
 
     def remaining(self) -> float | None:
-        total = self.config.timeout.total
+        total = self.options.timeout.total
         return None if total is None else max(total - (self._clock() - self._started), 0.001)
 
     def headers(self, attempt: int) -> dict[str, str]:
+        prepared = self.current
+        assert prepared is not None
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if self.streaming:
             headers["Accept"] = "text/event-stream"
-        if self.content is not None:
+        if prepared.content is not None:
             headers["Content-Type"] = "application/json"
-        extra = self.config.default_headers or self.request.headers
-        if extra:
-            overrides = {**self.config.default_headers, **self.request.headers}
+        defaults = self.options.default_headers
+        endpoint_headers = prepared.endpoint.headers
+        provider_headers = prepared.request.headers
+        if defaults or endpoint_headers or provider_headers:
+            overrides = {**defaults, **endpoint_headers, **provider_headers}
             # A default or provider header replaces maaskit's own of the same name, whatever
             # its case (two dict keys differing in case would send the header twice).
             replaced = {name.lower() for name in overrides}
@@ -107,36 +352,49 @@ class Call:
         return headers
 
     def build(self, client: httpx.Client | httpx.AsyncClient, attempt: int) -> httpx.Request:
-        timeout = self.config.timeout.for_attempt(self.remaining(), streaming=self.streaming)
-        request = client.build_request(
-            self.request.method,
-            self.url,
-            content=self.content,
-            params=dict(self.request.params) or None,
+        prepared = self.current
+        assert prepared is not None
+        timeout_settings = prepared.endpoint.timeout or self.options.timeout
+        timeout = timeout_settings.for_attempt(self.remaining(), streaming=self.streaming)
+        return client.build_request(
+            prepared.request.method,
+            prepared.url,
+            content=prepared.content,
+            params=dict(prepared.request.params) or None,
             headers=self.headers(attempt),
             timeout=timeout,
         )
-        return request
 
     @property
     def auth(self) -> Any:
-        return self.config.auth if self.config.auth is not None else httpx.USE_CLIENT_DEFAULT
+        auth = self.current.endpoint.auth if self.current is not None else None
+        return auth if auth is not None else httpx.USE_CLIENT_DEFAULT
+
+    @property
+    def usage_injected(self) -> bool:
+        return self.current is not None and self.current.usage_injected
 
     # -- turning outcomes into errors --------------------------------------------------------
 
     def _secrets(self) -> list[str]:
-        auth = self.config.auth
+        auth = self.current.endpoint.auth if self.current is not None else None
         return auth.secrets() if isinstance(auth, SecretAuth) else []
 
     def status_error(self, response: HttpResponse, attempt: int) -> APIStatusError:
+        assert self.current is not None
         secrets = self._secrets()
-        provider_message = self.config.provider.error_message(response)
+        protocol = self.current.endpoint.protocol
+        provider_message = protocol.error_message(response)
         if provider_message is not None:
             provider_message = scrub(provider_message, secrets)
-        headers = dict(response.headers)
+        # A server may echo the key back in a header: the error keeps no copy of it.
+        headers = {
+            name: REDACTED if name in SENSITIVE_HEADERS else scrub(value, secrets)
+            for name, value in response.headers.items()
+        }
         status = response.status_code
         message = f"HTTP {status}" + (f": {provider_message}" if provider_message else "")
-        return status_error_class(status)(
+        error = status_error_class(status)(
             message,
             status_code=status,
             request_id=headers.get("x-request-id") or headers.get("request-id"),
@@ -145,29 +403,36 @@ class Call:
             headers=headers,
             endpoint=self.endpoint,
             attempts=attempt,
-            retry_hint=self.config.provider.retry_hint(response),
+            retry_hint=protocol.retry_hint(response),
         )
+        self._placed(error)
+        return error
+
+    def _placed(self, error: APIError) -> None:
+        error.endpoint_name = self.current.endpoint.name if self.current else None
 
     def transport_error(self, exc: Exception, attempt: int) -> APIConnectionError:
         kind = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
         detail = scrub(str(exc) or type(exc).__name__, self._secrets())
-        return kind(
-            f"{type(exc).__name__}: {detail}",
-            endpoint=self.endpoint,
-            attempts=attempt,
-        )
+        error = kind(f"{type(exc).__name__}: {detail}", endpoint=self.endpoint, attempts=attempt)
+        self._placed(error)
+        return error
 
     def idle_timeout(self, attempt: int) -> APITimeoutError:
-        return APITimeoutError(
-            f"no stream chunk within {self.config.timeout.stream_idle} s",
+        error = APITimeoutError(
+            f"no stream chunk within {self.options.timeout.stream_idle} s",
             endpoint=self.endpoint,
             attempts=attempt,
         )
+        self._placed(error)
+        return error
 
     def complete_error(self, error: APIError, attempt: int) -> APIError:
         """Errors raised by a provider know nothing of the call: add where and when."""
         error.endpoint = error.endpoint or self.endpoint
         error.attempts = error.attempts or attempt
+        if error.endpoint_name is None:
+            self._placed(error)
         if isinstance(error, APIStatusError) and error.provider_message:
             error.provider_message = scrub(error.provider_message, self._secrets())
         return error
@@ -191,26 +456,142 @@ class Call:
                 error if error is not None else response.status_code if response else "?",
                 redact_headers(sent.headers),
             )
-        hook = self.config.on_attempt
+        hook = self.options.on_attempt
         if hook is not None:
-            hook(AttemptEvent(request=request, attempt=attempt, response=response, error=error))
+            name = self.current.endpoint.name if self.current is not None else None
+            hook(
+                AttemptEvent(
+                    request=request,
+                    attempt=attempt,
+                    response=response,
+                    error=error,
+                    endpoint=name,
+                )
+            )
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def charge(self, usage: Usage | None) -> Charge:
+        """What the answer cost; fills ``usage.cost`` where the endpoint has a price."""
+        assert self.current is not None
+        price = self.current.endpoint.price
+        if usage is None:
+            return Charge(cost=price.per_request if price is not None else 0.0)
+        cached = usage.cached_tokens
+        details = usage.completion_tokens_details
+        cost = 0.0
+        if price is not None:
+            cost = price.cost(usage.prompt_tokens, usage.completion_tokens, cached)
+            usage.cost = cost
+        return Charge(
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cached_tokens=cached,
+            reasoning_tokens=details.reasoning_tokens if details is not None else 0,
+            cost=cost,
+        )
+
+    def succeeded(self, result: Result | None, *, ttft: float | None = None) -> None:
+        """A non-streamed answer arrived (or, with ``result=None``, a stream's first chunk:
+        the stream's own close records the tokens)."""
+        assert self.current is not None
+        name = self.current.endpoint.name
+        elapsed = self._clock() - self.attempt_started
+        if result is None:
+            self.core.router.succeeded(name, elapsed if ttft is None else ttft, release=False)
+            return
+        self.core.router.succeeded(name, elapsed)
+        usage = getattr(result, "usage", None)
+        charge = self.charge(usage if isinstance(usage, Usage) else None)
+        self.core.ledger.record_success(name, self.model, charge, elapsed)
+
+    def stream_finished(
+        self, usage: Usage | None, ttft: float | None, error: APIError | None
+    ) -> None:
+        """A stream that had opened ended: its tokens, cost and total time go to the ledger."""
+        assert self.current is not None
+        name = self.current.endpoint.name
+        elapsed = self._clock() - self.attempt_started
+        router = self.core.router
+        if error is not None:
+            router.failed(name, counts=_speaks_of_health(error), after_open=True)
+            self.core.ledger.record_failure(name, self.model, type(error).__name__, elapsed)
+            return
+        router.release(name)
+        self.core.ledger.record_success(name, self.model, self.charge(usage), elapsed, ttft)
+
+    def abandoned(self) -> None:
+        """The attempt ended without an outcome (cancelled, interrupted): free its place."""
+        if self.current is not None:
+            self.core.router.failed(self.current.endpoint.name, counts=False)
+
+    def failed(self, error: APIError) -> None:
+        """An attempt failed: its endpoint's breaker, the ledger and the call's history."""
+        assert self.current is not None
+        name = self.current.endpoint.name
+        elapsed = self._clock() - self.attempt_started
+        retry = self.options.retry
+        counts = _speaks_of_health(error)
+        retry_after = (
+            retry.retry_after(error.headers) if isinstance(error, APIStatusError) else None
+        )
+        self.core.router.failed(name, counts=counts, retry_after=retry_after)
+        self.core.ledger.record_failure(name, self.model, type(error).__name__, elapsed)
+        status = error.status_code if isinstance(error, APIStatusError) else None
+        self.history.append(
+            AttemptFailure(
+                attempt=len(self._tried),
+                endpoint=name,
+                error=str(error.message),
+                status_code=status,
+            )
+        )
+        error.history = list(self.history)
 
     # -- tenacity ------------------------------------------------------------------------------
 
     def _retry(self, retry_state: tenacity.RetryCallState) -> bool:
         outcome = retry_state.outcome
         error = outcome.exception() if outcome is not None else None
-        return error is not None and self.config.retry.is_retryable(error)
+        self._next = None
+        if not isinstance(error, APIError) or self.current is None:
+            return False
+        endpoint = self.current.endpoint
+        if self.options.retry.is_retryable(error):
+            target = self._retry_target(endpoint)
+        elif _speaks_of_health(error) and not _told_not_to_retry(error):
+            # Retryable but not here (a Retry-After longer than a call should wait): another
+            # backend may answer now.
+            target = self._untried()
+        else:
+            target = self._failover_target(error, endpoint)
+        if target is None or retry_state.attempt_number >= self.options.retry.max_attempts:
+            return False
+        throttle = self.core.throttle
+        if throttle is not None and not throttle.try_retry(self._clock()):
+            logger.warning(
+                "maaskit %s: the client's retry budget is spent; not retrying: %s",
+                self.endpoint,
+                error,
+            )
+            error.retry_budget_exhausted = True
+            return False
+        self._next = target
+        return True
 
     def _wait(self, retry_state: tenacity.RetryCallState) -> float:
         outcome = retry_state.outcome
         error = outcome.exception() if outcome is not None else None
-        return self.config.retry.delay(retry_state.attempt_number, error)
+        target = self._next
+        if target is not None and target.name not in self._tried:
+            return 0.0  # another backend: no reason to wait for this one's recovery
+        self._retry_number += 1
+        return self.options.retry.delay(self._retry_number, error)
 
     def _stop(self, retry_state: tenacity.RetryCallState) -> bool:
-        if retry_state.attempt_number >= self.config.retry.max_attempts:
+        if retry_state.attempt_number >= self.options.retry.max_attempts:
             return True
-        total = self.config.timeout.total
+        total = self.options.timeout.total
         if total is None:
             return False
         # Do not sleep past the call's deadline only to give up afterwards.
@@ -218,9 +599,11 @@ class Call:
 
     def _before_sleep(self, retry_state: tenacity.RetryCallState) -> None:
         outcome = retry_state.outcome
+        target = self._next.name if self._next is not None else "?"
         logger.info(
-            "maaskit %s retrying in %.2f s after attempt %d: %s",
+            "maaskit %s retrying on %s in %.2f s after attempt %d: %s",
             self.endpoint,
+            target,
             retry_state.upcoming_sleep,
             retry_state.attempt_number,
             outcome.exception() if outcome is not None else None,
@@ -235,3 +618,24 @@ class Call:
             "before_sleep": self._before_sleep,
             "reraise": True,
         }
+
+    def started(self) -> None:
+        throttle = self.core.throttle
+        if throttle is not None:
+            throttle.first_attempt(self._clock())
+
+
+def _speaks_of_health(error: APIError) -> bool:
+    """Failures that say the backend is down or overloaded (a 400 says nothing of it)."""
+    if isinstance(error, APIStatusError):
+        return error.status_code in (408, 429) or error.status_code >= 500
+    return isinstance(error, APIConnectionError)
+
+
+def _told_not_to_retry(error: APIError) -> bool:
+    return isinstance(error, APIStatusError) and error.headers.get("x-should-retry") == "false"
+
+
+def _is_context_error(error: APIStatusError) -> bool:
+    text = " ".join(filter(None, [error.provider_message, error.body])).lower()
+    return any(marker in text for marker in _CONTEXT_MARKERS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 from collections.abc import Mapping
@@ -11,12 +10,12 @@ from typing import Any
 
 import httpx
 
-from ._auth import BearerAuth, KeySource
+from ._auth import KeySource
 from ._hooks import AttemptHook
 from ._retry import RetryPolicy
 from .providers import Provider, get_provider
 
-__all__ = ["ClientConfig", "Timeout", "resolve_config"]
+__all__ = ["ClientConfig", "SingleEndpoint", "Timeout", "check_base_url", "resolve_single_endpoint"]
 
 # Used only for provider "openai" when neither base_url= nor an environment variable says.
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -86,6 +85,9 @@ class Timeout:
 
 @dataclass(frozen=True)
 class ClientConfig:
+    """A single-endpoint client's settings in one place (``client.config``): the endpoint's
+    provider, base URL and auth with the client's timeout, retry policy, headers and hook."""
+
     provider: Provider
     base_url: str
     auth: httpx.Auth | None
@@ -112,17 +114,6 @@ def check_base_url(url: Any) -> str:
     return url.rstrip("/")
 
 
-def _check_headers(headers: Any) -> dict[str, str]:
-    if headers is None:
-        return {}
-    if not isinstance(headers, Mapping):
-        raise TypeError("default_headers must be a mapping of str to str")
-    for name, value in headers.items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise TypeError("default_headers must be a mapping of str to str")
-    return dict(headers)
-
-
 def _from_env(provider: Provider, maaskit_name: str, openai_name: str) -> str | None:
     value = os.environ.get(maaskit_name)
     if not value and provider.name == "openai":
@@ -130,21 +121,25 @@ def _from_env(provider: Provider, maaskit_name: str, openai_name: str) -> str | 
     return value or None
 
 
-def resolve_config(
+@dataclass(frozen=True)
+class SingleEndpoint:
+    """``Client(provider=, base_url=, api_key=, auth=)`` resolved: arguments first, then
+    ``MAASKIT_BASE_URL`` / ``MAASKIT_API_KEY``, then for provider ``openai``
+    ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``."""
+
+    provider: Provider
+    base_url: str
+    api_key: KeySource | None
+    auth: httpx.Auth | None
+
+
+def resolve_single_endpoint(
     *,
     provider: str | Provider,
     base_url: str | None,
     api_key: KeySource | None,
     auth: httpx.Auth | None,
-    timeout: float | Timeout | None,
-    max_retries: int | None,
-    retry_policy: RetryPolicy | None,
-    default_headers: Mapping[str, str] | None,
-    on_attempt: AttemptHook | None,
-) -> ClientConfig:
-    """Check every argument before any request is made, filling gaps from the environment:
-    ``MAASKIT_BASE_URL`` / ``MAASKIT_API_KEY``, then for provider ``openai``
-    ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``."""
+) -> SingleEndpoint:
     resolved = get_provider(provider)
     if base_url is None:
         base_url = _from_env(resolved, "MAASKIT_BASE_URL", "OPENAI_BASE_URL")
@@ -158,21 +153,4 @@ def resolve_config(
         raise TypeError(f"auth must be an httpx.Auth, got {type(auth).__name__}")
     if api_key is None and auth is None:
         api_key = _from_env(resolved, "MAASKIT_API_KEY", "OPENAI_API_KEY")
-    if api_key is not None:
-        auth = BearerAuth(api_key)
-    if on_attempt is not None and not callable(on_attempt):
-        raise TypeError("on_attempt must be callable")
-    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
-        raise TypeError("retry_policy must be a maaskit.RetryPolicy")
-    policy = retry_policy if retry_policy is not None else RetryPolicy()
-    if max_retries is not None:
-        policy = dataclasses.replace(policy, max_retries=max_retries)
-    return ClientConfig(
-        provider=resolved,
-        base_url=check_base_url(base_url),
-        auth=auth,
-        timeout=Timeout.coerce(timeout),
-        retry=policy,
-        default_headers=_check_headers(default_headers),
-        on_attempt=on_attempt,
-    )
+    return SingleEndpoint(resolved, check_base_url(base_url), api_key, auth)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 __all__ = [
     "APIConnectionError",
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "AttemptFailure",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "ConflictError",
     "MaaSError",
     "NoEndpointAvailable",
@@ -28,23 +31,46 @@ class MaaSError(Exception):
     """Root of every error maaskit raises on purpose."""
 
 
+@dataclass(frozen=True)
+class AttemptFailure:
+    """One failed attempt of a call: its number (1-based), the endpoint's name, the error
+    message and the HTTP status (``None`` for connection errors and timeouts)."""
+
+    attempt: int
+    endpoint: str
+    error: str
+    status_code: int | None = None
+
+
 class APIError(MaaSError):
     """A call to an endpoint failed.
 
-    ``endpoint`` is ``"METHOD URL"`` without credentials, ``attempts`` the number of HTTP
-    attempts made, and ``partial_text`` the text already streamed when a stream broke after
-    its first chunk (``None`` otherwise).
+    ``endpoint`` is ``"METHOD URL"`` without credentials and ``endpoint_name`` the name of the
+    :class:`maaskit.Endpoint` it went to; ``attempts`` the number of HTTP attempts made,
+    ``history`` every failed attempt of the call in order (across endpoints), and
+    ``partial_text`` the text already streamed when a stream broke after its first chunk
+    (``None`` otherwise). ``retry_budget_exhausted`` is true when the client's retry budget
+    stopped a retry that would otherwise have been made.
     """
 
     def __init__(self, message: str, *, endpoint: str | None = None, attempts: int = 0) -> None:
         super().__init__(message)
         self.message = message
         self.endpoint = endpoint
+        self.endpoint_name: str | None = None
         self.attempts = attempts
+        self.history: list[AttemptFailure] = []
         self.partial_text: str | None = None
+        self.retry_budget_exhausted = False
 
     def __str__(self) -> str:
         where = f" ({self.endpoint}, {self.attempts} attempt(s))" if self.endpoint else ""
+        endpoints = {failure.endpoint for failure in self.history}
+        if len(endpoints) > 1:
+            tried = ", ".join(
+                f"#{f.attempt} {f.endpoint}: {f.status_code or f.error}" for f in self.history
+            )
+            where += f" [attempts: {tried}]"
         return f"{self.message}{where}"
 
 
@@ -152,8 +178,28 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
 
 
 class NoEndpointAvailable(MaaSError):
-    """Raised by a router when no endpoint could serve a call; ``errors`` holds each failure."""
+    """No endpoint could take the call: ``skipped`` says, per endpoint name, why it was left
+    out (task, model, context length, tags, budget, open circuit); ``errors`` holds any
+    failures that came before."""
 
-    def __init__(self, message: str, errors: Sequence[MaaSError] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        errors: Sequence[MaaSError] = (),
+        *,
+        skipped: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.errors = list(errors)
+        self.skipped = dict(skipped or {})
+
+
+class BudgetExceededError(MaaSError):
+    """A call's estimated cost would take the client's spending past its ``Budget``; nothing
+    was sent. Amounts are US dollars."""
+
+    def __init__(self, message: str, *, spent: float, estimate: float, max_cost: float) -> None:
+        super().__init__(message)
+        self.spent = spent
+        self.estimate = estimate
+        self.max_cost = max_cost

@@ -22,6 +22,7 @@ class AttemptEvent:
     attempt: int
     response: httpx.Response | None = None
     error: MaaSError | None = None
+    endpoint: str | None = None  # the name of the Endpoint the attempt went to
 
 
 AttemptHook = Callable[[AttemptEvent], None]

@@ -2,28 +2,70 @@
 
 Leaving a ``with`` block (or calling ``close()``) early closes the connection, so the server
 stops generating. An error after the first chunk is raised with the text received so far in
-``error.partial_text``.
+``error.partial_text``. ``usage`` holds the token counts once a chunk carried them (OpenAI's
+``stream_options.include_usage``, which maaskit asks for on its own to keep the ledger right;
+the usage-only chunk it did not ask for is not handed to the caller).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from types import TracebackType
 from typing import Generic, TypeVar
 
 import httpx
 
 from ._exceptions import APIError
-from .types import Result
+from .types import Result, Usage
 
-__all__ = ["AsyncStream", "Stream"]
+__all__ = ["AsyncStream", "Stream", "StreamFinish"]
 
 ChunkT = TypeVar("ChunkT", bound=Result)
+
+StreamFinish = Callable[[Usage | None, "APIError | None"], None]
+"""Called once when a stream ends: the usage seen and the error that ended it, if any."""
 
 
 def _text_of(chunk: Result) -> str:
     text = getattr(chunk, "text", "")
     return text if isinstance(text, str) else ""
+
+
+def _usage_of(chunk: Result) -> Usage | None:
+    usage = getattr(chunk, "usage", None)
+    return usage if isinstance(usage, Usage) else None
+
+
+def is_usage_only(chunk: Result) -> bool:
+    """OpenAI's final ``include_usage`` chunk: usage and an empty ``choices`` list."""
+    raw = chunk.raw
+    return _usage_of(chunk) is not None and isinstance(raw, dict) and raw.get("choices") == []
+
+
+class _StreamState:
+    """What both stream kinds track: text so far, usage, and the one-time finish report."""
+
+    def __init__(self, finish: StreamFinish | None, hide_usage_chunks: bool) -> None:
+        self.text = ""
+        self.usage: Usage | None = None
+        self.closed = False
+        self._finish = finish
+        self._hide_usage_chunks = hide_usage_chunks
+
+    def take(self, chunk: Result) -> bool:
+        """Account for a chunk; false when the caller should not see it."""
+        usage = _usage_of(chunk)
+        if usage is not None:
+            self.usage = usage
+        if self._hide_usage_chunks and is_usage_only(chunk):
+            return False
+        self.text += _text_of(chunk)
+        return True
+
+    def finish(self, error: APIError | None) -> None:
+        finish, self._finish = self._finish, None
+        if finish is not None:
+            finish(self.usage, error)
 
 
 class Stream(Generic[ChunkT]):
@@ -32,37 +74,59 @@ class Stream(Generic[ChunkT]):
         first: list[ChunkT],
         rest: Generator[ChunkT, None, None],
         response: httpx.Response,
+        *,
+        finish: StreamFinish | None = None,
+        hide_usage_chunks: bool = False,
     ) -> None:
         self._pending = list(first)
         self._rest = rest
         self.response = response
-        self.text = ""  # everything streamed so far
-        self.closed = False
+        self._state = _StreamState(finish, hide_usage_chunks)
+
+    @property
+    def text(self) -> str:
+        """Everything streamed so far."""
+        return self._state.text
+
+    @property
+    def usage(self) -> Usage | None:
+        return self._state.usage
+
+    @property
+    def closed(self) -> bool:
+        return self._state.closed
 
     def __iter__(self) -> Stream[ChunkT]:
         return self
 
     def __next__(self) -> ChunkT:
-        if self._pending:
-            chunk = self._pending.pop(0)
-        else:
+        while True:
+            if self._pending:
+                chunk = self._pending.pop(0)
+            else:
+                try:
+                    chunk = next(self._rest)
+                except APIError as error:
+                    error.partial_text = self.text
+                    self._close(error)
+                    raise
+                except StopIteration:
+                    self.close()
+                    raise
+            if self._state.take(chunk):
+                return chunk
+
+    def _close(self, error: APIError | None) -> None:
+        if not self._state.closed:
+            self._state.closed = True
             try:
-                chunk = next(self._rest)
-            except APIError as error:
-                error.partial_text = self.text
-                self.close()
-                raise
-            except StopIteration:
-                self.close()
-                raise
-        self.text += _text_of(chunk)
-        return chunk
+                self._rest.close()
+                self.response.close()
+            finally:
+                self._state.finish(error)
 
     def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self._rest.close()
-            self.response.close()
+        self._close(None)
 
     def __enter__(self) -> Stream[ChunkT]:
         return self
@@ -82,37 +146,59 @@ class AsyncStream(Generic[ChunkT]):
         first: list[ChunkT],
         rest: AsyncGenerator[ChunkT, None],
         response: httpx.Response,
+        *,
+        finish: StreamFinish | None = None,
+        hide_usage_chunks: bool = False,
     ) -> None:
         self._pending = list(first)
         self._rest = rest
         self.response = response
-        self.text = ""
-        self.closed = False
+        self._state = _StreamState(finish, hide_usage_chunks)
+
+    @property
+    def text(self) -> str:
+        """Everything streamed so far."""
+        return self._state.text
+
+    @property
+    def usage(self) -> Usage | None:
+        return self._state.usage
+
+    @property
+    def closed(self) -> bool:
+        return self._state.closed
 
     def __aiter__(self) -> AsyncStream[ChunkT]:
         return self
 
     async def __anext__(self) -> ChunkT:
-        if self._pending:
-            chunk = self._pending.pop(0)
-        else:
+        while True:
+            if self._pending:
+                chunk = self._pending.pop(0)
+            else:
+                try:
+                    chunk = await self._rest.__anext__()
+                except APIError as error:
+                    error.partial_text = self.text
+                    await self._aclose(error)
+                    raise
+                except StopAsyncIteration:
+                    await self.aclose()
+                    raise
+            if self._state.take(chunk):
+                return chunk
+
+    async def _aclose(self, error: APIError | None) -> None:
+        if not self._state.closed:
+            self._state.closed = True
             try:
-                chunk = await self._rest.__anext__()
-            except APIError as error:
-                error.partial_text = self.text
-                await self.aclose()
-                raise
-            except StopAsyncIteration:
-                await self.aclose()
-                raise
-        self.text += _text_of(chunk)
-        return chunk
+                await self._rest.aclose()
+                await self.response.aclose()
+            finally:
+                self._state.finish(error)
 
     async def aclose(self) -> None:
-        if not self.closed:
-            self.closed = True
-            await self._rest.aclose()
-            await self.response.aclose()
+        await self._aclose(None)
 
     async def __aenter__(self) -> AsyncStream[ChunkT]:
         return self

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -22,7 +22,7 @@ from .types import (
     Result,
 )
 
-__all__ = ["CHAT", "CLASSIFY", "COMPLETE", "EMBED", "MODELS", "ModelsRequest", "Task"]
+__all__ = ["CHAT", "CLASSIFY", "COMPLETE", "EMBED", "MODELS", "TASKS", "ModelsRequest", "Task"]
 
 RequestT = TypeVar("RequestT", bound=BaseModel)
 ResultT = TypeVar("ResultT", bound=Result)
@@ -46,3 +46,7 @@ COMPLETE: Task[CompletionRequest, Completion, CompletionChunk] = Task("complete"
 EMBED: Task[EmbeddingRequest, EmbeddingResponse, Result] = Task("embed")
 CLASSIFY: Task[ClassificationRequest, ClassificationResponse, Result] = Task("classify")
 MODELS: Task[ModelsRequest, ModelList, Result] = Task("models")
+
+TASKS: dict[str, Task[Any, Any, Any]] = {
+    task.name: task for task in (CHAT, COMPLETE, EMBED, CLASSIFY, MODELS)
+}

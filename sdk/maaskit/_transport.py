@@ -1,7 +1,7 @@
-"""The synchronous executor: runs a provider's requests on an ``httpx.Client`` under tenacity.
+"""The synchronous executor: runs a call's attempts on ``httpx.Client``s under tenacity.
 
-Everything that is not I/O (headers, retry decisions, backoff, error mapping) is in
-``_call.Call``, shared with ``_async_transport``.
+Everything that is not I/O (choosing endpoints, headers, retry decisions, backoff, error
+mapping, bookkeeping) is in ``_call.Call``, shared with ``_async_transport``.
 
 A call's first attempt runs outside tenacity: most calls succeed at once, and building and
 driving a ``tenacity.Retrying`` was the largest part of maaskit's own per-call work (about a
@@ -13,20 +13,20 @@ waits, the stop rule and the logging are tenacity's as before.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from typing import Any, TypeVar
 
 import httpx
 import tenacity
+from pydantic import BaseModel
 
-from ._call import Call, as_http_response
-from ._config import ClientConfig
+from ._call import Call, Core, as_http_response
+from ._endpoint import Endpoint
 from ._exceptions import APIError
-from ._http import HttpRequest
 from ._streaming import Stream
 from ._tasks import Task
 from .providers import StreamDecoder
-from .types import Result
+from .types import Result, Usage
 
 __all__ = ["SyncTransport"]
 
@@ -34,23 +34,48 @@ ResultT = TypeVar("ResultT", bound=Result)
 ChunkT = TypeVar("ChunkT", bound=Result)
 T = TypeVar("T")
 
+# Planning again after waiting for a breaker's retry time: a bound, so a clock that does not
+# move (or an endpoint that reopens at once) cannot loop.
+_MAX_RECOVERY_WAITS = 3
+
 
 class SyncTransport:
     def __init__(
         self,
-        config: ClientConfig,
-        http_client: httpx.Client,
+        core: Core,
+        http_for: Callable[[Endpoint], httpx.Client],
         *,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.config = config
-        self.http_client = http_client
+        self.core = core
+        self._http_for = http_for
         self._sleep = sleep
-        self._clock = clock
 
-    def request(self, task: Task[Any, ResultT, Any], request: HttpRequest) -> ResultT:
-        call = Call(self.config, request, what=task.name, clock=self._clock)
+    def _wait(self, seconds: float) -> None:
+        # A failover to another endpoint waits 0 s: no need to hand that to sleep().
+        if seconds > 0:
+            self._sleep(seconds)
+
+    def _start(self, call: Call) -> None:
+        waits = 0
+        while not call.plan.candidates:
+            if call.plan.wait is None or waits == _MAX_RECOVERY_WAITS:
+                raise call.no_endpoint()
+            self._sleep(call.plan.wait)
+            waits += 1
+            call.replan()
+        call.check_budget()
+        call.started()
+
+    def request(
+        self,
+        task: Task[Any, ResultT, Any],
+        request: BaseModel,
+        *,
+        tags: Mapping[str, str] | None = None,
+    ) -> ResultT:
+        call = Call(self.core, task, request, tags=tags)
+        self._start(call)
         try:
             return self._attempt(call, task, 1)
         except APIError as error:
@@ -59,7 +84,7 @@ class SyncTransport:
 
     def _retry(self, call: Call, first_failure: APIError, run: Callable[[int], T]) -> T:
         """Attempts 2 and on of a call whose attempt 1 raised ``first_failure``."""
-        for attempt in tenacity.Retrying(**call.retry_options(self._sleep)):
+        for attempt in tenacity.Retrying(**call.retry_options(self._wait)):
             with attempt:
                 number = attempt.retry_state.attempt_number
                 if number == 1:
@@ -68,13 +93,20 @@ class SyncTransport:
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     def _send(self, call: Call, number: int, *, stream: bool) -> httpx.Response:
-        request = call.build(self.http_client, number)
+        call.begin(number)
+        assert call.current is not None
+        http_client = self._http_for(call.current.endpoint)
+        request = call.build(http_client, number)
         try:
-            response = self.http_client.send(request, auth=call.auth, stream=stream)
+            response = http_client.send(request, auth=call.auth, stream=stream)
         except httpx.HTTPError as exc:
             failure = call.transport_error(exc, number)
+            call.failed(failure)
             call.report(request, number, error=failure)
             raise failure from exc
+        except BaseException:
+            call.abandoned()
+            raise
         if response.status_code >= 400:
             if stream:
                 try:
@@ -82,6 +114,7 @@ class SyncTransport:
                 finally:
                     response.close()
             error = call.status_error(as_http_response(response), number)
+            call.failed(error)
             call.report(request, number, response=response, error=error)
             raise error
         call.report(request, number, response=response)
@@ -89,16 +122,27 @@ class SyncTransport:
 
     def _attempt(self, call: Call, task: Task[Any, ResultT, Any], number: int) -> ResultT:
         response = self._send(call, number, stream=False)
+        assert call.current is not None
         try:
-            return self.config.provider.parse_response(task, as_http_response(response))
+            result = call.current.endpoint.protocol.parse_response(task, as_http_response(response))
         except APIError as error:
             call.complete_error(error, number)
+            call.failed(error)
             raise
+        call.succeeded(result)
+        return result
 
     # -- streaming -------------------------------------------------------------------------
 
-    def stream(self, task: Task[Any, Any, ChunkT], request: HttpRequest) -> Stream[ChunkT]:
-        call = Call(self.config, request, what=task.name, streaming=True, clock=self._clock)
+    def stream(
+        self,
+        task: Task[Any, Any, ChunkT],
+        request: BaseModel,
+        *,
+        tags: Mapping[str, str] | None = None,
+    ) -> Stream[ChunkT]:
+        call = Call(self.core, task, request, streaming=True, tags=tags)
+        self._start(call)
         try:
             return self._open(call, task, 1)
         except APIError as error:
@@ -106,8 +150,9 @@ class SyncTransport:
         return self._retry(call, first_failure, lambda number: self._open(call, task, number))
 
     def _open(self, call: Call, task: Task[Any, Any, ChunkT], number: int) -> Stream[ChunkT]:
-        decoder = self.config.provider.stream_decoder(task)
         response = self._send(call, number, stream=True)
+        assert call.current is not None
+        decoder = call.current.endpoint.protocol.stream_decoder(task)
         chunks = self._chunks(call, response, decoder, number)
         # Reading up to the first chunk inside the attempt is what makes a stream that fails
         # before any output retryable; after this point a failure is final.
@@ -115,7 +160,19 @@ class SyncTransport:
             first = [next(chunks)]
         except StopIteration:
             first = []
-        return Stream(first, chunks, response)
+        except APIError as error:
+            call.failed(error)
+            raise
+        except BaseException:
+            call.abandoned()
+            raise
+        ttft = self.core.clock() - call.attempt_started
+        call.succeeded(None, ttft=ttft)
+
+        def finish(usage: Usage | None, error: APIError | None) -> None:
+            call.stream_finished(usage, ttft, error)
+
+        return Stream(first, chunks, response, finish=finish, hide_usage_chunks=call.usage_injected)
 
     def _chunks(
         self,
@@ -124,16 +181,17 @@ class SyncTransport:
         decoder: StreamDecoder[ChunkT],
         number: int,
     ) -> Generator[ChunkT, None, None]:
-        idle = self.config.timeout.stream_idle
-        last_chunk = self._clock()
+        idle = call.options.timeout.stream_idle
+        clock = self.core.clock
+        last_chunk = clock()
         try:
             for data in response.iter_bytes():
                 chunks = decoder.feed(data)
                 yield from chunks
                 decoder.raise_deferred()
                 if chunks:
-                    last_chunk = self._clock()
-                elif idle is not None and self._clock() - last_chunk > idle:
+                    last_chunk = clock()
+                elif idle is not None and clock() - last_chunk > idle:
                     raise call.idle_timeout(number)
                 if decoder.done:
                     return

@@ -9,10 +9,6 @@ import httpx
 import maaskit
 import pytest
 import respx
-from maaskit._async_transport import AsyncTransport
-from maaskit._http import HttpRequest
-from maaskit._tasks import CHAT
-from maaskit._transport import SyncTransport
 
 from .conftest import BASE_URL, Harness, TrackingStream, chunk_event, sse
 
@@ -229,18 +225,19 @@ async def test_keep_alive_comments_do_not_reset_the_idle_timeout(
     comments: list[bytes | Exception] = [b": ping\n\n"] * 20
     response, body = streamed([sse(chunk_event("a")), *comments, sse(chunk_event("late"))])
     respx_mock.post(URL).mock(side_effect=[response])
-    client = maaskit.Client(base_url=BASE_URL, timeout=maaskit.Timeout(stream_idle=5.0))
-    request = HttpRequest("POST", "chat/completions", json={"model": "m", "stream": True})
+    timeout = maaskit.Timeout(stream_idle=5.0)
+    messages = [{"role": "user", "content": "hi"}]
     clock = FakeClock(step=1.0)
 
     async def drain() -> None:
         if is_async:
-            async with httpx.AsyncClient() as http:
-                transport = AsyncTransport(client.config, http, clock=clock)
-                _ = [chunk async for chunk in await transport.stream(CHAT, request)]
+            async with maaskit.AsyncClient(base_url=BASE_URL, timeout=timeout, clock=clock) as c:
+                _ = [
+                    chunk async for chunk in await c.chat(model="m", messages=messages, stream=True)
+                ]
         else:
-            with httpx.Client() as http:
-                _ = list(SyncTransport(client.config, http, clock=clock).stream(CHAT, request))
+            with maaskit.Client(base_url=BASE_URL, timeout=timeout, clock=clock) as client:
+                _ = list(client.chat(model="m", messages=messages, stream=True))
 
     with pytest.raises(maaskit.APITimeoutError) as caught:
         await drain()

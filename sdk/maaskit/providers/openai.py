@@ -139,7 +139,13 @@ def _classification(payload: Any) -> ClassificationResponse:
 def _models(payload: Any) -> ModelList:
     return ModelList(
         data=[
-            ModelInfo(id=m["id"], owned_by=m.get("owned_by"), created=m.get("created"), raw=m)
+            ModelInfo(
+                id=m["id"],
+                owned_by=m.get("owned_by"),
+                created=m.get("created"),
+                price_per_million_tokens=m.get("price_per_million_tokens"),
+                raw=m,
+            )
             for m in payload["data"]
         ],
         raw=payload,

@@ -10,7 +10,14 @@ from ._chat import (
     CompletionChunk,
     CompletionRequest,
 )
-from ._common import ModelInfo, ModelList, Result, Usage
+from ._common import (
+    CompletionTokensDetails,
+    ModelInfo,
+    ModelList,
+    PromptTokensDetails,
+    Result,
+    Usage,
+)
 from ._embeddings import (
     ClassificationRequest,
     ClassificationResponse,
@@ -31,10 +38,12 @@ __all__ = [
     "Completion",
     "CompletionChunk",
     "CompletionRequest",
+    "CompletionTokensDetails",
     "EmbeddingRequest",
     "EmbeddingResponse",
     "ModelInfo",
     "ModelList",
+    "PromptTokensDetails",
     "Result",
     "Usage",
 ]

@@ -6,7 +6,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ModelInfo", "ModelList", "Result", "Usage"]
+__all__ = [
+    "CompletionTokensDetails",
+    "ModelInfo",
+    "ModelList",
+    "PromptTokensDetails",
+    "Result",
+    "Usage",
+]
 
 
 class Result(BaseModel):
@@ -21,14 +28,41 @@ class Result(BaseModel):
     raw: Any = Field(default=None, exclude=True, repr=False)
 
 
+class PromptTokensDetails(BaseModel):
+    """OpenAI's ``usage.prompt_tokens_details``: prompt tokens served from the cache."""
+
+    model_config = ConfigDict(extra="allow")
+
+    cached_tokens: int = 0
+
+
+class CompletionTokensDetails(BaseModel):
+    """OpenAI's ``usage.completion_tokens_details``: reasoning tokens are billed as output."""
+
+    model_config = ConfigDict(extra="allow")
+
+    reasoning_tokens: int = 0
+
+
 class Usage(BaseModel):
-    """Token counts as reported by the provider (zero when the provider did not say)."""
+    """Token counts as reported by the provider (zero when the provider did not say).
+
+    ``cost`` is in US dollars, filled by the client when the endpoint has a ``Price``.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    prompt_tokens_details: PromptTokensDetails | None = None
+    completion_tokens_details: CompletionTokensDetails | None = None
+    cost: float | None = None
+
+    @property
+    def cached_tokens(self) -> int:
+        details = self.prompt_tokens_details
+        return details.cached_tokens if details is not None else 0
 
 
 class ModelInfo(Result):
@@ -37,6 +71,8 @@ class ModelInfo(Result):
     id: str
     owned_by: str | None = None
     created: int | None = None
+    # The maaskit reference server lists what a model costs (``price_per_million_tokens``).
+    price_per_million_tokens: float | None = None
 
 
 class ModelList(Result):
