@@ -62,3 +62,14 @@ def test_streaming_chat(reference_server: ServerProcess) -> None:
     assert text.strip()
     assert re.search(r"prompt_tokens=\d+", usage)
     assert re.search(r"completion_tokens=[1-9]\d*", usage)
+
+
+def test_router_fails_over_and_keeps_a_ledger(reference_server: ServerProcess) -> None:
+    out = run_example(reference_server, "router.py", "ROMEO:", "--calls", "3")
+    lines = out.splitlines()
+    assert len([line for line in lines if "cost=$" in line and not line.startswith("ledger")]) == 3
+    assert "health offline: open after 2 failure(s)" in out
+    assert "health local: closed after 0 failure(s)" in out
+    # Two failed attempts on the offline endpoint, then its breaker kept calls away from it.
+    assert "ledger offline: calls=2 successes=0 failures={'APIConnectionError': 2}" in out
+    assert re.search(r"ledger local: calls=3 successes=3 failures=\{\} tokens=\d+\+24 ", out)
