@@ -40,6 +40,13 @@ def _sdk(models_dir: Path, *, quick: bool) -> dict[str, Any]:
         ratios[f"maaskit_async / raw_httpx_async at {concurrency}"] = round(
             clients["maaskit_async"]["per_second"] / clients["raw_httpx_async"]["per_second"], 3
         )
+        if "maaskit_router3" in clients:
+            # Target: a router's client CPU per call within 10 % of a one-endpoint client's.
+            ratios[f"maaskit_router3 / maaskit_sync client CPU per call at {concurrency}"] = round(
+                clients["maaskit_router3"]["cpu_ms_per_request"]
+                / clients["maaskit_sync"]["cpu_ms_per_request"],
+                2,
+            )
     found["ratios"] = ratios
     return found
 

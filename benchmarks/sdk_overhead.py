@@ -1,4 +1,5 @@
-"""SDK overhead: maaskit's clients vs the official openai client vs raw httpx.
+"""SDK overhead: maaskit's clients vs the official openai client vs raw httpx, and a
+3-endpoint maaskit router vs a one-endpoint maaskit client.
 
 All four call ``GET /v1/models`` of one local maaskit server, a route cheap enough that the
 client's own work dominates. Reported: requests/s and client CPU time per request (the CPU
@@ -97,6 +98,18 @@ def _one_cycle(base_url: str, total: int) -> dict[str, Any]:
             point["maaskit_sync"] = _measure_sync(
                 client.models, concurrency=concurrency, total=total
             )
+        # A router over three endpoints (the same server under three names): what routing
+        # (planning, bookkeeping, the ledger) adds to a call that succeeds at once.
+        router_http = httpx.Client(limits=limits)
+        endpoints = [
+            maaskit.Endpoint(name=name, provider="openai", base_url=base_url, api_key=API_KEY)
+            for name in ("first", "second", "third")
+        ]
+        with maaskit.Client(endpoints=endpoints, http_client=router_http) as router:
+            point["maaskit_router3"] = _measure_sync(
+                router.models, concurrency=concurrency, total=total
+            )
+        router_http.close()
         official = openai.OpenAI(
             base_url=base_url,
             api_key=API_KEY,

@@ -82,15 +82,16 @@ def _check_transport_security(endpoints: Sequence[Endpoint], require_tls: bool) 
     if not exposed:
         return
     names = ", ".join(repr(e.name) for e in exposed)
+    which = f"endpoint {names} sends" if len(exposed) == 1 else f"endpoints {names} send"
     if require_tls:
         raise ValueError(
-            f"endpoint {names} sends credentials over plain http:// to a non-loopback host; "
+            f"{which} credentials over plain http:// to a non-loopback host; "
             "use https:// (require_tls=True refuses this)"
         )
     logger.warning(
-        "maaskit: endpoint %s sends credentials over plain http:// to a non-loopback host; "
+        "maaskit: %s credentials over plain http:// to a non-loopback host; "
         "use https:// or pass require_tls=True to refuse this",
-        names,
+        which,
     )
 
 
@@ -188,6 +189,8 @@ class BaseClient(Generic[HttpT]):
             wait_for_recovery=wait_for_recovery,
             min_quality=min_quality,
         )
+        if budget is not None:
+            router.needs_estimate = True  # the budget check prices the call before sending
         _check_transport_security(router.endpoints, check_flag("require_tls", require_tls))
         self._core = Core(
             options=options,

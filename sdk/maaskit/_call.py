@@ -86,6 +86,9 @@ def as_http_response(response: httpx.Response) -> HttpResponse:
     return HttpResponse(response.status_code, response.headers, response.content)
 
 
+_NOTHING = Charge()
+
+
 @dataclass
 class Core:
     """What every call of one client shares: settings, routing state, ledger, budgets."""
@@ -98,9 +101,14 @@ class Core:
     budget: Budget | None = None
 
 
-def route_request(task: str, request: BaseModel, tags: Mapping[str, str]) -> RouteRequest:
-    """What the router needs of a neutral request, read without any provider."""
+def route_request(
+    task: str, request: BaseModel, tags: Mapping[str, str], *, estimate: bool = True
+) -> RouteRequest:
+    """What the router needs of a neutral request, read without any provider; the prompt's
+    tokens are estimated only with ``estimate``."""
     model = str(getattr(request, "model", ""))
+    if not estimate:
+        return RouteRequest(task=task, model=model, tags=tags)
     params: Mapping[str, Any] = getattr(request, "params", {})
     prompt = 0
     if isinstance(request, ChatRequest):
@@ -129,7 +137,7 @@ def route_request(task: str, request: BaseModel, tags: Mapping[str, str]) -> Rou
         prompt_tokens=prompt,
         max_tokens=max_tokens,
         stream=bool(getattr(request, "stream", False)),
-        tags=dict(tags),
+        tags=tags,
     )
 
 
@@ -163,7 +171,9 @@ class Call:
         self.streaming = streaming
         self._clock = core.clock
         self._started = core.clock()
-        self.route = route_request(task.name, request, tags or {})
+        self.route = route_request(
+            task.name, request, tags or {}, estimate=core.router.needs_estimate
+        )
         self.model = self.route.model or "-"
         # One key for every attempt and endpoint, so a server that honours it runs a retried
         # POST once.
@@ -476,7 +486,7 @@ class Call:
         assert self.current is not None
         price = self.current.endpoint.price
         if usage is None:
-            return Charge(cost=price.per_request if price is not None else 0.0)
+            return _NOTHING if price is None else Charge(cost=price.per_request)
         cached = usage.cached_tokens
         details = usage.completion_tokens_details
         cost = 0.0

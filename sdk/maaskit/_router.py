@@ -20,7 +20,16 @@ from typing import Any
 from ._breaker import BreakerPolicy, BreakerState, CircuitBreaker
 from ._endpoint import Endpoint
 from ._ledger import Ledger
-from ._routing import Candidate, RouteRequest, RoutingPolicy, make_policy
+from ._routing import (
+    Candidate,
+    Fastest,
+    LeastBusy,
+    Priority,
+    RoundRobin,
+    RouteRequest,
+    RoutingPolicy,
+    make_policy,
+)
 
 __all__ = ["EndpointHealth", "Plan", "Router"]
 
@@ -114,6 +123,27 @@ class Router:
         }
         for endpoint in endpoints:
             ledger.watch_period(endpoint.budget)
+        # Token estimates cost a pass over the prompt: only made when something uses them.
+        self.needs_estimate = not isinstance(
+            self.policy, (Priority, RoundRobin, LeastBusy, Fastest)
+        ) or any(
+            e.max_context is not None or e.price is not None or e.budget is not None
+            for e in endpoints
+        )
+        # One endpoint that filters nothing and has no breaker has one plan for every call
+        # it can serve (most clients): made once, not per call.
+        (only, *others) = endpoints
+        self._fixed_plan = (
+            Plan([only], {})
+            if not others
+            and not self.needs_estimate  # no policy that could reorder or refuse it
+            and breaker is None
+            and only.models is None
+            and only.tasks is None
+            and only.max_context is None
+            and only.budget is None
+            else None
+        )
 
     def __repr__(self) -> str:
         names = ", ".join(e.name for e in self.endpoints)
@@ -156,6 +186,9 @@ class Router:
         return self._estimate(self._live[name].endpoint, request)
 
     def plan(self, request: RouteRequest) -> Plan:
+        fixed = self._fixed_plan
+        if fixed is not None and not request.tags and self.endpoints[0].serves_task(request.task):
+            return fixed
         now = self._clock()
         skipped: dict[str, str] = {}
         candidates: list[Candidate] = []

@@ -38,7 +38,7 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text) / 4)
 
 
-@dataclass(frozen=True)
+@dataclass
 class RouteRequest:
     """What a policy knows of a call: the task, the public model name, the estimated prompt
     tokens, the requested output limit, whether it streams, and the call's ``tags``."""
