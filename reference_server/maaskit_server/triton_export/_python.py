@@ -1,0 +1,127 @@
+"""The Python-backend export: a Triton model that takes text and answers like the server.
+
+``OUT/{model}/config.pbtxt`` (``backend: "python"``) and ``OUT/{model}/1/`` holding the
+model's files (``model.onnx``, ``tokenizer.json``, ``config.json``, ``maaskit.json``…) with
+``model.py``, the self-contained template in ``_templates/encoder.py``. The template's settings
+(task, limit, pooling, labels) are the config's ``maaskit_*`` parameters, so one file serves
+every encoder folder and a user can read what a model does in its ``config.pbtxt``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from ..model_spec import ModelSpec
+from ._config import Exported, ExportError, dynamic_batching, instance_group, parameter
+
+TEMPLATE = Path(__file__).parent / "_templates" / "encoder.py"
+VERSION = "1"
+COPIED_FILES = (
+    "model.onnx",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+    "config.json",
+    "maaskit.json",
+)
+TEXT_INPUT = "text"
+
+
+def export_python_model(spec: ModelSpec, out: Path) -> Exported:
+    if spec.task not in ("embeddings", "classification"):
+        raise ExportError(
+            f"{spec.name}: the python backend exports encoders (embeddings, classification), "
+            f"not {spec.task}"
+        )
+    target = out / spec.name
+    version = target / VERSION
+    version.mkdir(parents=True, exist_ok=True)
+    for name in COPIED_FILES:
+        if (spec.path / name).is_file():
+            shutil.copyfile(spec.path / name, version / name)
+    for external in spec.path.glob("model.onnx?*"):
+        # Weights stored outside the graph (``model.onnx_data``) must sit next to it.
+        shutil.copyfile(external, version / external.name)
+    shutil.copyfile(TEMPLATE, version / "model.py")
+    (target / "config.pbtxt").write_text(python_model_config(spec), encoding="utf-8")
+    return Exported(spec.name, spec.task, target)
+
+
+def python_model_config(spec: ModelSpec) -> str:
+    """The ``config.pbtxt`` of the Python-backend model for ``spec`` (an encoder)."""
+    text_input = f'  {{ name: "{TEXT_INPUT}" data_type: TYPE_STRING dims: [ 1 ] }}'
+    if spec.task == "classification":
+        classes = _classes(spec)
+        outputs = [
+            f'  {{ name: "probabilities" data_type: TYPE_FP32 dims: [ {classes} ] }}',
+            '  { name: "label" data_type: TYPE_STRING dims: [ 1 ] }',
+            f'  {{ name: "labels" data_type: TYPE_STRING dims: [ {classes} ] }}',
+        ]
+    else:
+        outputs = [f'  {{ name: "embedding" data_type: TYPE_FP32 dims: [ {_dimensions(spec)} ] }}']
+    settings = {
+        "maaskit_task": spec.task,
+        "maaskit_max_input_tokens": str(spec.max_input_tokens),
+        "maaskit_truncation_default": "true" if spec.truncation_default else "false",
+        "maaskit_pooling": spec.pooling,
+        "maaskit_normalize": "true" if spec.normalize else "false",
+        "maaskit_labels": json.dumps(list(spec.labels)),
+        "maaskit_intra_op_threads": str(_triton_option(spec, "intra_op_threads", 0)),
+    }
+    lines = [
+        f"name: {json.dumps(spec.name)}",
+        'backend: "python"',
+        f"max_batch_size: {spec.batching.max_batch_size}",
+        "input [",
+        text_input,
+        "]",
+        "output [",
+        ",\n".join(outputs),
+        "]",
+        *dynamic_batching(spec),
+        instance_group(spec),
+    ]
+    lines += [parameter(key, value) for key, value in settings.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _triton_option(spec: ModelSpec, key: str, default: int) -> int:
+    raw = spec.options.get("triton", {})
+    value = raw.get(key, default) if isinstance(raw, dict) else default
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ExportError(f"{spec.name}: maaskit.json triton.{key} must be an integer >= 0")
+    return value
+
+
+def _classes(spec: ModelSpec) -> int:
+    if spec.labels:
+        return len(spec.labels)
+    from ._onnxruntime import graph_tensors
+
+    _, outputs = graph_tensors(spec.onnx_path)
+    logits = next((t for t in outputs if t.name == "logits"), outputs[0])
+    if logits.dims and logits.dims[-1] > 0:
+        return logits.dims[-1]
+    raise ExportError(f"{spec.name}: cannot tell the number of classes; add labels")
+
+
+def _dimensions(spec: ModelSpec) -> int:
+    from ._onnxruntime import graph_tensors
+
+    _, outputs = graph_tensors(spec.onnx_path)
+    names = [t.name for t in outputs]
+    wanted = (
+        "sentence_embedding"
+        if "sentence_embedding" in names
+        else ("last_hidden_state" if "last_hidden_state" in names else names[0])
+    )
+    dims = next(t.dims for t in outputs if t.name == wanted)
+    if dims and dims[-1] > 0:
+        return dims[-1]
+    hidden = spec.config.get("hidden_size")
+    if isinstance(hidden, int) and hidden > 0:
+        return hidden
+    raise ExportError(f"{spec.name}: cannot tell the embedding size from model.onnx")
