@@ -1,0 +1,152 @@
+"""``export-triton --backend python``: the repository's files and configs, read with Triton's own
+``ModelConfig`` protobuf (from tritonclient); no server needed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from google.protobuf import text_format
+from maaskit_server.cli import main
+from maaskit_server.triton_export import ExportError, export_repository
+from tritonclient.grpc import model_config_pb2
+
+from .conftest import MODELS_DIR
+
+TEMPLATE = (
+    Path(__file__).resolve().parents[2]
+    / "reference_server"
+    / "maaskit_server"
+    / "triton_export"
+    / "_templates"
+    / "encoder.py"
+)
+
+
+def parse(path: Path) -> model_config_pb2.ModelConfig:
+    config = model_config_pb2.ModelConfig()
+    text_format.Parse(path.read_text(encoding="utf-8"), config)
+    return config
+
+
+def one_model(tmp_path: Path, name: str, changes: dict[str, object]) -> Path:
+    """A models dir with the default model ``name`` linked, its maaskit.json updated."""
+    source = MODELS_DIR / name
+    target = tmp_path / "models" / name
+    target.mkdir(parents=True)
+    for item in source.iterdir():
+        if item.name != "maaskit.json":
+            (target / item.name).symlink_to(item.resolve())
+    options = json.loads((source / "maaskit.json").read_text(encoding="utf-8"))
+    (target / "maaskit.json").write_text(json.dumps({**options, **changes}), encoding="utf-8")
+    return target.parent
+
+
+def tensors(entries: object) -> dict[str, tuple[str, list[int]]]:
+    return {
+        t.name: (model_config_pb2.DataType.Name(t.data_type), list(t.dims))
+        for t in entries  # type: ignore[attr-defined]
+    }
+
+
+def parameters(config: model_config_pb2.ModelConfig) -> dict[str, str]:
+    return {key: value.string_value for key, value in config.parameters.items()}
+
+
+def test_classification_exports_a_python_model_taking_text(tmp_path: Path) -> None:
+    models = one_model(
+        tmp_path,
+        "sentiment",
+        {
+            "batching": {"max_batch_size": 16, "max_queue_delay_ms": 2.5},
+            "triton": {"instance_count": 2},
+        },
+    )
+
+    (exported,) = export_repository(models, tmp_path / "out", backend="python")
+
+    config = parse(exported.path / "config.pbtxt")
+    assert config.name == "sentiment"
+    assert config.backend == "python"
+    assert config.max_batch_size == 16
+    assert config.dynamic_batching.max_queue_delay_microseconds == 2500
+    assert list(config.dynamic_batching.preferred_batch_size) == [8, 16]
+    assert [(g.count, g.kind) for g in config.instance_group] == [
+        (2, model_config_pb2.ModelInstanceGroup.KIND_CPU)
+    ]
+    assert tensors(config.input) == {"text": ("TYPE_STRING", [1])}
+    assert tensors(config.output) == {
+        "probabilities": ("TYPE_FP32", [3]),
+        "label": ("TYPE_STRING", [1]),
+        "labels": ("TYPE_STRING", [3]),
+    }
+    settings = parameters(config)
+    assert settings["maaskit_task"] == "classification"
+    assert json.loads(settings["maaskit_labels"]) == ["negative", "neutral", "positive"]
+    assert settings["maaskit_max_input_tokens"] == "256"
+    version = exported.path / "1"
+    assert (version / "model.py").read_text(encoding="utf-8") == TEMPLATE.read_text("utf-8")
+    for name in ("model.onnx", "tokenizer.json", "config.json", "maaskit.json"):
+        assert (version / name).is_file()
+        assert not (version / name).is_symlink()
+    assert (version / "model.onnx").read_bytes() == (
+        MODELS_DIR / "sentiment" / "model.onnx"
+    ).read_bytes()
+
+
+def test_embeddings_export_their_dimensions_and_pooling(tmp_path: Path) -> None:
+    models = one_model(tmp_path, "all-minilm-l6-v2", {"pooling": "cls", "normalize": False})
+
+    (exported,) = export_repository(models, tmp_path / "out")
+
+    config = parse(exported.path / "config.pbtxt")
+    assert tensors(config.output) == {"embedding": ("TYPE_FP32", [384])}
+    assert config.max_batch_size == 64
+    assert config.dynamic_batching.max_queue_delay_microseconds == 0
+    assert [g.count for g in config.instance_group] == [1]
+    settings = parameters(config)
+    assert (settings["maaskit_pooling"], settings["maaskit_normalize"]) == ("cls", "false")
+
+
+def test_generation_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    models = one_model(tmp_path, "tiny-shakespeare", {})
+
+    (skipped,) = export_repository(models, tmp_path / "out", backend="python")
+    result = CliRunner().invoke(
+        main, ["models", "export-triton", str(tmp_path / "cli"), "--models", str(models)]
+    )
+
+    assert skipped.skipped is not None
+    assert "vLLM or TensorRT-LLM" in skipped.skipped
+    assert not (tmp_path / "out" / "tiny-shakespeare").exists()
+    assert result.exit_code == 0, result.output
+    assert (
+        "skipped tiny-shakespeare (text-generation): text generation is not exported"
+        in result.output
+    )
+
+
+@pytest.mark.parametrize(
+    ("triton", "message"),
+    [
+        ({"instance_count": 0}, "instance_count must be >= 1"),
+        ({"instance_kind": "KIND_TPU"}, "instance_kind must be one of"),
+        ("two", "'triton' must be an object"),
+        ({"intra_op_threads": -1}, "intra_op_threads must be an integer >= 0"),
+    ],
+)
+def test_bad_triton_options_are_named(tmp_path: Path, triton: object, message: str) -> None:
+    models = one_model(tmp_path, "sentiment", {"triton": triton})
+
+    with pytest.raises(ExportError, match=message):
+        export_repository(models, tmp_path / "out")
+
+
+def test_an_unknown_backend_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="unknown backend 'tensorrt'"):
+        export_repository(MODELS_DIR, tmp_path / "out", backend="tensorrt")
+    result = CliRunner().invoke(main, ["models", "export-triton", str(tmp_path), "--backend", "x"])
+    assert result.exit_code != 0
+    assert "'x' is not one of" in result.output
