@@ -248,11 +248,12 @@ def build_models(names: tuple[str, ...], out_dir: Path) -> None:
 @_MODELS_OPTION
 @click.option(
     "--backend",
-    type=click.Choice(["python", "onnxruntime"]),
+    type=click.Choice(["python", "onnxruntime", "ensemble"]),
     default="python",
     show_default=True,
     help="python: Triton models that take text and answer like this server (tokenizer, pooling "
-    "and labels in model.py); onnxruntime: the ONNX graphs alone, taking token ids.",
+    "and labels in model.py); onnxruntime: the ONNX graphs alone, taking token ids; ensemble: "
+    "the graphs on Triton's onnxruntime backend between Python tokenize and postprocess steps.",
 )
 def export_triton(out: Path, models_dir: Path, backend: str) -> None:
     """Write MODELS as a Triton / KServe model repository in OUT (config.pbtxt + 1/...)."""

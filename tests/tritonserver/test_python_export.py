@@ -128,6 +128,52 @@ def test_generation_is_skipped_with_the_reason(tmp_path: Path) -> None:
     )
 
 
+def test_the_ensemble_export_chains_tokenize_graph_and_postprocess(tmp_path: Path) -> None:
+    models = one_model(tmp_path, "sentiment", {})
+    out = tmp_path / "out"
+
+    (exported,) = export_repository(models, out, backend="ensemble")
+
+    ensemble = parse(exported.path / "config.pbtxt")
+    assert ensemble.platform == "ensemble"
+    assert tensors(ensemble.input) == {"text": ("TYPE_STRING", [1])}
+    assert set(tensors(ensemble.output)) == {"probabilities", "label", "labels"}
+    steps = [
+        (step.model_name, dict(step.input_map), dict(step.output_map))
+        for step in ensemble.ensemble_scheduling.step
+    ]
+    token_maps = {name: name for name in ("input_ids", "attention_mask", "token_type_ids")}
+    assert steps == [
+        ("sentiment_tokenize", {"text": "text"}, token_maps),
+        ("sentiment_onnx", token_maps, {"logits": "logits"}),
+        (
+            "sentiment_postprocess",
+            {"logits": "logits", "attention_mask": "attention_mask"},
+            {name: name for name in ("probabilities", "label", "labels")},
+        ),
+    ]
+    graph = parse(out / "sentiment_onnx" / "config.pbtxt")
+    assert graph.platform == "onnxruntime_onnx"
+    assert tensors(graph.input) == {name: ("TYPE_INT64", [-1]) for name in token_maps}
+    tokenize = parse(out / "sentiment_tokenize" / "config.pbtxt")
+    assert tokenize.backend == "python"
+    assert tensors(tokenize.output) == tensors(graph.input)
+    assert parameters(tokenize)["maaskit_stage"] == "tokenize"
+    postprocess = parse(out / "sentiment_postprocess" / "config.pbtxt")
+    assert tensors(postprocess.input) == {
+        "logits": ("TYPE_FP32", [3]),
+        "attention_mask": ("TYPE_INT64", [-1]),
+    }
+    assert parameters(postprocess)["maaskit_stage"] == "postprocess"
+    assert parameters(postprocess)["maaskit_graph_output"] == "logits"
+    for step in ("sentiment_tokenize", "sentiment_postprocess"):
+        assert (out / step / "1" / "model.py").read_bytes() == TEMPLATE.read_bytes()
+    assert (out / "sentiment_tokenize" / "1" / "tokenizer.json").is_file()
+    assert (out / "sentiment_onnx" / "1" / "model.onnx").is_file()
+    for config in (ensemble, graph, tokenize, postprocess):
+        assert config.max_batch_size == 64
+
+
 @pytest.mark.parametrize(
     ("triton", "message"),
     [

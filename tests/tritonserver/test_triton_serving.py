@@ -23,7 +23,7 @@ from maaskit.testing import TritonServer
 from prometheus_client.parser import text_string_to_metric_families
 from tritonclient.utils import InferenceServerException
 
-from .conftest import BATCH, BATCHING_MODEL
+from .conftest import BATCH, BATCHING_MODEL, ENSEMBLES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.conformance]
 
@@ -39,6 +39,7 @@ TEXTS = [
 MIN_COSINE = 0.9999
 SCORE_TOLERANCE = 1e-4
 TOO_LONG = "word " * 400  # over the models' max_input_tokens (256)
+STEPS = ("tokenize", "onnx", "postprocess")
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +137,28 @@ def test_truncation_parameters_work_as_on_the_reference_server(
 def test_the_model_list_is_triton_repository_index(on_triton: maaskit.Client) -> None:
     names = {model.id for model in on_triton.models()}
 
-    assert names == {EMBEDDING, SENTIMENT, BATCHING_MODEL}
+    ensemble_steps = {f"{m}_{step}" for m in ENSEMBLES.values() for step in STEPS}
+    assert names == {EMBEDDING, SENTIMENT, BATCHING_MODEL, *ENSEMBLES.values(), *ensemble_steps}
+
+
+def test_the_ensemble_export_answers_like_the_reference_server(
+    on_triton: maaskit.Client, on_reference: maaskit.Client
+) -> None:
+    # Text through tokenize → the graph (on a stand-in for the onnxruntime backend) → postprocess.
+    embedded = vectors(on_triton, TEXTS)  # the Python-backend model
+    through_ensemble = np.array(
+        on_triton.embed(model=ENSEMBLES[EMBEDDING], input=TEXTS).vectors, dtype=np.float64
+    )
+    classified = on_triton.classify(model=ENSEMBLES[SENTIMENT], input=TEXTS).results
+
+    assert min(cosines(through_ensemble, vectors(on_reference, TEXTS))) >= MIN_COSINE
+    assert min(cosines(through_ensemble, embedded)) >= MIN_COSINE
+    reference = on_reference.classify(model=SENTIMENT, input=TEXTS).results
+    assert [r.label for r in classified] == [r.label for r in reference]
+    for mine, theirs in zip(classified, reference, strict=True):
+        assert mine.scores == pytest.approx(theirs.scores, abs=SCORE_TOLERANCE)
+    with pytest.raises(maaskit.BadRequestError, match="more than this model's limit"):
+        on_triton.embed(model=ENSEMBLES[EMBEDDING], input=[TOO_LONG])
 
 
 # -- tritonclient -------------------------------------------------------------------------------

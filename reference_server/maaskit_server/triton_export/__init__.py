@@ -9,6 +9,9 @@ Two backends, chosen per repository:
   Text generation is not exported this way (see :data:`GENERATION_NOT_EXPORTED`).
 * ``"onnxruntime"``: the graphs alone for Triton's ``onnxruntime_onnx`` backend, taking token ids
   (see ``_onnxruntime``); tokenization, pooling and softmax happen in the client.
+* ``"ensemble"``: for clusters with the onnxruntime backend (GPUs): each encoder's graph on
+  ``onnxruntime_onnx`` between a Python tokenizer step and a Python postprocess step, in a
+  Triton ensemble named like the model, so text goes in there too (see ``_ensemble``).
 """
 
 from __future__ import annotations
@@ -17,15 +20,16 @@ from pathlib import Path
 
 from ..model_spec import ModelSpecError, looks_like_model_folder, read_model_spec
 from ._config import Exported, ExportError
+from ._ensemble import export_ensemble
 from ._onnxruntime import export_onnx_model
 from ._python import export_python_model
 
 __all__ = ["BACKENDS", "GENERATION_NOT_EXPORTED", "ExportError", "Exported", "export_repository"]
 
-BACKENDS = ("python", "onnxruntime")
-# Why the Python backend skips text-generation folders (the CLI prints it).
+BACKENDS = ("python", "onnxruntime", "ensemble")
+# Why the python and ensemble exports skip text-generation folders (the CLI prints it).
 GENERATION_NOT_EXPORTED = (
-    "text generation is not exported to the python backend: serving it means a decoupled model "
+    "text generation is not exported with text in: serving it means a decoupled model "
     "running the decoding loop (sampling, stops, the KV cache); use Triton's vLLM or "
     "TensorRT-LLM backend for generation, or --backend onnxruntime for the raw graph"
 )
@@ -34,7 +38,8 @@ GENERATION_NOT_EXPORTED = (
 def export_repository(models_dir: Path, out: Path, *, backend: str = "python") -> list[Exported]:
     """Export every servable model folder under ``models_dir`` into ``out``.
 
-    ``backend`` is ``"python"`` (text in, answers out) or ``"onnxruntime"`` (graphs only).
+    ``backend`` is ``"python"`` (text in, answers out), ``"onnxruntime"`` (graphs only) or
+    ``"ensemble"`` (text in, the graph on Triton's onnxruntime backend).
     Folders the backend cannot serve come back with ``skipped`` set to the reason.
     """
     if backend not in BACKENDS:
@@ -55,6 +60,8 @@ def export_repository(models_dir: Path, out: Path, *, backend: str = "python") -
             exported.append(
                 Exported(spec.name, spec.task, out / spec.name, skipped=GENERATION_NOT_EXPORTED)
             )
+        elif backend == "ensemble":
+            exported.append(export_ensemble(spec, out))
         else:
             exported.append(export_python_model(spec, out))
     return exported

@@ -17,6 +17,18 @@ class ExportError(Exception):
 
 
 @dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    data_type: str  # Triton's TYPE_*
+    dims: list[int]
+
+
+def tensor_line(tensor: TensorSpec) -> str:
+    dims = ", ".join(str(d) for d in tensor.dims)
+    return f"  {{ name: {json.dumps(tensor.name)} data_type: {tensor.data_type} dims: [ {dims} ] }}"
+
+
+@dataclass(frozen=True)
 class Exported:
     """One model folder's outcome: written to ``path``, or skipped with the reason why."""
 

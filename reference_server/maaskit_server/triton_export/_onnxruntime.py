@@ -22,12 +22,18 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..model_spec import ModelSpec
-from ._config import Exported, ExportError, dynamic_batching, instance_group, parameter
+from ._config import (
+    Exported,
+    ExportError,
+    TensorSpec,
+    dynamic_batching,
+    instance_group,
+    parameter,
+)
 
 VERSION = "1"
 REFERENCE_FILES = (
@@ -55,13 +61,6 @@ _DATA_TYPES = {
     "tensor(double)": "TYPE_FP64",
     "tensor(string)": "TYPE_STRING",
 }
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    name: str
-    data_type: str
-    dims: list[int]
 
 
 def export_onnx_model(spec: ModelSpec, out: Path) -> Exported:

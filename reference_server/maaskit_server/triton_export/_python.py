@@ -14,7 +14,15 @@ import shutil
 from pathlib import Path
 
 from ..model_spec import ModelSpec
-from ._config import Exported, ExportError, dynamic_batching, instance_group, parameter
+from ._config import (
+    Exported,
+    ExportError,
+    TensorSpec,
+    dynamic_batching,
+    instance_group,
+    parameter,
+    tensor_line,
+)
 
 TEMPLATE = Path(__file__).parent / "_templates" / "encoder.py"
 VERSION = "1"
@@ -50,19 +58,21 @@ def export_python_model(spec: ModelSpec, out: Path) -> Exported:
     return Exported(spec.name, spec.task, target)
 
 
-def python_model_config(spec: ModelSpec) -> str:
-    """The ``config.pbtxt`` of the Python-backend model for ``spec`` (an encoder)."""
-    text_input = f'  {{ name: "{TEXT_INPUT}" data_type: TYPE_STRING dims: [ 1 ] }}'
+def answer_outputs(spec: ModelSpec) -> list[TensorSpec]:
+    """The outputs clients read, named as on the reference server's KServe routes."""
     if spec.task == "classification":
         classes = _classes(spec)
-        outputs = [
-            f'  {{ name: "probabilities" data_type: TYPE_FP32 dims: [ {classes} ] }}',
-            '  { name: "label" data_type: TYPE_STRING dims: [ 1 ] }',
-            f'  {{ name: "labels" data_type: TYPE_STRING dims: [ {classes} ] }}',
+        return [
+            TensorSpec("probabilities", "TYPE_FP32", [classes]),
+            TensorSpec("label", "TYPE_STRING", [1]),
+            TensorSpec("labels", "TYPE_STRING", [classes]),
         ]
-    else:
-        outputs = [f'  {{ name: "embedding" data_type: TYPE_FP32 dims: [ {_dimensions(spec)} ] }}']
-    settings = {
+    return [TensorSpec("embedding", "TYPE_FP32", [_dimensions(spec)])]
+
+
+def encoder_settings(spec: ModelSpec) -> dict[str, str]:
+    """The ``maaskit_*`` parameters ``model.py`` reads (config parameters are strings)."""
+    return {
         "maaskit_task": spec.task,
         "maaskit_max_input_tokens": str(spec.max_input_tokens),
         "maaskit_truncation_default": "true" if spec.truncation_default else "false",
@@ -71,20 +81,24 @@ def python_model_config(spec: ModelSpec) -> str:
         "maaskit_labels": json.dumps(list(spec.labels)),
         "maaskit_intra_op_threads": str(_triton_option(spec, "intra_op_threads", 0)),
     }
+
+
+def python_model_config(spec: ModelSpec) -> str:
+    """The ``config.pbtxt`` of the Python-backend model for ``spec`` (an encoder)."""
     lines = [
         f"name: {json.dumps(spec.name)}",
         'backend: "python"',
         f"max_batch_size: {spec.batching.max_batch_size}",
         "input [",
-        text_input,
+        tensor_line(TensorSpec(TEXT_INPUT, "TYPE_STRING", [1])),
         "]",
         "output [",
-        ",\n".join(outputs),
+        ",\n".join(tensor_line(t) for t in answer_outputs(spec)),
         "]",
         *dynamic_batching(spec),
         instance_group(spec),
     ]
-    lines += [parameter(key, value) for key, value in settings.items()]
+    lines += [parameter(key, value) for key, value in encoder_settings(spec).items()]
     return "\n".join(lines) + "\n"
 
 

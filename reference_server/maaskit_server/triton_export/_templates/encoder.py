@@ -18,6 +18,12 @@ Request parameters ``truncate`` (true: keep the model's limit) and ``truncate_pr
 onnxruntime call, then split back per request. A bad request gets its own 400 and never fails
 the others of its batch.
 
+The same file also serves the two Python steps of the ensemble export (``--backend ensemble``),
+chosen by the ``maaskit_stage`` parameter: ``tokenize`` (text in; the graph's token-id inputs
+and ``attention_mask`` out, padded per request) and ``postprocess`` (the graph's output and
+``attention_mask`` in; the answers above out), with Triton's ``onnxruntime_onnx`` backend
+running the graph between them. ``all`` (the default) does the three in one model.
+
 Self-contained on purpose: it needs numpy, onnxruntime and tokenizers in the Python that runs
 Triton's stub (``pip install numpy onnxruntime tokenizers``, or a packed ``EXECUTION_ENV_PATH``),
 and nothing of maaskit, so the exported repository runs on any Triton with the Python backend.
@@ -53,21 +59,32 @@ class TritonPythonModel:
         parameters = {
             key: value["string_value"] for key, value in config.get("parameters", {}).items()
         }
+        self.stage = parameters.get("maaskit_stage", "all")
         self.task = parameters["maaskit_task"]
         self.max_input_tokens = int(parameters["maaskit_max_input_tokens"])
         self.truncation_default = parameters.get("maaskit_truncation_default") == "true"
         self.pooling = parameters.get("maaskit_pooling", "mean")
         self.normalize = parameters.get("maaskit_normalize", "true") == "true"
         self.labels: list[str] = json.loads(parameters.get("maaskit_labels", "[]"))
+        self.main_output = parameters.get("maaskit_graph_output", "")
         folder = os.path.join(args["model_repository"], args["model_version"])
+        if self.stage in ("all", "tokenize"):
+            self.tokenizer = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
+            # One tokenizer for every call, never mutated: limits are applied per input below.
+            self.tokenizer.no_padding()
+            self.tokenizer.no_truncation()
+            self.special_tokens = self.tokenizer.num_special_tokens_to_add(is_pair=False)
+            self.pad_id = _pad_id(self.tokenizer)
+        if self.stage == "tokenize":
+            # The token tensors the graph takes, typed as the ensemble's config declares them.
+            self.input_types = {
+                output["name"]: pb_utils.triton_string_to_numpy(output["data_type"])
+                for output in config["output"]
+            }
+        if self.stage == "all":
+            self._load_session(os.path.join(folder, "model.onnx"), parameters)
 
-        self.tokenizer = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
-        # One tokenizer for every call, never mutated: limits are applied per input below.
-        self.tokenizer.no_padding()
-        self.tokenizer.no_truncation()
-        self.special_tokens = self.tokenizer.num_special_tokens_to_add(is_pair=False)
-        self.pad_id = _pad_id(self.tokenizer)
-
+    def _load_session(self, path: str, parameters: dict[str, str]) -> None:
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(parameters.get("maaskit_intra_op_threads", "0"))
         options.inter_op_num_threads = 1
@@ -76,25 +93,25 @@ class TritonPythonModel:
         # idle spinning pool burns a core per instance on a shared CPU).
         options.add_session_config_entry("session.intra_op.allow_spinning", "1")
         options.add_session_config_entry("session.force_spinning_stop", "1")
-        self.session = ort.InferenceSession(
-            os.path.join(folder, "model.onnx"), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         self.input_types = {}
         for node in self.session.get_inputs():
             if node.name not in _KNOWN_INPUTS:
                 raise ValueError(f"model.onnx has an input this model cannot feed: {node.name}")
             self.input_types[node.name] = _INT_TYPES.get(node.type, np.int64)
-        self.output_names = [node.name for node in self.session.get_outputs()]
+        names = [node.name for node in self.session.get_outputs()]
         if self.task == "classification":
-            self.main_output = "logits" if "logits" in self.output_names else self.output_names[0]
-        elif "sentence_embedding" in self.output_names:
+            self.main_output = "logits" if "logits" in names else names[0]
+        elif "sentence_embedding" in names:
             self.main_output = "sentence_embedding"
         else:
-            self.main_output = (
-                "last_hidden_state" if "last_hidden_state" in self.output_names else None
-            ) or self.output_names[0]
+            self.main_output = "last_hidden_state" if "last_hidden_state" in names else names[0]
 
     def execute(self, requests: Sequence[Any]) -> list[Any]:
+        if self.stage == "tokenize":
+            return [self._respond(self._tokenized, request) for request in requests]
+        if self.stage == "postprocess":
+            return [self._respond(self._postprocessed, request) for request in requests]
         prepared: list[list[list[int]] | BadInput] = []
         for request in requests:
             try:
@@ -106,12 +123,29 @@ class TritonPythonModel:
         responses = []
         for item in prepared:
             if isinstance(item, BadInput):
-                error = pb_utils.TritonError(str(item), pb_utils.TritonError.INVALID_ARG)
-                responses.append(pb_utils.InferenceResponse(output_tensors=[], error=error))
+                responses.append(_error(item))
                 continue
             answers = np.stack([next(results) for _ in item])
             responses.append(pb_utils.InferenceResponse(output_tensors=self._outputs(answers)))
         return responses
+
+    def _respond(self, run: Any, request: Any) -> Any:
+        try:
+            return pb_utils.InferenceResponse(output_tensors=run(request))
+        except BadInput as exc:
+            return _error(exc)
+
+    def _tokenized(self, request: Any) -> list[Any]:
+        feeds, attention_mask = self._feeds(self._token_ids(request))
+        tensors = [pb_utils.Tensor(name, value) for name, value in feeds.items()]
+        if "attention_mask" not in feeds:  # the postprocess step pools with it
+            tensors.append(pb_utils.Tensor("attention_mask", attention_mask))
+        return tensors
+
+    def _postprocessed(self, request: Any) -> list[Any]:
+        output = pb_utils.get_input_tensor_by_name(request, self.main_output).as_numpy()
+        mask = pb_utils.get_input_tensor_by_name(request, "attention_mask").as_numpy()
+        return self._outputs(np.stack(self._postprocess(output, mask.astype(np.int64))))
 
     # -- one request ---------------------------------------------------------------------------
 
@@ -171,7 +205,9 @@ class TritonPythonModel:
 
     # -- the batch -----------------------------------------------------------------------------
 
-    def _infer(self, batch: list[list[int]]) -> list[FloatArray]:
+    def _feeds(
+        self, batch: list[list[int]]
+    ) -> tuple[dict[str, npt.NDArray[Any]], npt.NDArray[np.int64]]:
         longest = max(len(ids) for ids in batch)
         input_ids = np.full((len(batch), longest), self.pad_id, dtype=np.int64)
         attention_mask = np.zeros((len(batch), longest), dtype=np.int64)
@@ -188,7 +224,16 @@ class TritonPythonModel:
             name: np.ascontiguousarray(candidates[name], dtype=dtype)
             for name, dtype in self.input_types.items()
         }
+        return feeds, attention_mask
+
+    def _infer(self, batch: list[list[int]]) -> list[FloatArray]:
+        feeds, attention_mask = self._feeds(batch)
         (output,) = self.session.run([self.main_output], feeds)
+        return self._postprocess(output, attention_mask)
+
+    def _postprocess(
+        self, output: npt.NDArray[Any], attention_mask: npt.NDArray[np.int64]
+    ) -> list[FloatArray]:
         if self.task == "classification":
             return list(_softmax(output))
         if output.ndim == 3:
@@ -210,8 +255,10 @@ class TritonPythonModel:
             pb_utils.Tensor("labels", np.tile(names, (len(answers), 1))),
         ]
 
-    def finalize(self) -> None:
-        del self.session
+
+def _error(exc: BadInput) -> Any:
+    error = pb_utils.TritonError(str(exc), pb_utils.TritonError.INVALID_ARG)
+    return pb_utils.InferenceResponse(output_tensors=[], error=error)
 
 
 def _pad_id(tokenizer: Tokenizer) -> int:
