@@ -1,7 +1,7 @@
 """ONE real ``tritonserver`` for this directory, on a repository exported from the default models.
 
-``maaskit models export-triton --backend python`` writes the repository (the encoders; the
-generation model is skipped), plus ``sentiment-batching``: the sentiment model again with a
+``maaskit models export-triton --backend python`` writes the repository (the encoders and the
+decoupled generation model), plus ``sentiment-batching``: the sentiment model again with a
 long ``max_queue_delay`` and a preferred batch of 4, so that four concurrent requests form one
 batch whatever the machine's speed (the fourth arrival, not a clock, releases it); and the
 ``--backend ensemble`` export of both encoders as ``{model}-ensemble``, its graph step on the
@@ -72,7 +72,7 @@ def triton_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
         main, ["models", "export-triton", str(out), "--models", str(models), "--backend", "python"]
     )
     assert result.exit_code == 0, result.output
-    assert "skipped tiny-shakespeare (text-generation)" in result.output
+    assert "exported tiny-shakespeare (text-generation)" in result.output
 
     ensembles = tmp_path_factory.mktemp("triton-ensemble-models")
     for source, name in ENSEMBLES.items():

@@ -110,22 +110,36 @@ def test_embeddings_export_their_dimensions_and_pooling(tmp_path: Path) -> None:
     assert (settings["maaskit_pooling"], settings["maaskit_normalize"]) == ("cls", "false")
 
 
-def test_generation_is_skipped_with_the_reason(tmp_path: Path) -> None:
+def test_generation_exports_a_decoupled_model(tmp_path: Path) -> None:
     models = one_model(tmp_path, "tiny-shakespeare", {})
 
-    (skipped,) = export_repository(models, tmp_path / "out", backend="python")
-    result = CliRunner().invoke(
-        main, ["models", "export-triton", str(tmp_path / "cli"), "--models", str(models)]
-    )
+    (exported,) = export_repository(models, tmp_path / "out", backend="python")
+
+    config = parse(exported.path / "config.pbtxt")
+    assert config.model_transaction_policy.decoupled
+    assert config.max_batch_size == 0
+    assert tensors(config.input) == {"text_input": ("TYPE_STRING", [1])}
+    assert tensors(config.output) == {"text_output": ("TYPE_STRING", [1])}
+    settings = parameters(config)
+    assert settings["maaskit_max_context_tokens"] == "256"
+    assert json.loads(settings["maaskit_eos_token_ids"]) == [0]
+    generation = TEMPLATE.with_name("generation.py").read_bytes()
+    assert (exported.path / "1" / "model.py").read_bytes() == generation
+    assert (exported.path / "1" / "generation_config.json").is_file()
+
+
+def test_the_ensemble_export_skips_generation_with_the_reason(tmp_path: Path) -> None:
+    models = one_model(tmp_path, "tiny-shakespeare", {})
+
+    (skipped,) = export_repository(models, tmp_path / "out", backend="ensemble")
+    command = ["models", "export-triton", str(tmp_path / "cli"), "--models", str(models)]
+    result = CliRunner().invoke(main, [*command, "--backend", "ensemble"])
 
     assert skipped.skipped is not None
-    assert "vLLM or TensorRT-LLM" in skipped.skipped
+    assert "--backend python (a decoupled model)" in skipped.skipped
     assert not (tmp_path / "out" / "tiny-shakespeare").exists()
     assert result.exit_code == 0, result.output
-    assert (
-        "skipped tiny-shakespeare (text-generation): text generation is not exported"
-        in result.output
-    )
+    assert "skipped tiny-shakespeare (text-generation): text generation is not" in result.output
 
 
 def test_the_ensemble_export_chains_tokenize_graph_and_postprocess(tmp_path: Path) -> None:

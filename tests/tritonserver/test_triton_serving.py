@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.conformance]
 
 EMBEDDING = "all-minilm-l6-v2"
 SENTIMENT = "sentiment"
+GENERATION = "tiny-shakespeare"
 TEXTS = [
     "I love this, it is wonderful!",
     "This is awful and I hate it.",
@@ -138,7 +139,8 @@ def test_the_model_list_is_triton_repository_index(on_triton: maaskit.Client) ->
     names = {model.id for model in on_triton.models()}
 
     ensemble_steps = {f"{m}_{step}" for m in ENSEMBLES.values() for step in STEPS}
-    assert names == {EMBEDDING, SENTIMENT, BATCHING_MODEL, *ENSEMBLES.values(), *ensemble_steps}
+    exported = {EMBEDDING, SENTIMENT, GENERATION, BATCHING_MODEL, *ENSEMBLES.values()}
+    assert names == {*exported, *ensemble_steps}
 
 
 def test_the_ensemble_export_answers_like_the_reference_server(
@@ -159,6 +161,39 @@ def test_the_ensemble_export_answers_like_the_reference_server(
         assert mine.scores == pytest.approx(theirs.scores, abs=SCORE_TOLERANCE)
     with pytest.raises(maaskit.BadRequestError, match="more than this model's limit"):
         on_triton.embed(model=ENSEMBLES[EMBEDDING], input=[TOO_LONG])
+
+
+# -- generation: a decoupled model behind Triton's generate extension --------------------------
+
+
+def test_greedy_generation_equals_the_reference_servers(
+    on_triton: maaskit.Client, on_reference: maaskit.Client
+) -> None:
+    options = {"model": GENERATION, "max_tokens": 12, "temperature": 0}
+    for prompt in ("The king", "O Romeo, wherefore"):
+        mine = on_triton.complete(prompt=prompt, **options).text
+        theirs = on_reference.complete(prompt=prompt, **options).text
+
+        assert mine == theirs
+        assert mine
+
+
+def test_generation_streams_piece_by_piece(
+    on_triton: maaskit.Client, on_reference: maaskit.Client
+) -> None:
+    options = {"model": GENERATION, "prompt": "The king", "max_tokens": 12, "temperature": 0}
+    with on_triton.complete(stream=True, **options) as stream:
+        pieces = [chunk.text for chunk in stream]
+
+    assert len(pieces) > 1
+    assert "".join(pieces) == on_reference.complete(**options).text
+
+
+def test_a_prompt_over_the_context_is_a_400(on_triton: maaskit.Client) -> None:
+    with pytest.raises(maaskit.BadRequestError, match="context is 256 tokens"):
+        on_triton.complete(model=GENERATION, prompt="The king " * 200, max_tokens=8)
+    with pytest.raises(maaskit.BadRequestError, match="'temperature' must be >= 0"):
+        on_triton.complete(model=GENERATION, prompt="The king", temperature=-1)
 
 
 # -- tritonclient -------------------------------------------------------------------------------

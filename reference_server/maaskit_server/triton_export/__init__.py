@@ -6,7 +6,8 @@ Two backends, chosen per repository:
   Python-backend model whose ``model.py`` runs the same tokenizer, onnxruntime session,
   pooling, normalisation, softmax and labels as the reference server, so Triton takes text (a
   ``text`` BYTES tensor) and answers like the server's KServe v2 routes (see ``_python``).
-  Text generation is not exported this way (see :data:`GENERATION_NOT_EXPORTED`).
+  Text-generation folders become decoupled models for Triton's generate extension, streaming
+  text as it is decoded (``_templates/generation.py``).
 * ``"onnxruntime"``: the graphs alone for Triton's ``onnxruntime_onnx`` backend, taking token ids
   (see ``_onnxruntime``); tokenization, pooling and softmax happen in the client.
 * ``"ensemble"``: for clusters with the onnxruntime backend (GPUs): each encoder's graph on
@@ -27,11 +28,11 @@ from ._python import export_python_model
 __all__ = ["BACKENDS", "GENERATION_NOT_EXPORTED", "ExportError", "Exported", "export_repository"]
 
 BACKENDS = ("python", "onnxruntime", "ensemble")
-# Why the python and ensemble exports skip text-generation folders (the CLI prints it).
+# Why the ensemble export skips text-generation folders (the CLI prints it).
 GENERATION_NOT_EXPORTED = (
-    "text generation is not exported with text in: serving it means a decoupled model "
-    "running the decoding loop (sampling, stops, the KV cache); use Triton's vLLM or "
-    "TensorRT-LLM backend for generation, or --backend onnxruntime for the raw graph"
+    "text generation is not exported as an ensemble: its decoding loop (sampling, the KV cache) "
+    "cannot be a fixed pipeline; use --backend python (a decoupled model), Triton's vLLM or "
+    "TensorRT-LLM backend, or --backend onnxruntime for the raw graph"
 )
 
 
@@ -56,7 +57,7 @@ def export_repository(models_dir: Path, out: Path, *, backend: str = "python") -
             raise ExportError(f"{folder.name}: {exc}") from exc
         if backend == "onnxruntime":
             exported.append(export_onnx_model(spec, out))
-        elif spec.task == "text-generation":
+        elif backend == "ensemble" and spec.task == "text-generation":
             exported.append(
                 Exported(spec.name, spec.task, out / spec.name, skipped=GENERATION_NOT_EXPORTED)
             )

@@ -2,7 +2,8 @@
 
 ``OUT/{model}/config.pbtxt`` (``backend: "python"``) and ``OUT/{model}/1/`` holding the
 model's files (``model.onnx``, ``tokenizer.json``, ``config.json``, ``maaskit.json``…) with
-``model.py``, the self-contained template in ``_templates/encoder.py``. The template's settings
+``model.py``, the self-contained template in ``_templates/encoder.py`` (encoders) or
+``_templates/generation.py`` (a decoupled model for text generation). The template's settings
 (task, limit, pooling, labels) are the config's ``maaskit_*`` parameters, so one file serves
 every encoder folder and a user can read what a model does in its ``config.pbtxt``.
 """
@@ -25,6 +26,7 @@ from ._config import (
 )
 
 TEMPLATE = Path(__file__).parent / "_templates" / "encoder.py"
+GENERATION_TEMPLATE = Path(__file__).parent / "_templates" / "generation.py"
 VERSION = "1"
 COPIED_FILES = (
     "model.onnx",
@@ -33,17 +35,15 @@ COPIED_FILES = (
     "special_tokens_map.json",
     "vocab.txt",
     "config.json",
+    "generation_config.json",
     "maaskit.json",
 )
 TEXT_INPUT = "text"
 
 
 def export_python_model(spec: ModelSpec, out: Path) -> Exported:
-    if spec.task not in ("embeddings", "classification"):
-        raise ExportError(
-            f"{spec.name}: the python backend exports encoders (embeddings, classification), "
-            f"not {spec.task}"
-        )
+    generation = spec.task == "text-generation"
+    config = generation_model_config(spec) if generation else python_model_config(spec)
     target = out / spec.name
     version = target / VERSION
     version.mkdir(parents=True, exist_ok=True)
@@ -53,9 +53,49 @@ def export_python_model(spec: ModelSpec, out: Path) -> Exported:
     for external in spec.path.glob("model.onnx?*"):
         # Weights stored outside the graph (``model.onnx_data``) must sit next to it.
         shutil.copyfile(external, version / external.name)
-    shutil.copyfile(TEMPLATE, version / "model.py")
-    (target / "config.pbtxt").write_text(python_model_config(spec), encoding="utf-8")
+    shutil.copyfile(GENERATION_TEMPLATE if generation else TEMPLATE, version / "model.py")
+    (target / "config.pbtxt").write_text(config, encoding="utf-8")
     return Exported(spec.name, spec.task, target)
+
+
+def generation_model_config(spec: ModelSpec) -> str:
+    """A decoupled model (one response per piece of text) for Triton's generate extension."""
+    from tokenizers import Tokenizer
+
+    from ..generation.model_config import GenerationModelConfig
+
+    try:
+        folder = GenerationModelConfig.from_folder(spec.path, spec.name)
+    except ValueError as exc:
+        raise ExportError(f"{spec.name}: {exc}") from exc
+    eos = set(folder.eos_token_ids)
+    if not eos and folder.special_tokens.get("eos_token"):
+        # As the reference server's engine: the tokenizer's eos token when the config names none.
+        token_id = Tokenizer.from_file(str(spec.tokenizer_path)).token_to_id(
+            folder.special_tokens["eos_token"]
+        )
+        eos = set() if token_id is None else {token_id}
+    settings = {
+        "maaskit_task": spec.task,
+        "maaskit_max_context_tokens": str(folder.max_context_tokens),
+        "maaskit_eos_token_ids": json.dumps(sorted(eos)),
+        "maaskit_intra_op_threads": str(_triton_option(spec, "intra_op_threads", 1)),
+    }
+    lines = [
+        f"name: {json.dumps(spec.name)}",
+        'backend: "python"',
+        "max_batch_size: 0",
+        "model_transaction_policy { decoupled: true }",
+        "input [",
+        tensor_line(TensorSpec("text_input", "TYPE_STRING", [1])),
+        "]",
+        "output [",
+        tensor_line(TensorSpec("text_output", "TYPE_STRING", [1])),
+        "]",
+        instance_group(spec),
+    ]
+    lines += [parameter(key, value) for key, value in settings.items()]
+    return "\n".join(lines) + "\n"
 
 
 def answer_outputs(spec: ModelSpec) -> list[TensorSpec]:
