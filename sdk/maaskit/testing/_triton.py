@@ -306,13 +306,26 @@ def _wait_ready(server: TritonServer, timeout_s: float) -> None:
     with httpx.Client(timeout=5.0) as http:
         while time.monotonic() < deadline:
             if server.process.poll() is not None:
-                raise TritonStartError(f"tritonserver exited:\n{server.log_text()[-4000:]}")
+                raise TritonStartError(f"tritonserver exited: {_errors(server)}")
             try:
                 if http.get(f"{server.url}/v2/health/ready").status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             time.sleep(_POLL_S)
-    raise TritonStartError(
-        f"tritonserver was not ready in {timeout_s} s:\n{server.log_text()[-4000:]}"
-    )
+    raise TritonStartError(f"tritonserver was not ready in {timeout_s} s: {_errors(server)}")
+
+
+def _errors(server: TritonServer) -> str:
+    """The log's error lines (a model that failed to load names itself there), else its tail.
+
+    Triton logs errors as ``E<date> ...`` lines, libraries as ``[... ERROR ...]``; the rest of
+    its start-up log is a table of options that would bury them."""
+    lines = server.log_text().splitlines()
+    errors = [
+        line
+        for line in lines
+        if (line[:1] == "E" and line[1:5].isdigit()) or "ERROR" in line or line.startswith("error:")
+    ]
+    shown = errors[-20:] if errors else lines[-30:]
+    return f"(log: {server.log_path})\n" + "\n".join(shown)
