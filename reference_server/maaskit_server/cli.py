@@ -246,19 +246,37 @@ def build_models(names: tuple[str, ...], out_dir: Path) -> None:
 @models.command("export-triton")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @_MODELS_OPTION
-def export_triton(out: Path, models_dir: Path) -> None:
-    """Write MODELS as a Triton / KServe model repository in OUT (config.pbtxt + 1/model.onnx)."""
+@click.option(
+    "--backend",
+    type=click.Choice(["python", "onnxruntime", "ensemble"]),
+    default="python",
+    show_default=True,
+    help="python: Triton models that take text and answer like this server (tokenizer, pooling "
+    "and labels in model.py); onnxruntime: the ONNX graphs alone, taking token ids; ensemble: "
+    "the graphs on Triton's onnxruntime backend between Python tokenize and postprocess steps.",
+)
+def export_triton(out: Path, models_dir: Path, backend: str) -> None:
+    """Write MODELS as a Triton / KServe model repository in OUT (config.pbtxt + 1/...)."""
     from .triton_export import ExportError, export_repository
 
     try:
-        exported = export_repository(models_dir, out)
+        exported = export_repository(models_dir, out, backend=backend)
     except (ExportError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     if not exported:
         raise click.ClickException(f"no model folders in {models_dir}")
     for item in exported:
-        click.echo(f"exported {item.name} ({item.task}) to {item.path}")
-    click.echo("Triton serves token ids: tokenize in the client or in an ensemble in front.")
+        if item.skipped:
+            click.echo(f"skipped {item.name} ({item.task}): {item.skipped}")
+        else:
+            click.echo(f"exported {item.name} ({item.task}) to {item.path}")
+    if backend == "onnxruntime":
+        click.echo("Triton serves token ids: tokenize in the client or in an ensemble in front.")
+    else:
+        click.echo(
+            "Triton's python backend runs model.py: it needs numpy, onnxruntime and tokenizers "
+            "in the Python of Triton's stub. The models take a BYTES input named 'text'."
+        )
 
 
 @main.command()

@@ -76,7 +76,7 @@ def test_embedding_model_exports_a_loadable_triton_config(tmp_path: Path) -> Non
         EMBEDDING,
         {"task": "embeddings", "batching": {"max_batch_size": 24, "max_queue_delay_ms": 3.5}},
     )
-    (exported,) = export_repository(models, tmp_path / "triton")
+    (exported,) = export_repository(models, tmp_path / "triton", backend="onnxruntime")
     folder = tmp_path / "triton" / EMBEDDING.name
     assert exported.path == folder
     config = parse(folder / "config.pbtxt")
@@ -103,7 +103,9 @@ def test_embedding_model_exports_a_loadable_triton_config(tmp_path: Path) -> Non
 
 def test_classification_model_names_logits_and_labels(tmp_path: Path) -> None:
     need(SENTIMENT)
-    export_repository(linked_repository(SENTIMENT, tmp_path), tmp_path / "triton")
+    export_repository(
+        linked_repository(SENTIMENT, tmp_path), tmp_path / "triton", backend="onnxruntime"
+    )
     folder = tmp_path / "triton" / SENTIMENT.name
     config = parse(folder / "config.pbtxt")
     inputs = {t.name: (datatype(t.data_type), list(t.dims)) for t in config.input}
@@ -123,7 +125,9 @@ def test_classification_model_names_logits_and_labels(tmp_path: Path) -> None:
 
 def test_generation_model_keeps_its_kv_cache_tensors_unbatched(tmp_path: Path) -> None:
     need(GENERATION)
-    export_repository(linked_repository(GENERATION, tmp_path), tmp_path / "triton")
+    export_repository(
+        linked_repository(GENERATION, tmp_path), tmp_path / "triton", backend="onnxruntime"
+    )
     config = parse(tmp_path / "triton" / GENERATION.name / "config.pbtxt")
     inputs = {t.name: (datatype(t.data_type), list(t.dims)) for t in config.input}
     outputs = {t.name: datatype(t.data_type) for t in config.output}
@@ -142,7 +146,8 @@ def test_cli_exports_and_reports(tmp_path: Path) -> None:
     (models / EMBEDDING.name).symlink_to(EMBEDDING.resolve(), target_is_directory=True)
     out = tmp_path / "triton"
     result = CliRunner().invoke(
-        main, ["models", "export-triton", str(out), "--models", str(models)]
+        main,
+        ["models", "export-triton", str(out), "--models", str(models), "--backend", "onnxruntime"],
     )
     assert result.exit_code == 0, result.output
     assert f"exported {EMBEDDING.name} (embeddings)" in result.output

@@ -18,6 +18,14 @@ Fixtures:
   answering protocol-accurate bodies (``maaskit_mock.openai.chat(reply="hi")``,
   ``.embeddings(dim=384)``, streaming, ``errors=[503]``…), recording every request.
 
+Helpers (no fixture: they need a repository):
+
+* ``start_triton(repository, log_path=..., python_env=...)``: a real Triton Inference Server
+  (``tritonserver`` from the ``nvidia-pytriton`` wheel) on free loopback ports, e.g. on a
+  repository from ``maaskit models export-triton``; ``.client()`` is a ``kserve`` client,
+  ``.metrics_text()`` its Prometheus metrics, ``.stop()``. It raises ``TritonUnavailable`` (a
+  reason to skip) where Triton cannot run; see ``maaskit.testing._triton`` for a fixture.
+
 Importing this module is cheap and cannot fail for lack of respx or the server: those are
 imported when a fixture is first used.
 """
@@ -31,13 +39,32 @@ import pytest
 if TYPE_CHECKING:
     from ._mock import MaaSKitMock
     from ._server import FaultScript, MaaSKitServer
+    from ._triton import TritonServer, TritonStartError, TritonUnavailable, start_triton
 
-__all__ = ["PLUGIN_NAME", "FaultScript", "MaaSKitMock", "MaaSKitServer", "pytest_addhooks"]
+__all__ = [
+    "PLUGIN_NAME",
+    "FaultScript",
+    "MaaSKitMock",
+    "MaaSKitServer",
+    "TritonServer",
+    "TritonStartError",
+    "TritonUnavailable",
+    "pytest_addhooks",
+    "start_triton",
+]
 
 # The name of the pytest11 entry point, under which the fixtures module is registered.
 PLUGIN_NAME = "maaskit"
 
-_LAZY = {"MaaSKitMock": "_mock", "MaaSKitServer": "_server", "FaultScript": "_server"}
+_LAZY = {
+    "MaaSKitMock": "_mock",
+    "MaaSKitServer": "_server",
+    "FaultScript": "_server",
+    "TritonServer": "_triton",
+    "TritonStartError": "_triton",
+    "TritonUnavailable": "_triton",
+    "start_triton": "_triton",
+}
 
 
 def __getattr__(name: str) -> Any:

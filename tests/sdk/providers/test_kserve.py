@@ -81,7 +81,7 @@ async def test_classify_request_and_json_answer_with_label_names(
     )
 
     assert sent_json(route) == {
-        "inputs": [{"name": "text", "shape": [2], "datatype": "BYTES", "data": ["good", "bad"]}]
+        "inputs": [{"name": "text", "shape": [2, 1], "datatype": "BYTES", "data": ["good", "bad"]}]
     }
     assert [r.label for r in response.results] == ["positive", "negative"]
     assert response.results[0].score == pytest.approx(0.7)
@@ -106,6 +106,42 @@ async def test_label_names_from_the_provider_option_and_nested_data(
 
     assert response.results[0].label == "neutral"
     assert set(response.results[0].scores) == set(LABELS)
+
+
+async def test_a_batching_triton_models_answer_with_labels_in_every_row(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    # Every output of a Triton model with max_batch_size > 0 has the batch dimension.
+    respx_mock.post(INFER).respond(
+        200,
+        json=infer_answer(
+            tensor("probabilities", "FP32", [2, 3], [0.1, 0.2, 0.7, 0.6, 0.3, 0.1]),
+            tensor("label", "BYTES", [2, 1], ["positive", "negative"]),
+            tensor("labels", "BYTES", [2, 3], LABELS + LABELS),
+        ),
+    )
+
+    response = await harness.call(client(harness).classify, model="sentiment", input=["a", "b"])
+
+    assert [r.label for r in response.results] == ["positive", "negative"]
+    assert response.results[1].scores == pytest.approx(
+        {"negative": 0.6, "neutral": 0.3, "positive": 0.1}
+    )
+
+
+async def test_label_rows_that_disagree_are_a_validation_error(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    respx_mock.post(INFER).respond(
+        200,
+        json=infer_answer(
+            tensor("probabilities", "FP32", [2, 3], [0.1, 0.2, 0.7, 0.6, 0.3, 0.1]),
+            tensor("labels", "BYTES", [2, 3], [*LABELS, "a", "b", "c"]),
+        ),
+    )
+
+    with pytest.raises(maaskit.ResponseValidationError, match="different labels"):
+        await harness.call(client(harness).classify, model="sentiment", input=["a", "b"])
 
 
 async def test_without_label_names(harness: Harness, respx_mock: respx.MockRouter) -> None:

@@ -6,7 +6,8 @@ base_url="http://127.0.0.1:8000")``. Options: ``provider=KServeProvider(...)``.
 Routes:
 
 * classify, embed: ``POST /v2/models/{model}[/versions/{version}]/infer`` with one input
-  tensor ``{"name": "text", "datatype": "BYTES", "shape": [n], "data": [texts…]}``; extra
+  tensor ``{"name": "text", "datatype": "BYTES", "shape": [n, 1], "data": [texts…]}`` (the
+  batched layout a Triton model with dynamic batching needs); extra
   call keywords go into the request ``parameters`` (``model_version=`` picks the version
   path instead).
 * complete: Triton's generate extension, ``POST /v2/models/{model}/generate``
@@ -22,11 +23,13 @@ Routes:
 
 Tensor convention (names are options, defaults match the maaskit reference server):
 
-* classification: ``probabilities`` FP32 ``[n, k]`` (required); ``label`` BYTES ``[n]`` the
-  predicted label per input (optional); ``labels`` BYTES ``[k]`` the class names in index
-  order (optional). Class names come from ``KServeProvider(labels=[...])``, else the
-  ``labels`` output; without names ``scores`` is keyed by the top ``label`` alone when the
-  answer has one, else by the class index as a string (``"0"``, ``"1"``…).
+* classification: ``probabilities`` FP32 ``[n, k]`` (required); ``label`` BYTES ``[n]`` or
+  ``[n, 1]`` the predicted label per input (optional); ``labels`` BYTES ``[k]`` the class
+  names in index order, or ``[n, k]`` with the same names in every row (optional; every output
+  of a Triton model with dynamic batching has the batch dimension). Class names come from
+  ``KServeProvider(labels=[...])``, else the ``labels`` output; without names ``scores`` is
+  keyed by the top ``label`` alone when the answer has one, else by the class index as a
+  string (``"0"``, ``"1"``…).
 * embeddings: ``embedding`` FP32 ``[n, d]``.
 
 Outputs are read from JSON ``data`` (flat or nested, row-major) or, when the answer has an

@@ -101,7 +101,9 @@ class KServeProvider(Provider):
     def _infer(self, model: str, texts: list[str], params: Mapping[str, Any]) -> HttpRequest:
         extra = dict(params)
         version = extra.pop("model_version", None)
-        tensor = {"name": self.input_name, "shape": [len(texts)], "datatype": "BYTES"}
+        # [n, 1], not [n]: a Triton model with dynamic batching (max_batch_size > 0, dims [1])
+        # rejects [n] with 400; the reference server, KServe and MLServer take either.
+        tensor = {"name": self.input_name, "shape": [len(texts), 1], "datatype": "BYTES"}
         body: dict[str, Any] = {"inputs": [{**tensor, "data": list(texts)}]}
         if self.binary_output:
             extra["binary_data_output"] = True
@@ -172,7 +174,7 @@ class KServeProvider(Provider):
         rows = self._output(outputs, self.probabilities_output).rows()
         names = self.labels
         if names is None and self.labels_output in outputs:
-            names = outputs[self.labels_output].texts()
+            names = _label_names(outputs[self.labels_output])
         top = outputs[self.label_output].texts() if self.label_output in outputs else None
         if top is not None and len(top) != len(rows):
             raise ValueError(f"{len(top)} labels for {len(rows)} rows of probabilities")
@@ -193,6 +195,18 @@ class KServeProvider(Provider):
         except ResponseValidationError:
             text = text_of_body(response.body, limit=500).strip()
             return text or None
+
+
+def _label_names(tensor: Tensor) -> list[str]:
+    """The class names of a ``labels`` output: ``[k]``, or ``[n, k]`` from a Triton model with
+    dynamic batching (every output of one has the batch dimension), each row the same names."""
+    rows = [
+        [e.decode("utf-8") if isinstance(e, bytes) else str(e) for e in row]
+        for row in tensor.rows()
+    ]
+    if any(row != rows[0] for row in rows[1:]):
+        raise ValueError(f"the rows of output {tensor.name!r} name different labels")
+    return rows[0]
 
 
 def _result(

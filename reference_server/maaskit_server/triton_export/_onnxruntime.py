@@ -1,4 +1,4 @@
-"""Export model folders as a Triton / KServe model repository (scale-out beyond one machine).
+"""The graphs-only export for Triton's ``onnxruntime_onnx`` backend (``--backend onnxruntime``).
 
 ``OUT/{model}/config.pbtxt`` + ``OUT/{model}/1/model.onnx``, with the tokenizer and config
 files copied next to ``config.pbtxt`` for reference. The config names the ONNX graph's real
@@ -22,11 +22,18 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .model_spec import ModelSpec, ModelSpecError, looks_like_model_folder, read_model_spec
+from ..model_spec import ModelSpec
+from ._config import (
+    Exported,
+    ExportError,
+    TensorSpec,
+    dynamic_batching,
+    instance_group,
+    parameter,
+)
 
 VERSION = "1"
 REFERENCE_FILES = (
@@ -56,42 +63,8 @@ _DATA_TYPES = {
 }
 
 
-class ExportError(Exception):
-    """The folder cannot be exported; the message says why."""
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    name: str
-    data_type: str
-    dims: list[int]
-
-
-@dataclass(frozen=True)
-class Exported:
-    name: str
-    task: str
-    path: Path
-
-
-def export_repository(models_dir: Path, out: Path) -> list[Exported]:
-    """Export every servable model folder under ``models_dir`` into ``out``."""
-    if not models_dir.is_dir():
-        raise ExportError(f"{models_dir} is not a directory")
-    exported = []
-    for folder in sorted(models_dir.iterdir()):
-        if folder.name.startswith((".", "_")) or not looks_like_model_folder(folder):
-            continue
-        try:
-            spec = read_model_spec(folder)
-        except ModelSpecError as exc:
-            raise ExportError(f"{folder.name}: {exc}") from exc
-        exported.append(export_model(spec, out))
-    return exported
-
-
-def export_model(spec: ModelSpec, out: Path) -> Exported:
-    inputs, outputs = _graph_tensors(spec.onnx_path)
+def export_onnx_model(spec: ModelSpec, out: Path) -> Exported:
+    inputs, outputs = graph_tensors(spec.onnx_path)
     batched = spec.task != "text-generation"
     if batched:
         inputs = [_without_batch(tensor) for tensor in inputs]
@@ -114,7 +87,7 @@ def export_model(spec: ModelSpec, out: Path) -> Exported:
     return Exported(spec.name, spec.task, target)
 
 
-def _graph_tensors(onnx_path: Path) -> tuple[list[TensorSpec], list[TensorSpec]]:
+def graph_tensors(onnx_path: Path) -> tuple[list[TensorSpec], list[TensorSpec]]:
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -162,21 +135,8 @@ def model_config(
         "]",
     ]
     if batched:
-        delay_us = round(spec.batching.max_queue_delay_ms * 1000)
-        preferred = _preferred_sizes(spec)
-        lines += [
-            "dynamic_batching {",
-            f"  preferred_batch_size: [ {', '.join(map(str, preferred))} ]",
-            f"  max_queue_delay_microseconds: {delay_us}",
-            "}",
-        ]
-    lines += [
-        "instance_group [ { count: 1 kind: KIND_CPU } ]",
-        "parameters {",
-        '  key: "maaskit_task"',
-        f"  value: {{ string_value: {json.dumps(spec.task)} }}",
-        "}",
-    ]
+        lines += dynamic_batching(spec)
+    lines += [instance_group(spec), parameter("maaskit_task", spec.task)]
     return "\n".join(lines) + "\n"
 
 
@@ -187,12 +147,3 @@ def _tensor_text(tensor: TensorSpec, label_output: str | None = None) -> str:
         f"  {{ name: {json.dumps(tensor.name)} data_type: {tensor.data_type}"
         f" dims: [ {dims} ]{label} }}"
     )
-
-
-def _preferred_sizes(spec: ModelSpec) -> list[int]:
-    raw = spec.options.get("batching", {})
-    wanted = raw.get("preferred_batch_size") if isinstance(raw, dict) else None
-    limit = spec.batching.max_batch_size
-    if isinstance(wanted, list) and all(isinstance(s, int) and 0 < s <= limit for s in wanted):
-        return sorted(set(wanted))
-    return sorted({min(8, limit), limit})
