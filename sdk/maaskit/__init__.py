@@ -47,6 +47,7 @@ from .types import (
     CompletionChunk,
     EmbeddingResponse,
     ModelInfo,
+    ResponseInfo,
     Usage,
 )
 
@@ -91,6 +92,7 @@ __all__ = [
     "PermissionDeniedError",
     "Price",
     "RateLimitError",
+    "ResponseInfo",
     "ResponseValidationError",
     "RetryBudget",
     "RetryPolicy",

@@ -55,6 +55,7 @@ from .types import (
     ClassificationRequest,
     CompletionRequest,
     EmbeddingRequest,
+    ResponseInfo,
     Result,
     Usage,
 )
@@ -499,6 +500,16 @@ class Call:
             cached_tokens=cached,
             reasoning_tokens=details.reasoning_tokens if details is not None else 0,
             cost=cost,
+        )
+
+    def answered(self, result: Result, response: HttpResponse, attempt: int) -> None:
+        """Keep the answer's HTTP side on the result (``result.response``)."""
+        assert self.current is not None
+        result.response = ResponseInfo(
+            status_code=response.status_code,
+            headers=response.headers,
+            endpoint=self.current.endpoint.name,
+            attempts=attempt,
         )
 
     def succeeded(self, result: Result | None, *, ttft: float | None = None) -> None:

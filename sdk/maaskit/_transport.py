@@ -123,12 +123,14 @@ class SyncTransport:
     def _attempt(self, call: Call, task: Task[Any, ResultT, Any], number: int) -> ResultT:
         response = self._send(call, number, stream=False)
         assert call.current is not None
+        answer = as_http_response(response)
         try:
-            result = call.current.endpoint.protocol.parse_response(task, as_http_response(response))
+            result = call.current.endpoint.protocol.parse_response(task, answer)
         except APIError as error:
             call.complete_error(error, number)
             call.failed(error)
             raise
+        call.answered(result, answer, number)
         call.succeeded(result)
         return result
 

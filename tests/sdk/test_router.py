@@ -617,3 +617,24 @@ max_context = 128000
     )
     with pytest.raises(ValueError, match="unknown keys \\['prise'\\]"):
         maaskit.load_config(path)
+
+
+async def test_results_carry_their_status_headers_request_id_and_endpoint(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    chat_route(respx_mock, "a").respond(503)
+    chat_route(respx_mock, "b").respond(
+        200,
+        json=chat_body(),
+        headers={"x-request-id": "req-42", "x-ratelimit-remaining-requests": "9"},
+    )
+    client = router(harness, [endpoint("a"), endpoint("b")])
+
+    reply = await harness.call(client.chat, model="m", messages=MESSAGES)
+
+    assert reply.request_id == "req-42"
+    assert reply.response is not None
+    assert (reply.response.status_code, reply.response.endpoint) == (200, "b")
+    assert reply.response.attempts == 2
+    assert reply.response.headers["x-ratelimit-remaining-requests"] == "9"
+    assert "response" not in reply.model_dump()

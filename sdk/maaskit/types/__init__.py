@@ -15,6 +15,7 @@ from ._common import (
     ModelInfo,
     ModelList,
     PromptTokensDetails,
+    ResponseInfo,
     Result,
     Usage,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "ModelInfo",
     "ModelList",
     "PromptTokensDetails",
+    "ResponseInfo",
     "Result",
     "Usage",
 ]

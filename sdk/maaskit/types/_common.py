@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,9 +13,26 @@ __all__ = [
     "ModelInfo",
     "ModelList",
     "PromptTokensDetails",
+    "ResponseInfo",
     "Result",
     "Usage",
 ]
+
+
+@dataclass(frozen=True)
+class ResponseInfo:
+    """The HTTP side of a result: ``status_code``, ``headers`` (lower-case names; read
+    ``x-ratelimit-*`` here), ``endpoint`` (the name of the Endpoint that answered) and
+    ``attempts`` (the attempts the call took)."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    endpoint: str | None = None
+    attempts: int = 1
+
+    @property
+    def request_id(self) -> str | None:
+        return self.headers.get("x-request-id") or self.headers.get("request-id")
 
 
 class Result(BaseModel):
@@ -26,6 +45,13 @@ class Result(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     raw: Any = Field(default=None, exclude=True, repr=False)
+    # How the answer came: status, headers, request id, endpoint (set by the client).
+    response: ResponseInfo | None = Field(default=None, exclude=True, repr=False)
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's ``x-request-id`` (or ``request-id``) for this answer, if it sent one."""
+        return self.response.request_id if self.response is not None else None
 
 
 class PromptTokensDetails(BaseModel):
