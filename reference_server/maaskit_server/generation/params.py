@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from maaskit_server.generation.errors import InvalidParameterError
+from maaskit_server.generation.grammar import Grammar
 
 MAX_STOP_SEQUENCES = 4
 MAX_TOP_LOGPROBS = 20
 MAX_N = 16
+# vLLM's range for seeds: a signed 64-bit integer (torch.long).
+MIN_SEED = -(2**63)
+MAX_SEED = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class SamplingParams:
     n: int = 1
     # vLLM's extension: keep generating past EOS (benchmarks and tests that need exact lengths).
     ignore_eos: bool = False
+    # Constrained decoding: every token is picked among those the grammar allows.
+    grammar: Grammar | None = None
 
     def __post_init__(self) -> None:
         _check_int("max_tokens", self.max_tokens, minimum=1, optional=True)
@@ -41,7 +47,7 @@ class SamplingParams:
         if self.top_p == 0.0:
             raise InvalidParameterError("top_p must be greater than 0.", "top_p")
         _check_int("top_k", self.top_k, minimum=-1)
-        _check_int("seed", self.seed, minimum=-(2**63), optional=True)
+        _check_int("seed", self.seed, minimum=MIN_SEED, maximum=MAX_SEED, optional=True)
         _check_number("frequency_penalty", self.frequency_penalty, -2.0, 2.0)
         _check_number("presence_penalty", self.presence_penalty, -2.0, 2.0)
         _check_int("top_logprobs", self.top_logprobs, minimum=0, maximum=MAX_TOP_LOGPROBS)
@@ -65,7 +71,8 @@ class SamplingParams:
 
     def for_choice(self, index: int) -> SamplingParams:
         """Parameters of choice ``index`` of an ``n > 1`` request: distinct, reproducible seeds."""
-        seed = None if self.seed is None else self.seed + index
+        # Wrapped inside the signed 64-bit range, so the last seed's siblings stay valid.
+        seed = None if self.seed is None else (self.seed + index - MIN_SEED) % 2**64 + MIN_SEED
         return SamplingParams(
             max_tokens=self.max_tokens,
             temperature=self.temperature,
@@ -79,6 +86,7 @@ class SamplingParams:
             top_logprobs=self.top_logprobs,
             n=1,
             ignore_eos=self.ignore_eos,
+            grammar=self.grammar,
         )
 
 

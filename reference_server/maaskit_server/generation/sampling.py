@@ -15,6 +15,7 @@ import numpy.typing as npt
 from maaskit_server.generation.params import SamplingParams
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,9 @@ class TokenSampler:
 
     def __init__(self, params: SamplingParams) -> None:
         self.params = params
-        self._rng = np.random.default_rng(params.seed)
+        # Seeds span vLLM's signed 64-bit range; numpy takes the same bits as unsigned.
+        seed = None if params.seed is None else params.seed % 2**64
+        self._rng = np.random.default_rng(seed)
         self._counts: dict[int, int] = {}
         # Greedy without penalties or logprobs is a bare argmax, which sample_rows() does for
         # the whole batch at once; the counts it skips only ever feed the penalties.
@@ -95,7 +98,10 @@ class TokenSampler:
             and params.presence_penalty == 0.0
         )
 
-    def sample(self, logits: npt.NDArray[np.floating]) -> SampledToken:
+    def sample(
+        self, logits: npt.NDArray[np.floating], allowed: BoolArray | None = None
+    ) -> SampledToken:
+        """The next token; ``allowed`` (a grammar's mask) rules out every other token id."""
         params = self.params
         scores = apply_penalties(
             logits.astype(np.float64),
@@ -103,6 +109,8 @@ class TokenSampler:
             params.frequency_penalty,
             params.presence_penalty,
         )
+        if allowed is not None:
+            scores = np.where(allowed, scores, -np.inf)
         if params.greedy:
             token_id = int(np.argmax(scores))
         else:
@@ -132,7 +140,9 @@ class TokenSampler:
 
 
 def sample_rows(
-    samplers: Sequence[TokenSampler], logits: npt.NDArray[np.floating]
+    samplers: Sequence[TokenSampler],
+    logits: npt.NDArray[np.floating],
+    masks: Sequence[BoolArray | None] | None = None,
 ) -> list[SampledToken]:
     """One token per row of ``logits`` ``[B, V]``, each as its own sampler would pick it.
 
@@ -140,10 +150,17 @@ def sample_rows(
     identically, so the choice is the sampler's); the others go through their sampler. A plain
     row's ``logprob`` is a 0.0 placeholder: plain rows are exactly those whose request did not
     ask for log-probabilities (TGI's routes always ask), so it is never reported.
+
+    ``masks[row]``, when given, is the set of tokens a grammar allows in that row; rows without
+    one are sampled from the whole vocabulary, so constrained and free rows share a batch.
+    Reported log-probabilities stay the model's own, before the mask (as vLLM reports them).
     """
-    plain = [sampler.plain_argmax for sampler in samplers]
+    row_masks: Sequence[BoolArray | None] = masks if masks is not None else [None] * len(samplers)
+    plain = [sampler.plain_argmax and row_masks[row] is None for row, sampler in enumerate(samplers)]
     best: list[int] = logits.argmax(axis=1).tolist() if any(plain) else []
     return [
-        SampledToken(token_id=best[row], logprob=0.0) if plain[row] else sampler.sample(logits[row])
+        SampledToken(token_id=best[row], logprob=0.0)
+        if plain[row]
+        else sampler.sample(logits[row], row_masks[row])
         for row, sampler in enumerate(samplers)
     ]
