@@ -22,7 +22,6 @@ from tokenizers import Tokenizer
 from maaskit_server.generation.chat_template import ChatTemplate
 from maaskit_server.generation.detokenize import IncrementalDetokenizer
 from maaskit_server.generation.errors import ContextLengthError, EngineStoppedError
-from maaskit_server.generation.grammar import GrammarCompiler, GrammarMatcher
 from maaskit_server.generation.events import (
     ErrorEvent,
     Event,
@@ -32,6 +31,7 @@ from maaskit_server.generation.events import (
     GenerationHandle,
     TokenEvent,
 )
+from maaskit_server.generation.grammar import GrammarCompiler, GrammarMatcher
 from maaskit_server.generation.kv_batch import DecodeBatch
 from maaskit_server.generation.mailbox import Mailbox
 from maaskit_server.generation.metrics import GenerationMetrics
@@ -122,7 +122,8 @@ class GenerationEngine:
         """llguidance's view of this model's tokenizer, built on first use (~40 ms)."""
         if self._grammars is None:
             self._grammars = GrammarCompiler(
-                self.tokenizer.to_str(), sorted(self.eos_token_ids),
+                self.tokenizer.to_str(),
+                sorted(self.eos_token_ids),
                 self.model.vocab_size or self.tokenizer.get_vocab_size(),
             )
         return self._grammars

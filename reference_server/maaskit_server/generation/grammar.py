@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import llguidance
 import numpy as np
@@ -25,10 +25,13 @@ import numpy.typing as npt
 
 from maaskit_server.generation.errors import InvalidParameterError
 
+if TYPE_CHECKING:  # a stub-only type: the compiled module does not export it
+    from llguidance._lib import JsonCompileOptions
+
 BoolArray = npt.NDArray[np.bool_]
 
 # Compact JSON, as json.dumps(separators=(", ", ": ")) writes it, and nothing else in between.
-_JSON_OPTIONS: dict[str, Any] = {
+_JSON_OPTIONS: JsonCompileOptions = {
     "whitespace_flexible": False,
     "item_separator": ", ",
     "key_separator": ": ",
@@ -67,7 +70,8 @@ class Grammar:
         try:
             text = llguidance.LLMatcher.grammar_from_json_schema(bounded, defaults=_JSON_OPTIONS)
         except ValueError as exc:
-            raise InvalidParameterError(f"'{param}' is not a usable JSON schema: {exc}", param)
+            message = f"'{param}' is not a usable JSON schema: {exc}"
+            raise InvalidParameterError(message, param) from exc
         return cls(text, "json_schema")
 
     @classmethod
@@ -110,7 +114,7 @@ class Grammar:
         """
         rules = []
         for index, (name, parameters) in enumerate(tools):
-            bounded = {**_bound_lengths(parameters), "x-guidance": _JSON_OPTIONS}
+            bounded = {**_bound_lengths(parameters), "x-guidance": dict(_JSON_OPTIONS)}
             rules.append(f"call_{index}: {json.dumps(name)} %json {json.dumps(bounded)}")
         start = " | ".join(f"call_{index}" for index in range(len(tools)))
         return cls.lark("\n".join([f"start: {start}", *rules]), param="tools")

@@ -156,7 +156,9 @@ def sample_rows(
     Reported log-probabilities stay the model's own, before the mask (as vLLM reports them).
     """
     row_masks: Sequence[BoolArray | None] = masks if masks is not None else [None] * len(samplers)
-    plain = [sampler.plain_argmax and row_masks[row] is None for row, sampler in enumerate(samplers)]
+    plain = [
+        sampler.plain_argmax and row_masks[row] is None for row, sampler in enumerate(samplers)
+    ]
     best: list[int] = logits.argmax(axis=1).tolist() if any(plain) else []
     return [
         SampledToken(token_id=best[row], logprob=0.0)

@@ -108,14 +108,7 @@ def chat_messages(value: Any) -> list[dict[str, str]]:
 
 
 def reject_unsupported(body: dict[str, Any]) -> None:
-    if body.get("tools"):
-        raise bad_request("Tool calling is not supported by this server.", param="tools")
-    response_format = body.get("response_format")
-    if response_format is not None and (
-        not isinstance(response_format, dict) or response_format.get("type") != "text"
-    ):
-        message = "Only response_format {'type': 'text'} is supported by this server."
-        raise bad_request(message, param="response_format")
+    # tools and response_format are constraints (see _structured); suffix has no equivalent.
     if body.get("suffix"):
         raise bad_request("'suffix' is not supported by this server.", param="suffix")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,7 +19,7 @@ from ...generation.sampling import SampledToken
 from ...openapi import documented
 from ...state import get_state
 from ..openai._requests import read_json_object, required_string, text_inputs
-from . import _params
+from . import _params, _structured
 from ._format import (
     SSE_DONE,
     ChunkEncoder,
@@ -55,6 +56,7 @@ REQUEST_SCHEMA: dict[str, Any] = {
         "ignore_eos": {"type": "boolean"},
         "stream": {"type": "boolean"},
         "stream_options": {"type": "object"},
+        "response_format": {"type": "object"},
     },
 }
 
@@ -71,6 +73,8 @@ async def create_completion(request: Request) -> Response:
     runtime = state.repository.runtime(model, "text-generation", GenerationRuntime)
     _params.reject_unsupported(body)
     params = _params.sampling_params(body, chat=False)
+    grammar = _structured.constraints(body, lambda: runtime.engine.grammars).grammar
+    params = dataclasses.replace(params, grammar=grammar)
     stream = _params.stream_options(body)
     echo = _params.boolean(body, "echo")
     if echo and params.logprobs:
