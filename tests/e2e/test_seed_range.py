@@ -80,7 +80,9 @@ def _post(server: ServerProcess, route: str, seed: int) -> httpx.Response:
 
 
 @pytest.mark.parametrize("route", sorted(ROUTES))
-def test_negative_seed_is_valid_and_reproducible(reference_server: ServerProcess, route: str) -> None:
+def test_negative_seed_is_valid_and_reproducible(
+    reference_server: ServerProcess, route: str
+) -> None:
     first = _post(reference_server, route, -1)
     assert first.status_code == 200, first.text
     again = _post(reference_server, route, -1)

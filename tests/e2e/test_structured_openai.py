@@ -111,7 +111,8 @@ def test_required_tool_calls_have_valid_arguments(client: openai.OpenAI, seed: i
     calls = choice.message.tool_calls or []
     assert len(calls) == 1
     call: Any = calls[0]
-    assert call.type == "function" and call.id.startswith("call_")
+    assert call.type == "function"
+    assert call.id.startswith("call_")
     jsonschema.validate(json.loads(call.function.arguments), SCHEMAS[call.function.name])
 
 
@@ -138,7 +139,8 @@ def test_streamed_tool_calls_assemble_into_valid_calls(client: openai.OpenAI, se
                     names.append(delta.function.name)
                 if delta.function and delta.function.arguments:
                     arguments.append(delta.function.arguments)
-    assert names == ["get_stock"] and len(ids) == 1
+    assert names == ["get_stock"]
+    assert len(ids) == 1
     assert reasons[-1] == "tool_calls"
     jsonschema.validate(json.loads("".join(arguments)), STOCK)
 
@@ -149,7 +151,8 @@ def test_tool_choice_none_is_accepted_and_answers_text(client: openai.OpenAI) ->
     )
     choice = answer.choices[0]
     assert choice.message.tool_calls is None
-    assert choice.message.content and choice.finish_reason in ("stop", "length")
+    assert choice.message.content
+    assert choice.finish_reason in ("stop", "length")
 
 
 def test_auto_calls_after_a_question_and_answers_after_a_tool_result(
@@ -159,7 +162,8 @@ def test_auto_calls_after_a_question_and_answers_after_a_tool_result(
         model=MODEL, messages=ASK, max_tokens=120, seed=5, tools=TOOLS
     )
     call: Any = (first.choices[0].message.tool_calls or [None])[0]
-    assert call is not None and first.choices[0].finish_reason == "tool_calls"
+    assert call is not None
+    assert first.choices[0].finish_reason == "tool_calls"
     again = client.chat.completions.create(
         model=MODEL, messages=ASK, max_tokens=120, seed=5, tools=TOOLS
     )
@@ -212,15 +216,24 @@ def test_vllm_guided_json_on_chat(client: openai.OpenAI) -> None:
     ("body", "param"),
     [
         ({"response_format": {"type": "xml"}}, "response_format"),
-        ({"response_format": {"type": "json_schema", "json_schema": 3}}, "response_format.json_schema"),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": 3}},
+            "response_format.json_schema",
+        ),
         ({"guided_regex": "(unclosed"}, "guided_regex"),
         ({"guided_choice": []}, "guided_choice"),
         ({"guided_regex": "a", "response_format": {"type": "json_object"}}, "response_format"),
         ({"structured_outputs": {"regex": "a", "choice": ["b"]}}, "structured_outputs"),
         ({"tools": TOOLS, "tool_choice": "sometimes"}, "tool_choice"),
-        ({"tools": TOOLS, "tool_choice": {"type": "function", "function": {"name": "nope"}}}, "tool_choice"),
+        (
+            {"tools": TOOLS, "tool_choice": {"type": "function", "function": {"name": "nope"}}},
+            "tool_choice",
+        ),
         ({"tool_choice": "required"}, "tool_choice"),
-        ({"tools": [{"type": "function", "function": {"name": "bad name!"}}]}, "tools[0].function.name"),
+        (
+            {"tools": [{"type": "function", "function": {"name": "bad name!"}}]},
+            "tools[0].function.name",
+        ),
         ({"tools": "get_weather"}, "tools"),
     ],
 )

@@ -188,8 +188,10 @@ def test_default_bounds_keep_outputs_valid_for_the_original_schema() -> None:
     props = bounded["properties"]
     assert props["s"]["maxLength"] == 40  # never below the schema's own minimum
     assert props["fixed"]["maxLength"] == 3  # the schema's own bound wins
-    assert props["n"]["minimum"] == 5 and props["n"]["maximum"] >= 5
-    assert props["i"]["maximum"] == -3 and props["i"]["minimum"] <= -3
+    assert props["n"]["minimum"] == 5
+    assert props["n"]["maximum"] >= 5
+    assert props["i"]["maximum"] == -3
+    assert props["i"]["minimum"] <= -3
     assert props["xs"]["maxItems"] == 6
     assert props["free"]["additionalProperties"] is False
     assert bounded["additionalProperties"] is False
