@@ -53,7 +53,8 @@ def test_with_structured_output_returns_the_model(chat: Any, method: str) -> Non
     structured = chat.with_structured_output(Verdict, method=method)
     verdict = structured.invoke("Judge Hamlet.")
     assert isinstance(verdict, Verdict)
-    assert 1 <= verdict.stars <= 5 and verdict.mood in ("comic", "tragic")
+    assert 1 <= verdict.stars <= 5
+    assert verdict.mood in ("comic", "tragic")
 
 
 def test_bind_tools_round_trip(chat: Any) -> None:
@@ -70,12 +71,15 @@ def test_bind_tools_round_trip(chat: Any) -> None:
     answer = chat.bind_tools([GetWeather]).invoke(
         [question, reply, ToolMessage("sunny, 24 C", tool_call_id=call["id"])]
     )
-    assert answer.tool_calls == [] and isinstance(answer.content, str) and answer.content
+    assert answer.tool_calls == []
+    assert isinstance(answer.content, str)
+    assert answer.content
 
 
 def test_bind_tools_with_tool_choice_none_answers_text(chat: Any) -> None:
     reply = chat.bind_tools([GetWeather], tool_choice="none").invoke("Weather in Verona?")
-    assert reply.tool_calls == [] and reply.content
+    assert reply.tool_calls == []
+    assert reply.content
 
 
 def test_streamed_tool_call_chunks_assemble(chat: Any) -> None:
@@ -83,6 +87,6 @@ def test_streamed_tool_call_chunks_assemble(chat: Any) -> None:
     merged = None
     for chunk in bound.stream("Weather in Verona?"):
         merged = chunk if merged is None else merged + chunk
-    assert merged is not None and len(merged.tool_calls) == 1
+    assert merged is not None
+    assert len(merged.tool_calls) == 1
     GetWeather.model_validate(merged.tool_calls[0]["args"])
-

@@ -113,7 +113,8 @@ def test_ollama_tools_answer_with_a_call_then_text(
     else:
         reply = ollama_client.chat(model=MODEL, messages=messages, tools=[TOOL], options=options)
         calls = list(reply.message.tool_calls or [])
-    assert len(calls) == 1 and calls[0].function.name == "lookup"
+    assert len(calls) == 1
+    assert calls[0].function.name == "lookup"
     arguments = dict(calls[0].function.arguments)
     jsonschema.validate(arguments, TOOL["function"]["parameters"])
     messages += [
@@ -123,4 +124,5 @@ def test_ollama_tools_answer_with_a_call_then_text(
     after = ollama_client.chat(
         model=MODEL, messages=messages, tools=[TOOL], options={"num_predict": 8}
     )
-    assert not after.message.tool_calls and after.message.content
+    assert not after.message.tool_calls
+    assert after.message.content

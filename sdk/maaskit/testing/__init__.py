@@ -30,14 +30,26 @@ import pytest
 
 if TYPE_CHECKING:
     from ._mock import MaaSKitMock
-    from ._server import FaultScript, MaaSKitServer
+    from ._server import AnswerScript, FaultScript, MaaSKitServer
 
-__all__ = ["PLUGIN_NAME", "FaultScript", "MaaSKitMock", "MaaSKitServer", "pytest_addhooks"]
+__all__ = [
+    "PLUGIN_NAME",
+    "AnswerScript",
+    "FaultScript",
+    "MaaSKitMock",
+    "MaaSKitServer",
+    "pytest_addhooks",
+]
 
 # The name of the pytest11 entry point, under which the fixtures module is registered.
 PLUGIN_NAME = "maaskit"
 
-_LAZY = {"MaaSKitMock": "_mock", "MaaSKitServer": "_server", "FaultScript": "_server"}
+_LAZY = {
+    "MaaSKitMock": "_mock",
+    "MaaSKitServer": "_server",
+    "FaultScript": "_server",
+    "AnswerScript": "_server",
+}
 
 
 def __getattr__(name: str) -> Any:

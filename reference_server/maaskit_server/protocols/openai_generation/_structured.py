@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import bad_request
+from ...faults import ScriptedAnswer
 from ...generation.errors import InvalidParameterError
 from ...generation.grammar import Grammar, GrammarCompiler
 from ...generation.tools import ToolPlan, last_role, parse_tools, plan_tools
@@ -64,6 +65,15 @@ def constraints(
     except InvalidParameterError as exc:
         raise bad_request(exc.message, param=exc.param) from exc
     return Constraints(grammar, tools, calls_tool=tool_grammar is not None)
+
+
+def scripted(
+    constraints: Constraints, answer: ScriptedAnswer, compiler: GrammarCompiler
+) -> Constraints:
+    """A scripted answer (test servers only) replaces whatever the request constrained."""
+    grammar = answer.grammar()
+    compiler.check(grammar, "answer")
+    return Constraints(grammar, constraints.tools, calls_tool=answer.tool_call)
 
 
 def _answer_grammar(body: dict[str, Any]) -> Grammar | None:

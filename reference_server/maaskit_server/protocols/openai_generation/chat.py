@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 from ... import metrics
 from ..._json import JSONResponse
 from ...errors import bad_request
+from ...faults import take_answer
 from ...generation.errors import ChatTemplateError
 from ...generation.events import TokenEvent
 from ...generation.runtime import GenerationRuntime
@@ -73,6 +74,9 @@ async def create_chat_completion(request: Request) -> Response:
     _params.reject_unsupported(body)
     params = _params.sampling_params(body, chat=True)
     constraints = _structured.constraints(body, lambda: runtime.engine.grammars, messages=messages)
+    answer = take_answer(request, model)
+    if answer is not None:
+        constraints = _structured.scripted(constraints, answer, runtime.engine.grammars)
     params = dataclasses.replace(params, grammar=constraints.grammar)
     stream = _params.stream_options(body)
     try:

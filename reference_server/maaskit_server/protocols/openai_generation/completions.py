@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 from ... import metrics
 from ..._json import JSONResponse
 from ...errors import bad_request
+from ...faults import take_answer
 from ...generation.events import TokenEvent
 from ...generation.runtime import GenerationRuntime
 from ...generation.sampling import SampledToken
@@ -74,6 +75,9 @@ async def create_completion(request: Request) -> Response:
     _params.reject_unsupported(body)
     params = _params.sampling_params(body, chat=False)
     grammar = _structured.constraints(body, lambda: runtime.engine.grammars).grammar
+    answer = take_answer(request, model)
+    if answer is not None:
+        grammar = answer.grammar()  # a scripted tool call is plain text here
     params = dataclasses.replace(params, grammar=grammar)
     stream = _params.stream_options(body)
     echo = _params.boolean(body, "echo")
