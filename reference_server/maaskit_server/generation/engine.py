@@ -292,23 +292,32 @@ class GenerationEngine:
 
     def _accept(self, seqs: Sequence[_Sequence], logits: FloatArray) -> None:
         """Sample the next token of every sequence (row ``i`` of ``logits`` is ``seqs[i]``)."""
-        masks = [self._allowed(seq, logits.shape[1]) for seq in seqs]
+        masks = self._masks(seqs, logits.shape[1])
         tokens = sample_rows([seq.sampler for seq in seqs], logits, masks)
         self._generated_tokens.inc(len(seqs))
         now = time.monotonic()
         for seq, token in zip(seqs, tokens, strict=True):
             self._accept_token(seq, token, now)
 
-    def _allowed(self, seq: _Sequence, vocab_size: int) -> BoolArray | None:
-        if seq.matcher is None:
-            return None
-        allowed = seq.matcher.allowed(vocab_size)
-        if not allowed.any():
-            # Only a grammar the checks let through yet llguidance cannot follow gets here; an
-            # empty mask would leave nothing to sample. Its request fails, the batch goes on.
-            self._fail(seq.handle, f"the grammar allows no next token: {seq.matcher.error}")
-            allowed[next(iter(self.eos_token_ids), 0)] = True
-        return allowed
+    def _masks(self, seqs: Sequence[_Sequence], vocab_size: int) -> list[BoolArray | None]:
+        """The grammar mask of every constrained row (None for free rows), in one call."""
+        bound = [seq for seq in seqs if seq.matcher is not None]
+        masks: list[BoolArray | None] = [None] * len(seqs)
+        if not bound:
+            return masks
+        allowed = self.grammars.allowed([seq.matcher for seq in bound if seq.matcher], vocab_size)
+        rows = iter(allowed)
+        for row, seq in enumerate(seqs):
+            if seq.matcher is None:
+                continue
+            mask = next(rows)
+            if not mask.any():
+                # Only a grammar the checks let through yet llguidance cannot follow gets
+                # here; with nothing to sample, its request fails and the batch goes on.
+                self._fail(seq.handle, f"the grammar allows no next token: {seq.matcher.error}")
+                mask[next(iter(self.eos_token_ids), 0)] = True
+            masks[row] = mask
+        return masks
 
     def _accept_token(self, seq: _Sequence, token: SampledToken, now: float) -> None:
         handle = seq.handle

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import llguidance
+import llguidance.numpy
 import numpy as np
 import numpy.typing as npt
 
@@ -131,6 +132,9 @@ class GrammarCompiler:
         self._tokenizer = llguidance.LLTokenizer(
             tokenizer_json, n_vocab=vocab_size, eos_token=eos or None
         )
+        # Masks of the rows of one step are computed together, off the GIL, on two threads at
+        # most: the machine's other core runs onnxruntime and the event loop.
+        self._executor = llguidance.LLExecutor(num_threads=2)
 
     def check(self, grammar: Grammar, param: str) -> None:
         """Raise InvalidParameterError (a 400) when llguidance cannot build ``grammar``."""
@@ -140,6 +144,17 @@ class GrammarCompiler:
 
     def matcher(self, grammar: Grammar) -> GrammarMatcher:
         return GrammarMatcher(llguidance.LLMatcher(self._tokenizer, grammar.text, log_level=0))
+
+    def allowed(self, matchers: Sequence[GrammarMatcher], vocab_size: int) -> BoolArray:
+        """The allowed tokens of every matcher, as rows of a ``[len(matchers), vocab_size]``
+        boolean array (one call for the whole step)."""
+        shape = llguidance.numpy.get_bitmask_shape(len(matchers), self.vocab_size)
+        bits = np.full(shape, -1, dtype=np.int32)
+        pairs = [(matcher._matcher, row) for row, matcher in enumerate(matchers)]
+        llguidance.numpy.fill_next_token_bitmask_par(self._executor, pairs, bits)
+        unpacked = np.unpackbits(bits.view(np.uint8), axis=1, bitorder="little")
+        mask: BoolArray = unpacked[:, :vocab_size].astype(np.bool_)
+        return mask
 
 
 class GrammarMatcher:
