@@ -24,6 +24,7 @@ from starlette.responses import Response, StreamingResponse
 from ... import metrics
 from ..._json import JSONResponse, dumps
 from ...errors import bad_request
+from ...faults import take_answer
 from ...generation.errors import ChatTemplateError, InvalidParameterError
 from ...generation.events import TokenEvent
 from ...generation.grammar import Grammar
@@ -82,13 +83,19 @@ async def chat(request: Request) -> Response:
     except InvalidParameterError as exc:
         raise bad_request(exc.message) from exc
     call_grammar = plan.grammar(last_role(messages))
+    scripted = take_answer(request, name)  # test servers only (--enable-faults)
+    if scripted is not None:
+        call_grammar = scripted.grammar() if scripted.tool_call else None
 
     def piece(text: str) -> dict[str, Any]:
         return {"message": {"role": "assistant", "content": text}}
 
-    if call_grammar is None:
-        return await _answer(request, body, name, runtime, prompt, piece)
-    return await _answer(request, body, name, runtime, prompt, _call_piece, call_grammar)
+    if call_grammar is not None:
+        return await _answer(
+            request, body, name, runtime, prompt, _call_piece, call_grammar, whole=True
+        )
+    grammar = None if scripted is None else scripted.grammar()
+    return await _answer(request, body, name, runtime, prompt, piece, grammar)
 
 
 def _call_piece(text: str) -> dict[str, Any]:
@@ -136,7 +143,9 @@ async def generate(request: Request) -> Response:
     def piece(text: str) -> dict[str, Any]:
         return {"response": text}
 
-    return await _answer(request, body, name, runtime, prompt, piece)
+    scripted = take_answer(request, name)  # test servers only (--enable-faults)
+    grammar = None if scripted is None else scripted.grammar()
+    return await _answer(request, body, name, runtime, prompt, piece, grammar)
 
 
 async def _answer(
@@ -146,11 +155,14 @@ async def _answer(
     runtime: GenerationRuntime,
     prompt: str,
     piece: Piece,
-    call_grammar: Grammar | None = None,
+    grammar: Grammar | None = None,
+    *,
+    whole: bool = False,
 ) -> Response:
+    """``grammar`` (a tool call's, a scripted answer's) takes the place of ``format``."""
     stream = stream_flag(body)
     params = sampling_params(body)
-    grammar = call_grammar or _format(body.get("format"))
+    grammar = grammar or _format(body.get("format"))
     if grammar is not None:
         try:
             runtime.engine.grammars.check(grammar, "format")
@@ -158,7 +170,7 @@ async def _answer(
             raise bad_request(exc.message) from exc
         params = dataclasses.replace(params, grammar=grammar)
     # A tool call is sent whole (Ollama's way), so even a streamed one is collected first.
-    stream = stream and call_grammar is None
+    stream = stream and not whole
     timer = Timer()
     run = GenerationRun(runtime, [await runtime.encode(prompt)], params)
     metrics.TOKENS.labels(model=name, kind="prompt").inc(run.prompt_tokens)
