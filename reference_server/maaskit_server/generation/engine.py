@@ -165,7 +165,11 @@ class GenerationEngine:
             _Sequence(
                 handle=handle,
                 index=index_offset + index,
-                sampler=TokenSampler(params.for_choice(index)),
+                sampler=TokenSampler(
+                    params.for_choice(index),
+                    prompt_ids=prompt_ids,
+                    eos_token_ids=sorted(self.eos_token_ids),
+                ),
                 detokenizer=IncrementalDetokenizer(self.tokenizer, prompt_ids),
                 stops=StopMatcher(params.stop),
                 matcher=None if params.grammar is None else self.grammars.matcher(params.grammar),
@@ -342,8 +346,11 @@ class GenerationEngine:
         self._emit(handle, TokenEvent(seq.index, check.text, token))
         if check.stopped:
             self._finish(seq, "stop", "", stop=check.matched)
-        elif seq.matcher is not None and seq.matcher.done:
-            # The grammar is complete: what it allows next is only the end of the output.
+        elif token.token_id in seq.sampler.params.stop_token_ids or (
+            seq.matcher is not None and seq.matcher.done
+        ):
+            # A stop token (vLLM's stop_token_ids; its text is kept, as vLLM keeps it), or the
+            # grammar is complete and only the end of the output may follow.
             tail = seq.stops.feed(seq.detokenizer.flush())
             self._finish(seq, "stop", tail.text + seq.stops.flush(), stop=tail.matched)
         elif seq.generated >= handle.max_new_tokens:

@@ -22,7 +22,7 @@ from ...generation.tools import CallStream, split_call
 from ...openapi import documented
 from ...state import get_state
 from ..openai._requests import read_json_object, required_string
-from . import _params, _structured
+from . import _fields, _params, _structured
 from ._format import (
     SSE_DONE,
     ChunkEncoder,
@@ -68,6 +68,7 @@ async def create_chat_completion(request: Request) -> Response:
     """Generate the assistant's reply to a conversation (optionally streamed as SSE)."""
     state = get_state(request)
     body = await read_json_object(request)
+    _fields.check_fields(body, chat=True)
     model = required_string(body, "model")
     messages = _params.chat_messages(body.get("messages"))
     runtime = state.repository.runtime(model, "text-generation", GenerationRuntime)

@@ -20,7 +20,7 @@ from ...generation.sampling import SampledToken
 from ...openapi import documented
 from ...state import get_state
 from ..openai._requests import read_json_object, required_string, text_inputs
-from . import _params, _structured
+from . import _fields, _params, _structured
 from ._format import (
     SSE_DONE,
     ChunkEncoder,
@@ -67,6 +67,7 @@ async def create_completion(request: Request) -> Response:
     """Continue one or several prompts (optionally streamed as SSE)."""
     state = get_state(request)
     body = await read_json_object(request)
+    _fields.check_fields(body, chat=False)
     model = required_string(body, "model")
     inputs = text_inputs(
         body.get("prompt"), max_inputs=state.settings.max_inputs_per_request, param="prompt"
