@@ -60,7 +60,7 @@ def cli() -> None:
 @click.option("--quick", is_flag=True, help="Small request counts: finishes in about two minutes.")
 @click.option(
     "--only",
-    type=click.Choice(["encoder", "generation", "sdk"]),
+    type=click.Choice(["encoder", "generation", "grammar", "sdk"]),
     multiple=True,
     help="Run only these harnesses (repeatable). Default: all.",
 )
@@ -68,7 +68,7 @@ def cli() -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=RESULTS)
 def run(quick: bool, only: tuple[str, ...], models_dir: Path, out_dir: Path) -> None:
     """Run the harnesses and write latest.json, latest.md and plots to OUT."""
-    chosen = set(only) or {"encoder", "generation", "sdk"}
+    chosen = set(only) or {"encoder", "generation", "grammar", "sdk"}
     results: dict[str, Any] = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "quick": quick,
@@ -84,6 +84,11 @@ def run(quick: bool, only: tuple[str, ...], models_dir: Path, out_dir: Path) -> 
 
         click.echo("generation: tiny-shakespeare ...")
         results["generation"] = generation.run(models_dir, quick=quick)
+    if "grammar" in chosen:
+        from benchmarks import grammar
+
+        click.echo("constrained decoding: tiny-shakespeare ...")
+        results["grammar"] = grammar.run(models_dir, quick=quick)
     if "sdk" in chosen:
         click.echo("sdk overhead ...")
         results["sdk"] = _sdk(models_dir, quick=quick)

@@ -96,6 +96,15 @@ def _generation_lines(entry: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _grammar_lines(entry: dict[str, Any]) -> list[str]:
+    lines = [f"### Constrained decoding (llguidance): `{entry.get('model', 'tiny-shakespeare')}`"]
+    lines += ["", "| measurement | value |", "|---|---:|"]
+    for key, value in entry.get("figures", {}).items():
+        lines.append(f"| {key} | {value} |")
+    lines.append("")
+    return lines
+
+
 def to_markdown(results: dict[str, Any]) -> str:
     machine = results["machine"]
     lines = [
@@ -113,6 +122,8 @@ def to_markdown(results: dict[str, Any]) -> str:
         lines += _encoder_lines(entry)
     if "generation" in results:
         lines += _generation_lines(results["generation"])
+    if "grammar" in results:
+        lines += _grammar_lines(results["grammar"])
     if "sdk" in results:
         lines += _sdk_lines(results["sdk"])
     return "\n".join(lines)

@@ -110,7 +110,9 @@ def prepare_token_ids(
             raise APIError(
                 400,
                 f"input[{index}] contains token id {bad}, outside this model's vocabulary "
-                f"of {tokenizer.vocab_size} tokens",
+                f"of {tokenizer.vocab_size} tokens. Token arrays are read in the model's own "
+                "vocabulary; LangChain's OpenAIEmbeddings sends tiktoken ids unless it is "
+                "created with check_embedding_ctx_length=False (then it sends the texts)",
                 param="input",
                 code="invalid_token_id",
             )

@@ -54,6 +54,11 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     assert figures["raw batch 8 / raw batch 1 (the most batching can gain here)"] > 0
     assert figures["server time to first token, p50 (ms)"] > 0
 
+    grammar = results["grammar"]["figures"]
+    assert grammar["engine, 8 sampled rows, each under a grammar (tokens/s)"] > 0
+    assert grammar["llguidance mask + consume, JSON schema (us/token)"] > 0
+    assert "constrained / free engine throughput" in grammar
+
     sdk = results["sdk"]["results"]
     for concurrency in ("1", "64"):
         assert set(sdk[concurrency]) == {
@@ -69,5 +74,6 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     markdown = (tmp_path / "latest.md").read_text()
     assert "server at 64 clients / raw batch-64 ceiling" in markdown
     assert "maaskit_sync / openai_sync at 64" in markdown
+    assert "Constrained decoding (llguidance)" in markdown
     for plot in ("encoder_all-minilm-l6-v2.png", "encoder_sentiment.png", "sdk_overhead.png"):
         assert (tmp_path / plot).stat().st_size > 1000

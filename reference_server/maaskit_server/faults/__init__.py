@@ -49,10 +49,14 @@ lets the third through, whatever other calls run concurrently.
 
 How the reset works under uvicorn is explained in :mod:`maaskit_server.faults._reset`.
 Counters: ``maaskit_faults_injected{kind}`` in ``/metrics``. State is per worker process.
+
+Scripted answers (``/_maaskit/answers``) fix the next answer of a generation route instead of
+breaking it; see :mod:`maaskit_server.faults._answers`.
 """
 
 from __future__ import annotations
 
+from ._answers import AnswerScript, ScriptedAnswer, take_answer
 from ._controller import FaultController, FaultRule, RequestFacts
 from ._grammar import FaultSpec, FaultSyntaxError, parse_fault
 from ._middleware import ADMIN_PREFIX, FAULT_HEADER, FaultMiddleware
@@ -60,11 +64,14 @@ from ._middleware import ADMIN_PREFIX, FAULT_HEADER, FaultMiddleware
 __all__ = [
     "ADMIN_PREFIX",
     "FAULT_HEADER",
+    "AnswerScript",
     "FaultController",
     "FaultMiddleware",
     "FaultRule",
     "FaultSpec",
     "FaultSyntaxError",
     "RequestFacts",
+    "ScriptedAnswer",
     "parse_fault",
+    "take_answer",
 ]

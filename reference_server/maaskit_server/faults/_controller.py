@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._answers import AnswerScript
 from ._grammar import FaultSpec, FaultSyntaxError, parse_fault
 
 __all__ = ["FaultController", "FaultRule", "RequestFacts"]
@@ -97,6 +98,8 @@ class FaultController:
         self._rules: list[FaultRule] = []
         self._header_counts: OrderedDict[str, int] = OrderedDict()
         self.injected: Counter[str] = Counter()
+        # Scripted answers share the faults' switch (--enable-faults) and admin key.
+        self.answers = AnswerScript()
 
     # -- admin ------------------------------------------------------------------------------
 

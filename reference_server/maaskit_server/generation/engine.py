@@ -31,13 +31,14 @@ from maaskit_server.generation.events import (
     GenerationHandle,
     TokenEvent,
 )
+from maaskit_server.generation.grammar import GrammarCompiler, GrammarMatcher
 from maaskit_server.generation.kv_batch import DecodeBatch
 from maaskit_server.generation.mailbox import Mailbox
 from maaskit_server.generation.metrics import GenerationMetrics
 from maaskit_server.generation.model_config import GenerationModelConfig
 from maaskit_server.generation.onnx_model import FloatArray, OnnxCausalLM
 from maaskit_server.generation.params import SamplingParams
-from maaskit_server.generation.sampling import SampledToken, TokenSampler, sample_rows
+from maaskit_server.generation.sampling import BoolArray, SampledToken, TokenSampler, sample_rows
 from maaskit_server.generation.scheduler import Scheduler
 from maaskit_server.generation.stops import StopMatcher
 
@@ -57,6 +58,7 @@ class _Sequence:
     stops: StopMatcher
     generated: int = 0
     next_token: int | None = field(default=None)
+    matcher: GrammarMatcher | None = None
 
 
 class GenerationEngine:
@@ -91,6 +93,7 @@ class GenerationEngine:
         self._waiting_gauge = self.metrics.waiting.labels(**self._labels)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._grammars: GrammarCompiler | None = None
 
     @classmethod
     def from_folder(
@@ -113,6 +116,17 @@ class GenerationEngine:
 
     def decode(self, ids: Sequence[int]) -> str:
         return str(self.tokenizer.decode(list(ids), skip_special_tokens=True))
+
+    @property
+    def grammars(self) -> GrammarCompiler:
+        """llguidance's view of this model's tokenizer, built on first use (~40 ms)."""
+        if self._grammars is None:
+            self._grammars = GrammarCompiler(
+                self.tokenizer.to_str(),
+                sorted(self.eos_token_ids),
+                self.model.vocab_size or self.tokenizer.get_vocab_size(),
+            )
+        return self._grammars
 
     def max_new_tokens(self, prompt_tokens: int, max_tokens: int | None) -> int:
         """Tokens the request may generate; raises when the prompt leaves no room."""
@@ -151,9 +165,14 @@ class GenerationEngine:
             _Sequence(
                 handle=handle,
                 index=index_offset + index,
-                sampler=TokenSampler(params.for_choice(index)),
+                sampler=TokenSampler(
+                    params.for_choice(index),
+                    prompt_ids=prompt_ids,
+                    eos_token_ids=sorted(self.eos_token_ids),
+                ),
                 detokenizer=IncrementalDetokenizer(self.tokenizer, prompt_ids),
                 stops=StopMatcher(params.stop),
+                matcher=None if params.grammar is None else self.grammars.matcher(params.grammar),
             )
             for index in range(params.n)
         ]
@@ -277,14 +296,38 @@ class GenerationEngine:
 
     def _accept(self, seqs: Sequence[_Sequence], logits: FloatArray) -> None:
         """Sample the next token of every sequence (row ``i`` of ``logits`` is ``seqs[i]``)."""
-        tokens = sample_rows([seq.sampler for seq in seqs], logits)
+        masks = self._masks(seqs, logits.shape[1])
+        tokens = sample_rows([seq.sampler for seq in seqs], logits, masks)
         self._generated_tokens.inc(len(seqs))
         now = time.monotonic()
         for seq, token in zip(seqs, tokens, strict=True):
             self._accept_token(seq, token, now)
 
+    def _masks(self, seqs: Sequence[_Sequence], vocab_size: int) -> list[BoolArray | None]:
+        """The grammar mask of every constrained row (None for free rows), in one call."""
+        bound = [seq for seq in seqs if seq.matcher is not None]
+        masks: list[BoolArray | None] = [None] * len(seqs)
+        if not bound:
+            return masks
+        allowed = self.grammars.allowed([seq.matcher for seq in bound if seq.matcher], vocab_size)
+        rows = iter(allowed)
+        for row, seq in enumerate(seqs):
+            if seq.matcher is None:
+                continue
+            mask = next(rows)
+            if not mask.any():
+                # Only a grammar the checks let through yet llguidance cannot follow gets
+                # here; with nothing to sample, its request fails and the batch goes on.
+                self._fail(seq.handle, f"the grammar allows no next token: {seq.matcher.error}")
+                mask[next(iter(self.eos_token_ids), 0)] = True
+            masks[row] = mask
+        return masks
+
     def _accept_token(self, seq: _Sequence, token: SampledToken, now: float) -> None:
         handle = seq.handle
+        if handle.cancelled:
+            self._retire(seq)  # failed inside this step (its grammar)
+            return
         seq.generated += 1
         if handle.first_token_at is None:
             handle.first_token_at = now
@@ -293,10 +336,23 @@ class GenerationEngine:
             self._emit(handle, TokenEvent(seq.index, "", token))
             self._finish(seq, "stop", seq.detokenizer.flush() + seq.stops.flush())
             return
+        if seq.matcher is not None:
+            try:
+                seq.matcher.consume(token.token_id)
+            except RuntimeError as exc:
+                self._fail(handle, f"generation failed: {exc}")
+                return
         check = seq.stops.feed(seq.detokenizer.step(token.token_id))
         self._emit(handle, TokenEvent(seq.index, check.text, token))
         if check.stopped:
             self._finish(seq, "stop", "", stop=check.matched)
+        elif token.token_id in seq.sampler.params.stop_token_ids or (
+            seq.matcher is not None and seq.matcher.done
+        ):
+            # A stop token (vLLM's stop_token_ids; its text is kept, as vLLM keeps it), or the
+            # grammar is complete and only the end of the output may follow.
+            tail = seq.stops.feed(seq.detokenizer.flush())
+            self._finish(seq, "stop", tail.text + seq.stops.flush(), stop=tail.matched)
         elif seq.generated >= handle.max_new_tokens:
             tail = seq.stops.feed(seq.detokenizer.flush())
             reason: FinishReason = "stop" if tail.stopped else "length"

@@ -31,6 +31,7 @@ class GenerationRuntime:
         self.engine = GenerationEngine(config, model, tokenizer, metrics=server_metrics())
         self.token_text = TokenText(tokenizer)
         self._executor = context.executor
+        _ = self.engine.grammars  # built here, in the loading thread, not on a first request
         self.engine.start()
 
     async def encode(self, text: str) -> list[int]:

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from maaskit_server.generation.params import SamplingParams
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,15 @@ def top_p_probabilities(probs: FloatArray, top_p: float) -> FloatArray:
     return result
 
 
+def min_p_probabilities(probs: FloatArray, min_p: float) -> FloatArray:
+    """Drop tokens less likely than ``min_p`` times the most likely one; renormalise."""
+    if min_p <= 0.0:
+        return probs
+    kept: FloatArray = np.where(probs >= min_p * probs.max(), probs, 0.0)
+    result: FloatArray = kept / kept.sum()
+    return result
+
+
 def softmax(logits: FloatArray) -> FloatArray:
     finite_max = np.max(logits)
     weights = np.exp(logits - finite_max)
@@ -82,9 +92,25 @@ def softmax(logits: FloatArray) -> FloatArray:
 class TokenSampler:
     """Picks tokens for one sequence and remembers what it generated (for the penalties)."""
 
-    def __init__(self, params: SamplingParams) -> None:
+    def __init__(
+        self,
+        params: SamplingParams,
+        *,
+        prompt_ids: Sequence[int] = (),
+        eos_token_ids: Sequence[int] = (),
+    ) -> None:
         self.params = params
-        self._rng = np.random.default_rng(params.seed)
+        self.generated = 0
+        # repetition_penalty (vLLM's, after CTRL) counts the prompt's tokens as seen too.
+        self._seen: set[int] = set(prompt_ids) if params.repetition_penalty != 1.0 else set()
+        # Held back until min_tokens were generated.
+        self._enders = np.asarray(sorted({*eos_token_ids, *params.stop_token_ids}), np.int64)
+        self._bias_ids = np.asarray([token for token, _ in params.logit_bias], np.int64)
+        self._bias = np.asarray([bias for _, bias in params.logit_bias], np.float64)
+        self._allowed = np.asarray(params.allowed_token_ids, np.int64)
+        # Seeds span vLLM's signed 64-bit range; numpy takes the same bits as unsigned.
+        seed = None if params.seed is None else params.seed % 2**64
+        self._rng = np.random.default_rng(seed)
         self._counts: dict[int, int] = {}
         # Greedy without penalties or logprobs is a bare argmax, which sample_rows() does for
         # the whole batch at once; the counts it skips only ever feed the penalties.
@@ -93,9 +119,16 @@ class TokenSampler:
             and not params.logprobs
             and params.frequency_penalty == 0.0
             and params.presence_penalty == 0.0
+            and params.repetition_penalty == 1.0
+            and not params.logit_bias
+            and not params.allowed_token_ids
+            and params.min_tokens == 0
         )
 
-    def sample(self, logits: npt.NDArray[np.floating]) -> SampledToken:
+    def sample(
+        self, logits: npt.NDArray[np.floating], allowed: BoolArray | None = None
+    ) -> SampledToken:
+        """The next token; ``allowed`` (a grammar's mask) rules out every other token id."""
         params = self.params
         scores = apply_penalties(
             logits.astype(np.float64),
@@ -103,11 +136,16 @@ class TokenSampler:
             params.frequency_penalty,
             params.presence_penalty,
         )
+        scores = self._adjust(scores)
+        if allowed is not None:
+            scores = np.where(allowed, scores, -np.inf)
         if params.greedy:
             token_id = int(np.argmax(scores))
         else:
             scores = top_k_mask(scores / params.temperature, params.top_k)
-            probs = top_p_probabilities(softmax(scores), params.top_p)
+            probs = min_p_probabilities(
+                top_p_probabilities(softmax(scores), params.top_p), params.min_p
+            )
             # Inverse-CDF draw: one uniform number per token keeps seeded runs reproducible.
             cumulative = np.cumsum(probs)
             draw = self._rng.random() * cumulative[-1]
@@ -116,7 +154,29 @@ class TokenSampler:
                 # Float rounding at the very top of the CDF: take the last possible token.
                 token_id = int(np.flatnonzero(probs)[-1])
         self._counts[token_id] = self._counts.get(token_id, 0) + 1
+        self.generated += 1
+        if self.params.repetition_penalty != 1.0:
+            self._seen.add(token_id)
         return self._describe(logits, token_id)
+
+    def _adjust(self, scores: FloatArray) -> FloatArray:
+        """repetition_penalty, logit_bias, allowed_token_ids and min_tokens, as vLLM applies
+        them (before temperature); each costs nothing at its default."""
+        params = self.params
+        if self._seen:
+            seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
+            values = scores[seen]
+            penalty = params.repetition_penalty
+            scores[seen] = np.where(values > 0, values / penalty, values * penalty)
+        if self._bias_ids.size:
+            scores[self._bias_ids] += self._bias
+        if self._allowed.size:
+            only = np.full_like(scores, -np.inf)
+            only[self._allowed] = scores[self._allowed]
+            scores = only
+        if self.generated < params.min_tokens and self._enders.size:
+            scores[self._enders] = -np.inf
+        return scores
 
     def _describe(self, logits: npt.NDArray[np.floating], token_id: int) -> SampledToken:
         if not self.params.logprobs:
@@ -132,7 +192,9 @@ class TokenSampler:
 
 
 def sample_rows(
-    samplers: Sequence[TokenSampler], logits: npt.NDArray[np.floating]
+    samplers: Sequence[TokenSampler],
+    logits: npt.NDArray[np.floating],
+    masks: Sequence[BoolArray | None] | None = None,
 ) -> list[SampledToken]:
     """One token per row of ``logits`` ``[B, V]``, each as its own sampler would pick it.
 
@@ -140,10 +202,19 @@ def sample_rows(
     identically, so the choice is the sampler's); the others go through their sampler. A plain
     row's ``logprob`` is a 0.0 placeholder: plain rows are exactly those whose request did not
     ask for log-probabilities (TGI's routes always ask), so it is never reported.
+
+    ``masks[row]``, when given, is the set of tokens a grammar allows in that row; rows without
+    one are sampled from the whole vocabulary, so constrained and free rows share a batch.
+    Reported log-probabilities stay the model's own, before the mask (as vLLM reports them).
     """
-    plain = [sampler.plain_argmax for sampler in samplers]
+    row_masks: Sequence[BoolArray | None] = masks if masks is not None else [None] * len(samplers)
+    plain = [
+        sampler.plain_argmax and row_masks[row] is None for row, sampler in enumerate(samplers)
+    ]
     best: list[int] = logits.argmax(axis=1).tolist() if any(plain) else []
     return [
-        SampledToken(token_id=best[row], logprob=0.0) if plain[row] else sampler.sample(logits[row])
+        SampledToken(token_id=best[row], logprob=0.0)
+        if plain[row]
+        else sampler.sample(logits[row], row_masks[row])
         for row, sampler in enumerate(samplers)
     ]

@@ -63,6 +63,24 @@ async def faults(request: Request) -> Response:
     return JSONResponse(controller.snapshot())
 
 
+async def answers(request: Request) -> Response:
+    """Read (GET), add to (POST), replace (PUT) or clear (DELETE) the scripted answers."""
+    script = _controller(request).answers
+    if request.method == "DELETE":
+        script.clear()
+    elif request.method in ("POST", "PUT"):
+        body = await read_json_object(request)
+        items: Any = body.get("answers")
+        if not isinstance(items, list):
+            raise bad_request("'answers' must be a list of answer objects.", param="answers")
+        try:
+            script.add(items, replace=request.method == "PUT")
+        except FaultSyntaxError as exc:
+            message = f"Invalid scripted answer: {exc}"
+            raise bad_request(message, param="answers", code="invalid_answer") from exc
+    return JSONResponse(script.snapshot())
+
+
 async def idempotency(request: Request) -> Response:
     """Idempotency counters (executed, replayed, waited, conflict, duplicate_execution…)."""
     _controller(request)
@@ -72,6 +90,12 @@ async def idempotency(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     return [
+        Route(
+            f"{ADMIN_PREFIX}/answers",
+            answers,
+            methods=["GET", "POST", "PUT", "DELETE"],
+            include_in_schema=False,
+        ),
         Route(
             f"{ADMIN_PREFIX}/faults",
             faults,

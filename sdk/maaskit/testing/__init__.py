@@ -38,11 +38,12 @@ import pytest
 
 if TYPE_CHECKING:
     from ._mock import MaaSKitMock
-    from ._server import FaultScript, MaaSKitServer
+    from ._server import AnswerScript, FaultScript, MaaSKitServer
     from ._triton import TritonServer, TritonStartError, TritonUnavailable, start_triton
 
 __all__ = [
     "PLUGIN_NAME",
+    "AnswerScript",
     "FaultScript",
     "MaaSKitMock",
     "MaaSKitServer",
@@ -64,6 +65,7 @@ _LAZY = {
     "TritonStartError": "_triton",
     "TritonUnavailable": "_triton",
     "start_triton": "_triton",
+    "AnswerScript": "_server",
 }
 
 

@@ -80,13 +80,14 @@ def maaskit_server(
 
 @pytest.fixture(autouse=True)
 def _maaskit_clear_faults(request: pytest.FixtureRequest) -> Iterator[None]:
-    # Faults scripted by one test must not leak into the next; only tests that asked for
-    # the server pay for this (one admin call after the test).
+    # Faults and answers scripted by one test must not leak into the next; only tests that
+    # asked for the server pay for this (two admin calls after the test).
     yield
     if "maaskit_server" in request.fixturenames:
         server: MaaSKitServer = request.getfixturevalue("maaskit_server")
         if server.process.poll() is None:
             server.faults.clear()
+            server.answers.clear()
 
 
 @pytest.fixture

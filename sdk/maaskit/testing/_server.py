@@ -94,8 +94,59 @@ class FaultScript:
         return fault_header(fault)
 
 
+class AnswerScript:
+    """Scripts the next answers of generation routes (``/_maaskit/answers``).
+
+    ``text("Hello")``, ``json({"ok": True})`` or ``tool_call("get_weather", {"city": "Rome"})``
+    queue one answer for the next ``times`` matching requests (``route`` a shell pattern on
+    the path, ``model`` the model name). The model then generates exactly that text, so
+    streaming, usage and every protocol's shape are as for a real answer; a tool call comes
+    back as OpenAI ``tool_calls`` on the chat routes."""
+
+    def __init__(self, server: MaaSKitServer) -> None:
+        self._server = server
+
+    def _request(self, method: str, json: Any = None) -> dict[str, Any]:
+        response = self._server.admin_request(method, "/_maaskit/answers", json=json)
+        result: dict[str, Any] = response.json()
+        return result
+
+    def add(
+        self,
+        answer: dict[str, Any],
+        *,
+        times: int = 1,
+        route: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        """Queue ``answer`` (``{"text": ...}``, ``{"json": ...}`` or ``{"tool_call": ...}``)."""
+        rule: dict[str, Any] = {**answer, "times": times}
+        if route is not None:
+            rule["route"] = route
+        if model is not None:
+            rule["model"] = model
+        self._request("POST", {"answers": [rule]})
+
+    def text(self, text: str, **match: Any) -> None:
+        self.add({"text": text}, **match)
+
+    def json(self, value: Any, **match: Any) -> None:
+        self.add({"json": value}, **match)
+
+    def tool_call(self, name: str, arguments: dict[str, Any], **match: Any) -> None:
+        self.add({"tool_call": {"name": name, "arguments": arguments}}, **match)
+
+    def pending(self) -> list[dict[str, Any]]:
+        """The queued answers, with ``remaining`` and ``fired`` counts."""
+        answers: list[dict[str, Any]] = self._request("GET")["answers"]
+        return answers
+
+    def clear(self) -> None:
+        self._request("DELETE")
+
+
 class MaaSKitServer:
-    """A running reference server: its URLs, keys, client factories and fault script."""
+    """A running reference server: its URLs, keys, client factories, fault and answer scripts."""
 
     def __init__(
         self,
@@ -112,6 +163,7 @@ class MaaSKitServer:
         self.process = process
         self.log_path = log_path
         self.faults = FaultScript(self)
+        self.answers = AnswerScript(self)
 
     def __repr__(self) -> str:  # keys stay out of test output
         return f"MaaSKitServer(url={self.url!r}, pid={self.process.pid})"

@@ -5,17 +5,20 @@ sampling happens when ``do_sample`` is true or any warper (``temperature`` other
 ``top_k``, ``top_p``, ``typical_p``) is set; otherwise decoding is greedy. A seed is drawn
 (and reported in ``details.seed``) when sampling without one. Unsupported features
 (``repetition_penalty`` other than 1, ``typical_p``, ``best_of`` > 1, ``watermark``,
-``grammar``, ``top_n_tokens``, ``adapter_id``) are 422 validation errors, never ignored.
+``top_n_tokens``, ``adapter_id``) are 422 validation errors, never ignored. ``grammar``
+constrains the output (JSON schema or regex) as TGI's guidance does.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from ...errors import APIError
 from ...generation.errors import InvalidParameterError
+from ...generation.grammar import Grammar
 from ...generation.params import SamplingParams
 
 DEFAULT_MAX_NEW_TOKENS = 100
@@ -105,6 +108,7 @@ def tgi_request(body: dict[str, Any], *, max_new_tokens_default: int | None) -> 
         "seed": seed,
         # TGI reports every token's log-probability (details and stream events).
         "logprobs": True,
+        "grammar": _grammar(parameters.get("grammar")),
     }
     if sampling and top_p is not None:
         kwargs["top_p"] = float(top_p)
@@ -133,10 +137,31 @@ _UNSUPPORTED: dict[str, tuple[Any, ...]] = {
     "typical_p": (None,),
     "best_of": (None, 1),
     "watermark": (None, False),
-    "grammar": (None,),
     "top_n_tokens": (None, 0),
     "adapter_id": (None,),
 }
+
+
+def _grammar(value: Any) -> Grammar | None:
+    """TGI's ``grammar``: ``{"type": "json", "value": schema}`` or ``{"type": "regex", ...}``
+    (also ``json_schema`` with ``{"name", "schema"}``, as TGI 3 takes OpenAI's shape)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise validation_error("`grammar` must be an object with `type` and `value`.")
+    kind, spec = value.get("type"), value.get("value")
+    try:
+        if kind == "json":
+            if isinstance(spec, str):
+                spec = json.loads(spec)
+            return Grammar.json_schema(spec, param="grammar")
+        if kind == "json_schema" and isinstance(spec, dict):
+            return Grammar.json_schema(spec.get("schema"), param="grammar")
+        if kind == "regex":
+            return Grammar.regex(spec, param="grammar")
+    except (InvalidParameterError, ValueError) as exc:  # ValueError: JSON text that won't parse
+        raise validation_error(f"`grammar`: {exc}") from exc
+    raise validation_error("`grammar.type` must be 'json', 'json_schema' or 'regex'.")
 
 
 def _reject_unsupported(parameters: dict[str, Any]) -> None:

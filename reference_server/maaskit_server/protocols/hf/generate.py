@@ -25,7 +25,7 @@ from starlette.responses import Response, StreamingResponse
 
 from ... import metrics
 from ..._json import JSONResponse, dumps
-from ...generation.errors import ContextLengthError
+from ...generation.errors import ContextLengthError, InvalidParameterError
 from ...generation.events import FinishEvent, TokenEvent
 from ...generation.runtime import GenerationRuntime
 from ...generation.sampling import SampledToken
@@ -83,6 +83,11 @@ class _Started:
 async def _start(request: Request, model: str, body: dict[str, Any]) -> _Started:
     runtime = get_state(request).repository.runtime(model, "text-generation", GenerationRuntime)
     tgi = tgi_request(body, max_new_tokens_default=DEFAULT_MAX_NEW_TOKENS)
+    if tgi.params.grammar is not None:
+        try:
+            runtime.engine.grammars.check(tgi.params.grammar, "grammar")
+        except InvalidParameterError as exc:
+            raise validation_error(exc.message) from exc
     prompt_ids = await runtime.encode(tgi.prompt)
     if tgi.truncate is not None:
         prompt_ids = prompt_ids[-tgi.truncate :]

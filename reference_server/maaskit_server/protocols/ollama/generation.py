@@ -5,10 +5,16 @@ piece of text, then a last object with ``"done": true``, ``done_reason`` (``stop
 ``length``), the token counts and the durations in nanoseconds. An error after the stream
 began is a line ``{"error": "..."}``. ``/api/generate`` sends the prompt as is (``raw``:
 the model is a plain language model); an empty prompt only loads the model, as in Ollama.
+
+``format`` (``"json"`` or a JSON schema) constrains the answer; ``tools`` on ``/api/chat`` are
+called by the rule of :mod:`maaskit_server.generation.tools` (Ollama has no ``tool_choice``:
+it is ``auto``), and a call arrives whole in one message, as Ollama sends it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -18,9 +24,12 @@ from starlette.responses import Response, StreamingResponse
 from ... import metrics
 from ..._json import JSONResponse, dumps
 from ...errors import bad_request
-from ...generation.errors import ChatTemplateError
+from ...faults import take_answer
+from ...generation.errors import ChatTemplateError, InvalidParameterError
 from ...generation.events import TokenEvent
+from ...generation.grammar import Grammar
 from ...generation.runtime import GenerationRuntime
+from ...generation.tools import last_role, parse_tools, plan_tools, split_call
 from ...openapi import documented
 from ...state import get_state
 from ..openai._requests import read_json_object
@@ -59,7 +68,7 @@ async def chat(request: Request) -> Response:
     body = await read_json_object(request)
     name = model_name(body)
     runtime = get_state(request).repository.runtime(name, "text-generation", GenerationRuntime)
-    reject_unsupported(body, "tools", "format", "think")
+    reject_unsupported(body, "think")
     for index, message in enumerate(body.get("messages") or []):
         if isinstance(message, dict) and message.get("images"):
             raise bad_request(f"messages[{index}].images: this model reads text only")
@@ -69,10 +78,39 @@ async def chat(request: Request) -> Response:
     except ChatTemplateError as exc:
         raise bad_request(exc.message) from exc
 
+    try:
+        plan = plan_tools(parse_tools(body.get("tools")), None)
+    except InvalidParameterError as exc:
+        raise bad_request(exc.message) from exc
+    call_grammar = plan.grammar(last_role(messages))
+    scripted = take_answer(request, name)  # test servers only (--enable-faults)
+    if scripted is not None:
+        call_grammar = scripted.grammar() if scripted.tool_call else None
+
     def piece(text: str) -> dict[str, Any]:
         return {"message": {"role": "assistant", "content": text}}
 
-    return await _answer(request, body, name, runtime, prompt, piece)
+    if call_grammar is not None:
+        return await _answer(
+            request, body, name, runtime, prompt, _call_piece, call_grammar, whole=True
+        )
+    grammar = None if scripted is None else scripted.grammar()
+    return await _answer(request, body, name, runtime, prompt, piece, grammar)
+
+
+def _call_piece(text: str) -> dict[str, Any]:
+    call = split_call(text)
+    try:
+        arguments = json.loads(call.arguments)
+    except ValueError:
+        arguments = call.arguments  # cut off by num_predict: passed on as it is
+    message = {"role": "assistant", "content": ""}
+    return {
+        "message": {
+            **message,
+            "tool_calls": [{"function": {"name": call.name, "arguments": arguments}}],
+        }
+    }
 
 
 @documented(
@@ -93,7 +131,7 @@ async def generate(request: Request) -> Response:
     body = await read_json_object(request)
     name = model_name(body)
     runtime = get_state(request).repository.runtime(name, "text-generation", GenerationRuntime)
-    reject_unsupported(body, "suffix", "images", "format", "think", "template", "system")
+    reject_unsupported(body, "suffix", "images", "think", "template", "system")
     prompt = body.get("prompt")
     if prompt is not None and not isinstance(prompt, str):
         raise bad_request("prompt must be a string")
@@ -105,7 +143,9 @@ async def generate(request: Request) -> Response:
     def piece(text: str) -> dict[str, Any]:
         return {"response": text}
 
-    return await _answer(request, body, name, runtime, prompt, piece)
+    scripted = take_answer(request, name)  # test servers only (--enable-faults)
+    grammar = None if scripted is None else scripted.grammar()
+    return await _answer(request, body, name, runtime, prompt, piece, grammar)
 
 
 async def _answer(
@@ -115,9 +155,22 @@ async def _answer(
     runtime: GenerationRuntime,
     prompt: str,
     piece: Piece,
+    grammar: Grammar | None = None,
+    *,
+    whole: bool = False,
 ) -> Response:
+    """``grammar`` (a tool call's, a scripted answer's) takes the place of ``format``."""
     stream = stream_flag(body)
     params = sampling_params(body)
+    grammar = grammar or _format(body.get("format"))
+    if grammar is not None:
+        try:
+            runtime.engine.grammars.check(grammar, "format")
+        except InvalidParameterError as exc:
+            raise bad_request(exc.message) from exc
+        params = dataclasses.replace(params, grammar=grammar)
+    # A tool call is sent whole (Ollama's way), so even a streamed one is collected first.
+    stream = stream and not whole
     timer = Timer()
     run = GenerationRun(runtime, [await runtime.encode(prompt)], params)
     metrics.TOKENS.labels(model=name, kind="prompt").inc(run.prompt_tokens)
@@ -177,3 +230,15 @@ async def _lines(run: GenerationRun, name: str, piece: Piece, timer: Timer) -> A
         yield line({"error": str(exc)})
     finally:
         run.cancel()
+
+
+def _format(value: Any) -> Grammar | None:
+    """Ollama's ``format``: ``"json"`` for any JSON object, or a JSON schema."""
+    if value is None or value == "":
+        return None
+    try:
+        if value == "json":
+            return Grammar.json_object()
+        return Grammar.json_schema(value, param="format")
+    except InvalidParameterError as exc:
+        raise bad_request('format must be "json" or a JSON schema object') from exc

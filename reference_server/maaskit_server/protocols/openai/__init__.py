@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import classify, embeddings, models
+from . import classify, embeddings, models, score
 
 
 def routes() -> list[BaseRoute]:
-    return [*models.routes(), *embeddings.routes(), *classify.routes()]
+    return [*models.routes(), *embeddings.routes(), *classify.routes(), *score.routes()]

@@ -17,6 +17,8 @@ from starlette.routing import BaseRoute, Route
 
 from ... import metrics
 from ..._json import JSONResponse
+from ...errors import bad_request
+from ...faults import take_answer
 from ...openapi import documented
 from ...runtimes.classification import ClassificationRuntime
 from ...state import get_state
@@ -66,6 +68,14 @@ async def classify(request: Request) -> Response:
     result = await runtime.classify(inputs, truncate_to=truncation(body, runtime.spec))
     metrics.TOKENS.labels(model=model, kind="prompt").inc(result.prompt_tokens)
     labels = list(runtime.labels)
+    probabilities = list(result.probabilities)
+    scripted = take_answer(request, model, "label")  # test servers only (--enable-faults)
+    if scripted is not None:
+        if scripted.label not in labels:
+            message = f"The scripted label {scripted.label!r} is not one of {labels}."
+            raise bad_request(message, param="label", code="invalid_scripted_answer")
+        one_hot = np.eye(len(labels), dtype=np.float32)[labels.index(scripted.label)]
+        probabilities = [one_hot] * len(probabilities)
     data = [
         {
             "index": index,
@@ -74,7 +84,7 @@ async def classify(request: Request) -> Response:
             "num_classes": len(labels),
             "labels": labels,
         }
-        for index, probs in enumerate(result.probabilities)
+        for index, probs in enumerate(probabilities)
     ]
     return JSONResponse(
         {

@@ -38,6 +38,9 @@ def model_card(entry: ModelEntry, created: int) -> dict[str, Any]:
         card["description"] = entry.spec.description
         card["price_per_million_tokens"] = entry.spec.price_per_million_tokens
     card.update(entry.details)
+    if entry.task == "embeddings":
+        # /v1/score and /v1/rerank on this model are cosines of its own embeddings.
+        card["scoring"] = "bi-encoder cosine"
     return card
 
 

@@ -43,9 +43,15 @@ def sampling_params(body: dict[str, Any], *, chat: bool) -> SamplingParams:
         "presence_penalty",
         "n",
         "ignore_eos",
+        "min_p",
+        "repetition_penalty",
+        "min_tokens",
     ):
         if body.get(name) is not None:
             kwargs[name] = body[name]
+    for name in ("stop_token_ids", "allowed_token_ids"):
+        kwargs[name] = _token_ids(body.get(name), name)
+    kwargs["logit_bias"] = _logit_bias(body.get("logit_bias"))
     best_of = body.get("best_of")
     if best_of is not None and best_of != kwargs.get("n", 1):
         raise bad_request("best_of is not supported unless it equals n.", param="best_of")
@@ -108,14 +114,7 @@ def chat_messages(value: Any) -> list[dict[str, str]]:
 
 
 def reject_unsupported(body: dict[str, Any]) -> None:
-    if body.get("tools"):
-        raise bad_request("Tool calling is not supported by this server.", param="tools")
-    response_format = body.get("response_format")
-    if response_format is not None and (
-        not isinstance(response_format, dict) or response_format.get("type") != "text"
-    ):
-        message = "Only response_format {'type': 'text'} is supported by this server."
-        raise bad_request(message, param="response_format")
+    # tools and response_format are constraints (see _structured); suffix has no equivalent.
     if body.get("suffix"):
         raise bad_request("'suffix' is not supported by this server.", param="suffix")
 
@@ -151,6 +150,35 @@ def _content_text(content: Any, role: str, where: str) -> str:
     raise bad_request(
         f"{where} must be a string or a list of text parts.", param=where, code="invalid_type"
     )
+
+
+def _token_ids(value: Any, name: str) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(
+        isinstance(item, int) and not isinstance(item, bool) for item in value
+    ):
+        raise bad_request(f"'{name}' must be a list of token ids.", param=name)
+    return tuple(value)
+
+
+def _logit_bias(value: Any) -> tuple[tuple[int, float], ...]:
+    """OpenAI's ``{"token id": bias}`` map (keys are strings in JSON)."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise bad_request("'logit_bias' must map token ids to biases.", param="logit_bias")
+    pairs: list[tuple[int, float]] = []
+    for key, bias in value.items():
+        try:
+            token = int(key)
+        except ValueError:
+            message = f"'logit_bias' key {key!r} is not a token id."
+            raise bad_request(message, param="logit_bias") from None
+        if isinstance(bias, bool) or not isinstance(bias, int | float):
+            raise bad_request("'logit_bias' values must be numbers.", param="logit_bias")
+        pairs.append((token, float(bias)))
+    return tuple(pairs)
 
 
 def _stop(value: Any) -> tuple[str, ...]:

@@ -48,6 +48,11 @@ class GenerationRun:
         self, runtime: GenerationRuntime, prompts: list[list[int]], params: SamplingParams
     ) -> None:
         engine = runtime.engine
+        vocab = engine.grammars.vocab_size
+        for param, token in params.token_ids():
+            if token >= vocab:
+                message = f"'{param}' names token {token}; this model's vocabulary has {vocab}."
+                raise bad_request(message, param=param, code="invalid_token_id")
         for prompt in prompts:
             try:
                 engine.max_new_tokens(len(prompt), params.max_tokens)

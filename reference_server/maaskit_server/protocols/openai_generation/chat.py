@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,14 +13,16 @@ from starlette.routing import BaseRoute, Route
 from ... import metrics
 from ..._json import JSONResponse
 from ...errors import bad_request
+from ...faults import take_answer
 from ...generation.errors import ChatTemplateError
 from ...generation.events import TokenEvent
 from ...generation.runtime import GenerationRuntime
 from ...generation.sampling import SampledToken
+from ...generation.tools import CallStream, split_call
 from ...openapi import documented
 from ...state import get_state
 from ..openai._requests import read_json_object, required_string
-from . import _params
+from . import _fields, _params, _structured
 from ._format import (
     SSE_DONE,
     ChunkEncoder,
@@ -53,6 +56,9 @@ REQUEST_SCHEMA: dict[str, Any] = {
         "ignore_eos": {"type": "boolean"},
         "stream": {"type": "boolean"},
         "stream_options": {"type": "object"},
+        "response_format": {"type": "object"},
+        "tools": {"type": "array"},
+        "tool_choice": {"oneOf": [{"type": "string"}, {"type": "object"}]},
     },
 }
 
@@ -62,11 +68,17 @@ async def create_chat_completion(request: Request) -> Response:
     """Generate the assistant's reply to a conversation (optionally streamed as SSE)."""
     state = get_state(request)
     body = await read_json_object(request)
+    _fields.check_fields(body, chat=True)
     model = required_string(body, "model")
     messages = _params.chat_messages(body.get("messages"))
     runtime = state.repository.runtime(model, "text-generation", GenerationRuntime)
     _params.reject_unsupported(body)
     params = _params.sampling_params(body, chat=True)
+    constraints = _structured.constraints(body, lambda: runtime.engine.grammars, messages=messages)
+    answer = take_answer(request, model)
+    if answer is not None:
+        constraints = _structured.scripted(constraints, answer, runtime.engine.grammars)
+    params = dataclasses.replace(params, grammar=constraints.grammar)
     stream = _params.stream_options(body)
     try:
         prompt = runtime.engine.chat_template.render(messages, add_generation_prompt=True)
@@ -83,6 +95,7 @@ async def create_chat_completion(request: Request) -> Response:
             params.logprobs,
             stream.include_usage,
             coalesce=not state.settings.faults_enabled,
+            tool_call=constraints.calls_tool,
         )
         return StreamingResponse(
             events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
@@ -100,19 +113,42 @@ async def create_chat_completion(request: Request) -> Response:
             "choices": [
                 {
                     "index": choice.index,
-                    "message": {"role": "assistant", "content": choice.text, "refusal": None},
+                    "message": _message(choice.text, constraints.calls_tool),
                     "logprobs": (
                         chat_logprobs(choice.tokens, runtime.token_text)
                         if params.logprobs
                         else None
                     ),
-                    "finish_reason": choice.finish_reason,
+                    "finish_reason": _finish_reason(choice.finish_reason, constraints.calls_tool),
                 }
                 for choice in choices
             ],
             "usage": usage(run.prompt_tokens, completion_tokens),
         }
     )
+
+
+def _message(text: str, tool_call: bool) -> dict[str, Any]:
+    if not tool_call:
+        return {"role": "assistant", "content": text, "refusal": None}
+    call = split_call(text)
+    return {
+        "role": "assistant",
+        "content": None,
+        "refusal": None,
+        "tool_calls": [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+        ],
+    }
+
+
+def _finish_reason(reason: str | None, tool_call: bool) -> str | None:
+    # A call that ran out of tokens stays "length": its arguments are cut off.
+    return "tool_calls" if tool_call and reason == "stop" else reason
 
 
 _CONTENT = b',"delta":{"content":'
@@ -127,6 +163,7 @@ async def _stream(
     include_usage: bool,
     *,
     coalesce: bool = True,
+    tool_call: bool = False,
 ) -> AsyncIterator[bytes]:
     base = {
         "id": new_id("chatcmpl"),
@@ -148,10 +185,30 @@ async def _stream(
         }
         return encoder.choice(choice)
 
+    calls = {index: CallStream() for index in range(run.choice_count)} if tool_call else {}
+
     def content(index: int, text: str, tokens: list[SampledToken]) -> bytes:
+        if tool_call:
+            return call_delta(index, text, tokens)
         if logprobs and tokens:
             return chunk(index, {"content": text}, None, tokens)
         return encoder.text(index, _CONTENT, text, _NO_LOGPROBS_NO_FINISH)
+
+    def call_delta(index: int, text: str, tokens: list[SampledToken]) -> bytes:
+        # OpenAI's shape: the first delta of a call has its id and name, later ones add text
+        # to its arguments. Until the name is complete there is nothing to send.
+        started, arguments = calls[index].feed(text)
+        delta: dict[str, Any] = {"index": 0, "function": {"arguments": arguments}}
+        if started is not None:
+            delta = {
+                "index": 0,
+                "id": started.id,
+                "type": "function",
+                "function": {"name": started.name, "arguments": arguments},
+            }
+        elif not arguments:
+            return b""
+        return chunk(index, {"tool_calls": [delta]}, None, tokens)
 
     pending: dict[int, list[SampledToken]] = {}
     completion_tokens = 0
@@ -172,7 +229,8 @@ async def _stream(
                     out.append(content(event.index, event.text, held))
                     held.clear()
                 completion_tokens += event.completion_tokens
-                out.append(chunk(event.index, {}, event.reason, []))
+                out.append(chunk(event.index, {}, _finish_reason(event.reason, tool_call), []))
+            out = [piece for piece in out if piece]
             for piece in body_chunks(out, coalesce=coalesce):
                 yield piece
         metrics.TOKENS.labels(model=model, kind="completion").inc(completion_tokens)

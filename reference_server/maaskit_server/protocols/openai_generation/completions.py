@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,13 +13,14 @@ from starlette.routing import BaseRoute, Route
 from ... import metrics
 from ..._json import JSONResponse
 from ...errors import bad_request
+from ...faults import take_answer
 from ...generation.events import TokenEvent
 from ...generation.runtime import GenerationRuntime
 from ...generation.sampling import SampledToken
 from ...openapi import documented
 from ...state import get_state
 from ..openai._requests import read_json_object, required_string, text_inputs
-from . import _params
+from . import _fields, _params, _structured
 from ._format import (
     SSE_DONE,
     ChunkEncoder,
@@ -55,6 +57,7 @@ REQUEST_SCHEMA: dict[str, Any] = {
         "ignore_eos": {"type": "boolean"},
         "stream": {"type": "boolean"},
         "stream_options": {"type": "object"},
+        "response_format": {"type": "object"},
     },
 }
 
@@ -64,6 +67,7 @@ async def create_completion(request: Request) -> Response:
     """Continue one or several prompts (optionally streamed as SSE)."""
     state = get_state(request)
     body = await read_json_object(request)
+    _fields.check_fields(body, chat=False)
     model = required_string(body, "model")
     inputs = text_inputs(
         body.get("prompt"), max_inputs=state.settings.max_inputs_per_request, param="prompt"
@@ -71,6 +75,11 @@ async def create_completion(request: Request) -> Response:
     runtime = state.repository.runtime(model, "text-generation", GenerationRuntime)
     _params.reject_unsupported(body)
     params = _params.sampling_params(body, chat=False)
+    grammar = _structured.constraints(body, lambda: runtime.engine.grammars).grammar
+    answer = take_answer(request, model)
+    if answer is not None:
+        grammar = answer.grammar()  # a scripted tool call is plain text here
+    params = dataclasses.replace(params, grammar=grammar)
     stream = _params.stream_options(body)
     echo = _params.boolean(body, "echo")
     if echo and params.logprobs:
