@@ -64,6 +64,7 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
         assert set(sdk[concurrency]) == {
             "raw_httpx",
             "maaskit_sync",
+            "maaskit_router3",
             "openai_sync",
             "raw_httpx_async",
             "maaskit_async",
@@ -74,6 +75,7 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     markdown = (tmp_path / "latest.md").read_text()
     assert "server at 64 clients / raw batch-64 ceiling" in markdown
     assert "maaskit_sync / openai_sync at 64" in markdown
+    assert "maaskit_router3 / maaskit_sync client CPU per call at 64" in markdown
     assert "Constrained decoding (llguidance)" in markdown
     for plot in ("encoder_all-minilm-l6-v2.png", "encoder_sentiment.png", "sdk_overhead.png"):
         assert (tmp_path / plot).stat().st_size > 1000
