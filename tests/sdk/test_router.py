@@ -638,3 +638,15 @@ async def test_results_carry_their_status_headers_request_id_and_endpoint(
     assert reply.response.attempts == 2
     assert reply.response.headers["x-ratelimit-remaining-requests"] == "9"
     assert "response" not in reply.model_dump()
+
+
+async def test_models_read_the_reference_servers_price(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    listing = {"data": [{"id": "m", "owned_by": "maaskit", "price_per_million_tokens": 0.25}]}
+    respx_mock.get(f"{url('a')}/models").respond(200, json=listing)
+    client = router(harness, [endpoint("a")])
+
+    (card,) = await harness.call(client.models)
+
+    assert card.price_per_million_tokens == 0.25
