@@ -1,0 +1,85 @@
+"""Phone numbers, validated by Google's libphonenumber metadata (the ``phonenumbers`` package,
+the ``privacy`` extra).
+
+``phonenumbers.PhoneNumberMatcher`` is exact but slow here (about 10 ms on 2 KB of
+digit-rich text, measured with phonenumbers 9.0): it tries many patterns at every digit. This
+detector finds candidate runs with one regex and gives only those to ``phonenumbers.parse`` and
+``is_valid_number``, which keeps the validity rules (lengths and ranges per country) at a small
+fraction of the cost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ._detection import Detection
+
+__all__ = ["PhoneDetector"]
+
+_CANDIDATE = re.compile(
+    r"(?<![\w+.,/-])"
+    r"(?:(?:\+|00)\d{1,3}[ .-]?)?"  # country calling code
+    r"(?:\(0?\d{1,5}\)[ .-]?)?"  # area code in brackets
+    r"\d(?:[ .\-/]?\d){5,13}"
+    r"(?![\w]|[.,/-]\d)"
+)
+# Runs that phonenumbers may accept for some region but that a reader knows are not phones.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
+_DOTTED = re.compile(r"\d+(?:\.\d+){2,}")
+
+
+def _phonenumbers() -> Any:
+    try:
+        import phonenumbers
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "PhoneDetector needs the phonenumbers package: pip install 'maaskit[privacy]'"
+        ) from None
+    return phonenumbers
+
+
+class PhoneDetector:
+    """Phone numbers in international (``+44 20 7946 0958``, ``0044 …``) and national
+    formats (``(212) 555-0187``, ``030 12345678``). Kind ``PHONE``.
+
+    Parameters:
+        regions: ISO 3166 country codes whose national formats to accept, tried in order; a
+            number with a ``+`` or ``00`` prefix is checked against its own country. The
+            default covers the locales of the project's corpus.
+    """
+
+    kind = "PHONE"
+
+    def __init__(
+        self, regions: Sequence[str] = ("US", "GB", "DE", "FR", "ES", "IT", "NL")
+    ) -> None:
+        self._lib = _phonenumbers()
+        self.regions = tuple(region.upper() for region in regions)
+
+    def __call__(self, text: str) -> Iterator[Detection]:
+        for match in _CANDIDATE.finditer(text):
+            raw = match.group()
+            if _DATE.fullmatch(raw) or _DOTTED.fullmatch(raw):
+                continue
+            if self._valid(raw):
+                yield Detection(match.start(), match.end(), self.kind)
+
+    def _valid(self, raw: str) -> bool:
+        lib = self._lib
+        international = raw.startswith(("+", "00"))
+        if raw.startswith("00"):
+            raw = "+" + raw[2:]
+        regions: Sequence[str | None] = (None,) if international else self.regions
+        for region in regions:
+            try:
+                number = lib.parse(raw, region)
+            except lib.NumberParseException:
+                continue
+            if lib.is_valid_number(number):
+                return True
+        return False
+
+    def __repr__(self) -> str:
+        return f"PhoneDetector(regions={self.regions!r})"
