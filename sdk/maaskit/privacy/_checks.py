@@ -52,8 +52,10 @@ def card_prefix_ok(digits: str) -> bool:
         return n == 15
     if four == 6011 or two == 65 or 644 <= int(digits[:3]) <= 649 or 622126 <= six <= 622925:
         return 16 <= n <= 19  # Discover
-    if 3528 <= four <= 3589:  # JCB
+    if two == 35:  # JCB (3528-3589 today; the rest of 35 in older ranges)
         return 16 <= n <= 19
+    if four in (2131, 1800):  # JCB's 15-digit numbers
+        return n == 15
     if two in (36, 38, 39) or 300 <= int(digits[:3]) <= 305:  # Diners Club
         return 14 <= n <= 19
     if two == 62:  # UnionPay

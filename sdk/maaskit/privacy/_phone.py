@@ -23,11 +23,12 @@ _CANDIDATE = re.compile(
     r"(?:(?:\+|00)\d{1,3}[ .-]?)?"  # country calling code
     r"(?:\(0?\d{1,5}\)[ .-]?)?"  # area code in brackets
     r"\d(?:[ .\-/]?\d){5,13}"
-    r"(?![\w]|[.,/-]\d)"
+    r"(?![\w]|[.,/-]\w)"
 )
 # Runs that phonenumbers may accept for some region but that a reader knows are not phones.
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
 _DOTTED = re.compile(r"\d+(?:\.\d+){2,}")
+_SEPARATORS = re.compile(r"[ .\-/()]+")
 
 
 def _phonenumbers() -> Any:
@@ -38,6 +39,18 @@ def _phonenumbers() -> Any:
             "PhoneDetector needs the phonenumbers package: pip install 'maaskit[privacy]'"
         ) from None
     return phonenumbers
+
+
+def _is_isbn(raw: str) -> bool:
+    """A hyphenated ISBN-10 or ISBN-13 with a valid check digit (``0-306-40615-2``)."""
+    if raw.count("-") < 3:
+        return False
+    digits = raw.replace("-", "")
+    if len(digits) == 10 and digits.isdigit():
+        return sum((10 - i) * int(d) for i, d in enumerate(digits)) % 11 == 0
+    if len(digits) == 13 and digits.startswith(("978", "979")):
+        return sum((3 if i % 2 else 1) * int(d) for i, d in enumerate(digits)) % 10 == 0
+    return False
 
 
 class PhoneDetector:
@@ -61,7 +74,12 @@ class PhoneDetector:
     def __call__(self, text: str) -> Iterator[Detection]:
         for match in _CANDIDATE.finditer(text):
             raw = match.group()
-            if _DATE.fullmatch(raw) or _DOTTED.fullmatch(raw):
+            if _DATE.fullmatch(raw) or _DOTTED.fullmatch(raw) or _is_isbn(raw):
+                continue
+            if not raw.startswith(("+", "00", "0", "(")) and len(_SEPARATORS.findall(raw)) < 2:
+                # A national number is written with its trunk prefix, its area code in
+                # brackets, or in groups; a bare run like 62703508 or 4892.83 is an order
+                # number or an amount far more often than a phone.
                 continue
             if self._valid(raw):
                 yield Detection(match.start(), match.end(), self.kind)

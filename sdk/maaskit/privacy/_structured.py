@@ -128,6 +128,12 @@ def _take_grouped(text: str, start: int, count: int) -> int | None:
     return index
 
 
+# A version keyword (in the corpus languages) right before a dotted quad.
+_VERSION_BEFORE = re.compile(
+    r"(?i:\b(?:version|versión|versione|versie|release|firmware|build|v))\.?\s*$"
+)
+
+
 class IPAddressDetector:
     """IPv4 and IPv6 addresses, validated by the standard library's ``ipaddress`` (no octet over
     255, no leading zeros, at most one ``::``). Kind ``IP_ADDRESS``.
@@ -148,6 +154,8 @@ class IPAddressDetector:
 
     def __call__(self, text: str) -> Iterator[Detection]:
         for match in self._v4.finditer(text):
+            if _VERSION_BEFORE.search(text, max(0, match.start() - 24), match.start()):
+                continue  # "release 13.13.11.1": a four-part version, not an address
             yield from self._check(match, ipaddress.IPv4Address)
         if ":" in text:
             for match in self._v6.finditer(text):
