@@ -196,7 +196,9 @@ class _Values:
         if self.rng.random() < 0.3:  # the compressed forms people actually paste
             import ipaddress
 
-            address = ipaddress.IPv6Address(f"2001:db8::{self.rng.randrange(1, 0xFFFF):x}").compressed
+            address = ipaddress.IPv6Address(
+                f"2001:db8::{self.rng.randrange(1, 0xFFFF):x}"
+            ).compressed
         return address
 
     def ssn(self) -> str:
@@ -250,7 +252,9 @@ class _Values:
 
     def url_secret(self) -> str:
         # Labelled span: the user-info (see SecretDetector); the rest of the URL is context.
-        return f"{self.fake.user_name()}:{_random(self.rng, string.ascii_letters + string.digits, 12)}"
+        return (
+            f"{self.fake.user_name()}:{_random(self.rng, string.ascii_letters + string.digits, 12)}"
+        )
 
     def bearer(self) -> str:
         return _random(self.rng, string.ascii_letters + string.digits + "-._", 40)

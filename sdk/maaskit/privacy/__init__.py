@@ -10,7 +10,7 @@ The seam the client calls (one session per call, or per conversation)::
 
     masker = Masker()                      # or Masker(extra_detectors=[EndpointDetector(url)])
     session = masker.session()
-    sent = session.mask("Mail alice@example.com")        # 'Mail <EMAIL_1>'  (await amask() in async code)
+    sent = session.mask("Mail alice@example.com")        # 'Mail <EMAIL_1>' (async: amask)
     answer = session.restore("I wrote to <EMAIL_1>.")    # 'I wrote to alice@example.com.'
     restorer = session.stream_restorer()                 # for a streamed answer:
     shown = restorer.feed("I wrote to <EMA")             # 'I wrote to '  (keeps '<EMA' back)
@@ -31,6 +31,7 @@ Rules the session keeps:
   sends nothing (masking fails closed).
 """
 
+from ._corpus import CorpusRow, KindScore, Report, evaluate, load_corpus
 from ._custom import RegexDetector
 from ._detection import Detection, Detector, DetectorError, PrivacyError, resolve_overlaps
 from ._endpoint import DEFAULT_ENTITY_KINDS, EndpointDetector
@@ -52,6 +53,7 @@ __all__ = [
     "ESCAPE_KIND",
     "PLACEHOLDER_PATTERN",
     "CardDetector",
+    "CorpusRow",
     "Detection",
     "Detector",
     "DetectorError",
@@ -59,6 +61,7 @@ __all__ = [
     "EndpointDetector",
     "IBANDetector",
     "IPAddressDetector",
+    "KindScore",
     "MaskSession",
     "Masker",
     "Mode",
@@ -66,10 +69,13 @@ __all__ = [
     "PhoneDetector",
     "PrivacyError",
     "RegexDetector",
+    "Report",
     "SSNDetector",
     "SecretDetector",
     "StreamRestorer",
     "default_detectors",
+    "evaluate",
+    "load_corpus",
     "resolve_overlaps",
 ]
 

@@ -60,7 +60,7 @@ def card_prefix_ok(digits: str) -> bool:
         return 14 <= n <= 19
     if two == 62:  # UnionPay
         return 16 <= n <= 19
-    return two in (50, 56, 57, 58) or 60 <= two <= 69 and n >= 12  # Maestro
+    return two in (50, 56, 57, 58) or (60 <= two <= 69 and n >= 12)  # Maestro
 
 
 def iban_ok(compact: str) -> bool:
@@ -125,7 +125,34 @@ def nir_ok(compact: str) -> bool:
     return 97 - int(body) % 97 == int(key)
 
 
-_CF_ODD = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23]
+_CF_ODD = [
+    1,
+    0,
+    5,
+    7,
+    9,
+    13,
+    15,
+    17,
+    19,
+    21,
+    2,
+    4,
+    18,
+    20,
+    11,
+    3,
+    6,
+    8,
+    12,
+    14,
+    16,
+    10,
+    22,
+    25,
+    24,
+    23,
+]
 
 
 def codice_fiscale_ok(code: str) -> bool:

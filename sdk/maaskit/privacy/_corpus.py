@@ -37,7 +37,9 @@ class CorpusRow:
 
 def load_corpus(split: str | None = None) -> list[CorpusRow]:
     """The shipped corpus; ``split`` ``"train"`` or ``"test"`` selects one part."""
-    data = resources.files(__package__).joinpath("corpus", "pii-corpus.jsonl.gz").read_bytes()
+    data = (
+        resources.files(__package__).joinpath("corpus").joinpath("pii-corpus.jsonl.gz").read_bytes()
+    )
     rows = []
     for line in gzip.decompress(data).decode().splitlines():
         raw: dict[str, Any] = json.loads(line)

@@ -57,7 +57,9 @@ Detector = Callable[[str], Iterable["Detection | tuple[int, int, str]"]]
 
 def check_kind(kind: str) -> str:
     if not isinstance(kind, str) or KIND_PATTERN.fullmatch(kind) is None:
-        raise ValueError(f"a kind is upper-case letters, digits and '_' (like 'EMAIL'), got {kind!r}")
+        raise ValueError(
+            f"a kind is upper-case letters, digits and '_' (like 'EMAIL'), got {kind!r}"
+        )
     return kind
 
 
@@ -71,7 +73,9 @@ def resolve_overlaps(detections: Sequence[tuple[Detection, int]]) -> list[Detect
     credentials is masked as one span, never cut in two), and the result never depends on the
     order detectors happened to yield in.
     """
-    ordered = sorted(detections, key=lambda pair: (pair[0].start, -pair[0].end, pair[1], pair[0].kind))
+    ordered = sorted(
+        detections, key=lambda pair: (pair[0].start, -pair[0].end, pair[1], pair[0].kind)
+    )
     kept: list[Detection] = []
     reach = 0
     for detection, _ in ordered:

@@ -7,6 +7,8 @@ import secrets
 from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any
 
+from pydantic import SecretBytes
+
 from ._detection import (
     KIND_PATTERN,
     Detection,
@@ -101,7 +103,8 @@ class Masker:
         self.mode: Mode = mode
         if isinstance(key, str):
             key = key.encode()
-        self._key = key if key is not None else secrets.token_bytes(32)
+        # SecretBytes: the key shows as '**********' in vars(), reprs and tracebacks.
+        self._key = SecretBytes(key if key is not None else secrets.token_bytes(32))
         self._detect = _Detect(self)
 
     def session(self) -> MaskSession:

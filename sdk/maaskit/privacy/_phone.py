@@ -19,11 +19,11 @@ from ._detection import Detection
 __all__ = ["PhoneDetector"]
 
 _CANDIDATE = re.compile(
-    r"(?<![\w+.,/-])"
+    r"(?<![\w+.,/-])(?<!\d[ .\-/])"
     r"(?:(?:\+|00)\d{1,3}[ .-]?)?"  # country calling code
     r"(?:\(0?\d{1,5}\)[ .-]?)?"  # area code in brackets
     r"\d(?:[ .\-/]?\d){5,13}"
-    r"(?![\w]|[.,/-]\w)"
+    r"(?![\w]|[.,/-]\w|[ .\-/]\d)"  # a longer digit run (a card, an IBAN) is not a phone
 )
 # Runs that phonenumbers may accept for some region but that a reader knows are not phones.
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
@@ -65,15 +65,16 @@ class PhoneDetector:
 
     kind = "PHONE"
 
-    def __init__(
-        self, regions: Sequence[str] = ("US", "GB", "DE", "FR", "ES", "IT", "NL")
-    ) -> None:
+    def __init__(self, regions: Sequence[str] = ("US", "GB", "DE", "FR", "ES", "IT", "NL")) -> None:
         self._lib = _phonenumbers()
         self.regions = tuple(region.upper() for region in regions)
 
     def __call__(self, text: str) -> Iterator[Detection]:
         for match in _CANDIDATE.finditer(text):
             raw = match.group()
+            digits = sum(char.isdigit() for char in raw)
+            if not 7 <= digits <= 15:  # E.164: at most 15 digits; no country uses fewer than 7
+                continue  # (this also skips card numbers and IBAN digit runs cheaply)
             if _DATE.fullmatch(raw) or _DOTTED.fullmatch(raw) or _is_isbn(raw):
                 continue
             if not raw.startswith(("+", "00", "0", "(")) and len(_SEPARATORS.findall(raw)) < 2:

@@ -36,9 +36,7 @@ class StreamRestorer:
     split of the text, and text with no ``<`` in it passes straight through.
     """
 
-    def __init__(
-        self, originals: dict[str, str], tokens: Callable[[], Collection[str]]
-    ) -> None:
+    def __init__(self, originals: dict[str, str], tokens: Callable[[], Collection[str]]) -> None:
         # ``originals`` is the session's own dict (not a copy): placeholders issued while the
         # stream runs, e.g. for a tool result masked mid-conversation, are restored too.
         self._originals = originals

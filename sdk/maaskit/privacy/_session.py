@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
+
+from pydantic import SecretBytes
 
 from ._detection import Detection
 from ._placeholders import StreamRestorer, restore_text
@@ -31,7 +33,7 @@ class MaskSession:
         detect: _DetectFn,
         *,
         mode: Mode,
-        key: bytes,
+        key: SecretBytes,
     ) -> None:
         self._detect = detect
         self.mode: Mode = mode
@@ -84,7 +86,9 @@ class MaskSession:
         if known is not None:
             return known
         if self.mode == "pseudonymise":
-            digest = hmac.new(self._key, f"{kind}\0{value}".encode(), hashlib.sha256).hexdigest()
+            digest = hmac.new(
+                self._key.get_secret_value(), f"{kind}\0{value}".encode(), hashlib.sha256
+            ).hexdigest()
             placeholder = f"<{kind}_{digest[:12]}>"
         else:
             count = self._counts.get(kind, 0) + 1
@@ -101,7 +105,7 @@ class MaskSession:
     def __repr__(self) -> str:
         return f"MaskSession(mode={self.mode!r}, placeholders={len(self._originals)})"
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[Any, ...]:
         # Pickling would write the values somewhere: refuse rather than leak.
         raise TypeError("a MaskSession holds personal data and cannot be pickled")
 
