@@ -15,7 +15,6 @@ BUILDERS: dict[str, str] = {
     "all-minilm-l6-v2": "maaskit_server._build.minilm",
     "sentiment": "maaskit_server._build.sentiment",
     "tiny-shakespeare": "maaskit_server._build.lm",
-    "pii-ner": "maaskit_server._build.pii_ner",
 }
 
 
