@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TASKS = ("embeddings", "classification", "text-generation")
+TASKS = ("embeddings", "classification", "text-generation", "token-classification")
 POOLING_MODES = ("mean", "cls", "max")
 DEFAULT_MAX_INPUT_TOKENS = 512
 
@@ -98,6 +98,8 @@ def infer_task(folder: Path, config: Mapping[str, Any]) -> str:
     architectures = [str(a) for a in config.get("architectures") or []]
     if any(a.endswith("ForSequenceClassification") for a in architectures):
         return "classification"
+    if any(a.endswith("ForTokenClassification") for a in architectures):
+        return "token-classification"
     if any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures):
         return "text-generation"
     if (folder / "modules.json").exists() or (folder / "1_Pooling").is_dir():

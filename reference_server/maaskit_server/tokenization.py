@@ -45,6 +45,26 @@ class TextTokenizer:
         processed = self._tokenizer.post_process(encoding, None, add_special_tokens=True)
         return list(processed.ids)
 
+    def encode_content(
+        self, texts: Sequence[str]
+    ) -> list[tuple[list[int], list[tuple[int, int]], list[int | None]]]:
+        """Each text's ids, character offsets and word indices, without special tokens (for
+        token classification, which maps tokens back to the text)."""
+        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [
+            (list(e.ids), [tuple(o) for o in e.offsets], list(e.word_ids))  # type: ignore[misc]
+            for e in encodings
+        ]
+
+    def special_ids(self) -> tuple[list[int], list[int]]:
+        """The ids a single text is wrapped in (``[CLS]`` … ``[SEP]`` for BERT)."""
+        marker = self._tokenizer.encode("a", add_special_tokens=False).ids
+        wrapped = list(self._tokenizer.encode("a", add_special_tokens=True).ids)
+        for cut in range(len(wrapped) - len(marker) + 1):
+            if wrapped[cut : cut + len(marker)] == list(marker):
+                return wrapped[:cut], wrapped[cut + len(marker) :]
+        return [], []
+
     def decode(self, ids: Sequence[int], *, skip_special_tokens: bool = True) -> str:
         return str(self._tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens))
 

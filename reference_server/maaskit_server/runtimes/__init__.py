@@ -52,6 +52,9 @@ _BUILTIN: dict[str, str] = {
     "embeddings": "maaskit_server.runtimes.embeddings:EmbeddingRuntime",
     "classification": "maaskit_server.runtimes.classification:ClassificationRuntime",
     "text-generation": "maaskit_server.generation.runtime:GenerationRuntime",
+    "token-classification": (
+        "maaskit_server.runtimes.token_classification:TokenClassificationRuntime"
+    ),
 }
 _REGISTERED: dict[str, RuntimeFactory] = {}
 

@@ -28,6 +28,7 @@ from ...runtimes.classification import ClassificationRuntime
 from ...runtimes.embeddings import EmbeddingRuntime
 from ...state import get_state
 from ..openai._requests import read_json_object, text_inputs
+from . import token_classification
 from ._tgi import validation_error
 from .generate import generate_response
 
@@ -43,6 +44,7 @@ _PIPELINE_TAGS = {
     "classification": "text-classification",
     "embeddings": "feature-extraction",
     "text-generation": "text-generation",
+    "token-classification": "token-classification",
 }
 
 
@@ -64,6 +66,8 @@ async def task(request: Request) -> Response:
         return JSONResponse(await _classify(request, entry.name, body.get("inputs"), parameters))
     if entry.task == "embeddings":
         return JSONResponse(await _embed(request, entry.name, {**_parameters(body), **body}))
+    if entry.task == "token-classification":
+        return JSONResponse(await _recognise(request, entry.name, body))
     return await generate_response(request, entry.name, body)
 
 
@@ -185,6 +189,14 @@ async def _embed(request: Request, model: str, body: dict[str, Any]) -> list[lis
         vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     rows: list[list[float]] = vectors.tolist()
     return rows
+
+
+async def _recognise(request: Request, model: str, body: dict[str, Any]) -> Any:
+    kwargs = token_classification.parse_parameters(_parameters(body), validation_error)
+    raw = body.get("inputs")
+    texts = _texts(raw, get_state(request).settings.max_inputs_per_request)
+    found, _ = await token_classification.recognise(request, model, texts, kwargs)
+    return found[0] if isinstance(raw, str) else found
 
 
 def _texts(raw: Any, max_inputs: int) -> list[str]:

@@ -68,6 +68,12 @@ async def infer(request: Request) -> Response:
         outputs = await _classify(request, entry, texts, parsed.parameters)
     elif entry.task == "embeddings":
         outputs = await _embed(request, entry, texts, parsed.parameters)
+    elif entry.task != "text-generation":
+        raise APIError(
+            400,
+            f"model {entry.name!r} serves {entry.task!r}, which has no KServe v2 tensor "
+            f"mapping here; use POST /models/{entry.name} (Hugging Face) instead",
+        )
     else:
         outputs = await _generate(request, entry, texts, parsed.parameters)
     selected, binary = _select(parsed, outputs)

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from . import classify, embeddings, models, score
+from . import classify, embeddings, models, score, token_classification
 
 
 def routes() -> list[BaseRoute]:
-    return [*models.routes(), *embeddings.routes(), *classify.routes(), *score.routes()]
+    return [
+        *models.routes(),
+        *embeddings.routes(),
+        *classify.routes(),
+        *score.routes(),
+        *token_classification.routes(),
+    ]

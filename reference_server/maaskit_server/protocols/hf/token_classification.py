@@ -1,0 +1,58 @@
+"""The Inference API ``token-classification`` task on ``POST /models/{name}``, as
+``huggingface_hub.InferenceClient.token_classification`` calls it.
+
+Body: ``{"inputs": str | [str], "parameters": {"aggregation_strategy", "ignore_labels",
+"stride"}}``. Answer for one text: a list of entities, for a list of texts: one list per text.
+With an aggregation strategy other than ``none`` (the default here is ``simple``, as the
+Inference API serves NER models) each entity is ``{"entity_group", "score", "word", "start",
+"end"}``; with ``none`` each token is ``{"entity", "score", "index", "word", "start", "end"}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+
+from ... import metrics
+from ...errors import APIError
+from ...runtimes.token_classification import STRATEGIES, TokenClassificationRuntime
+from ...state import get_state
+
+ErrorFactory = Callable[[str], APIError]
+DEFAULT_STRATEGY = "simple"
+
+
+def parse_parameters(parameters: dict[str, Any], error: ErrorFactory) -> dict[str, Any]:
+    """``aggregation_strategy``, ``ignore_labels`` and ``stride`` checked, as runtime kwargs."""
+    strategy = parameters.get("aggregation_strategy")
+    strategy = DEFAULT_STRATEGY if strategy is None else strategy
+    if not isinstance(strategy, str) or strategy.lower() not in STRATEGIES:
+        raise error(f"`aggregation_strategy` must be one of {', '.join(STRATEGIES)}.")
+    ignore = parameters.get("ignore_labels")
+    if ignore is None:
+        ignore = ["O"]
+    if not isinstance(ignore, list) or not all(isinstance(label, str) for label in ignore):
+        raise error("`ignore_labels` must be a list of label names.")
+    stride = parameters.get("stride")
+    if stride is not None and (
+        isinstance(stride, bool) or not isinstance(stride, int) or stride < 0
+    ):
+        raise error("`stride` must be a non-negative integer.")
+    kwargs: dict[str, Any] = {"strategy": strategy.lower(), "ignore_labels": tuple(ignore)}
+    if stride is not None:
+        kwargs["stride"] = stride
+    return kwargs
+
+
+async def recognise(
+    request: Request, model: str, texts: list[str], kwargs: dict[str, Any]
+) -> tuple[list[list[dict[str, Any]]], int]:
+    """Each text's entities, and the prompt tokens the model read."""
+    runtime = get_state(request).repository.runtime(
+        model, "token-classification", TokenClassificationRuntime
+    )
+    result = await runtime.recognise(texts, **kwargs)
+    metrics.TOKENS.labels(model=model, kind="prompt").inc(result.prompt_tokens)
+    return result.entities, result.prompt_tokens
