@@ -58,7 +58,13 @@ async def _run(
                 index = next_index
                 next_index += 1
                 started = time.perf_counter()
-                response = await client.post(url, json=make_body(index))
+                try:
+                    response = await client.post(url, json=make_body(index))
+                except (httpx.ReadError, httpx.RemoteProtocolError):
+                    # The server closed this keep-alive connection while it sat idle (a
+                    # client that waited long at the start on a loaded machine): the request
+                    # never reached it, so it is sent again on a new connection.
+                    response = await client.post(url, json=make_body(index))
                 latencies.append(time.perf_counter() - started)
                 if response.status_code != 200:
                     raise RuntimeError(f"{url} answered {response.status_code}: {response.text}")
