@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from ._call import Call, Core, as_http_response
 from ._endpoint import Endpoint
 from ._exceptions import APIError
+from ._privacy import ChunkRestorer
 from ._streaming import AsyncStream
 from ._tasks import Task
 from ._transport import _MAX_RECOVERY_WAITS
@@ -138,17 +139,24 @@ class AsyncTransport:
         request: BaseModel,
         *,
         tags: Mapping[str, str] | None = None,
+        restorer: ChunkRestorer | None = None,
     ) -> AsyncStream[ChunkT]:
         call = Call(self.core, task, request, streaming=True, tags=tags)
         await self._start(call)
         try:
-            return await self._open(call, task, 1)
+            return await self._open(call, task, 1, restorer)
         except APIError as error:
             first_failure = error
-        return await self._retry(call, first_failure, lambda number: self._open(call, task, number))
+        return await self._retry(
+            call, first_failure, lambda number: self._open(call, task, number, restorer)
+        )
 
     async def _open(
-        self, call: Call, task: Task[Any, Any, ChunkT], number: int
+        self,
+        call: Call,
+        task: Task[Any, Any, ChunkT],
+        number: int,
+        restorer: ChunkRestorer | None,
     ) -> AsyncStream[ChunkT]:
         response = await self._send(call, number, stream=True)
         assert call.current is not None
@@ -173,7 +181,12 @@ class AsyncTransport:
             call.stream_finished(usage, ttft, error)
 
         return AsyncStream(
-            first, chunks, response, finish=finish, hide_usage_chunks=call.usage_injected
+            first,
+            chunks,
+            response,
+            finish=finish,
+            hide_usage_chunks=call.usage_injected,
+            restorer=restorer,
         )
 
     async def _chunks(

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Generator
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import httpx
 
 from ._exceptions import APIError
+from ._privacy import ChunkRestorer
 from .types import Result, Usage
 
 __all__ = ["AsyncStream", "Stream", "StreamFinish"]
@@ -45,22 +46,38 @@ def is_usage_only(chunk: Result) -> bool:
 class _StreamState:
     """What both stream kinds track: text so far, usage, and the one-time finish report."""
 
-    def __init__(self, finish: StreamFinish | None, hide_usage_chunks: bool) -> None:
+    def __init__(
+        self,
+        finish: StreamFinish | None,
+        hide_usage_chunks: bool,
+        restorer: ChunkRestorer | None,
+    ) -> None:
         self.text = ""
         self.usage: Usage | None = None
         self.closed = False
         self._finish = finish
         self._hide_usage_chunks = hide_usage_chunks
+        self._restorer = restorer
 
-    def take(self, chunk: Result) -> bool:
-        """Account for a chunk; false when the caller should not see it."""
+    def take(self, chunk: ChunkT) -> ChunkT | None:
+        """Account for a chunk; ``None`` when the caller should not see it. With masking on,
+        the chunk handed out has its placeholders restored."""
         usage = _usage_of(chunk)
         if usage is not None:
             self.usage = usage
         if self._hide_usage_chunks and is_usage_only(chunk):
-            return False
+            return None
+        if self._restorer is not None:
+            chunk = self._restorer.chunk(chunk)
         self.text += _text_of(chunk)
-        return True
+        return chunk
+
+    def leftover(self) -> Result | None:
+        """Restored text still held back when the stream ended, as one last chunk."""
+        chunk = self._restorer.leftover() if self._restorer is not None else None
+        if chunk is not None:
+            self.text += _text_of(chunk)
+        return chunk
 
     def finish(self, error: APIError | None) -> None:
         finish, self._finish = self._finish, None
@@ -77,11 +94,12 @@ class Stream(Generic[ChunkT]):
         *,
         finish: StreamFinish | None = None,
         hide_usage_chunks: bool = False,
+        restorer: ChunkRestorer | None = None,
     ) -> None:
         self._pending = list(first)
         self._rest = rest
         self.response = response
-        self._state = _StreamState(finish, hide_usage_chunks)
+        self._state = _StreamState(finish, hide_usage_chunks, restorer)
 
     @property
     def text(self) -> str:
@@ -111,10 +129,14 @@ class Stream(Generic[ChunkT]):
                     self._close(error)
                     raise
                 except StopIteration:
+                    last = self._state.leftover()
+                    if last is not None:
+                        return cast(ChunkT, last)
                     self.close()
                     raise
-            if self._state.take(chunk):
-                return chunk
+            taken = self._state.take(chunk)
+            if taken is not None:
+                return taken
 
     def _close(self, error: APIError | None) -> None:
         if not self._state.closed:
@@ -149,11 +171,12 @@ class AsyncStream(Generic[ChunkT]):
         *,
         finish: StreamFinish | None = None,
         hide_usage_chunks: bool = False,
+        restorer: ChunkRestorer | None = None,
     ) -> None:
         self._pending = list(first)
         self._rest = rest
         self.response = response
-        self._state = _StreamState(finish, hide_usage_chunks)
+        self._state = _StreamState(finish, hide_usage_chunks, restorer)
 
     @property
     def text(self) -> str:
@@ -183,10 +206,14 @@ class AsyncStream(Generic[ChunkT]):
                     await self._aclose(error)
                     raise
                 except StopAsyncIteration:
+                    last = self._state.leftover()
+                    if last is not None:
+                        return cast(ChunkT, last)
                     await self.aclose()
                     raise
-            if self._state.take(chunk):
-                return chunk
+            taken = self._state.take(chunk)
+            if taken is not None:
+                return taken
 
     async def _aclose(self, error: APIError | None) -> None:
         if not self._state.closed:

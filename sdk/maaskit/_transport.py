@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from ._call import Call, Core, as_http_response
 from ._endpoint import Endpoint
 from ._exceptions import APIError
+from ._privacy import ChunkRestorer
 from ._streaming import Stream
 from ._tasks import Task
 from .providers import StreamDecoder
@@ -142,16 +143,25 @@ class SyncTransport:
         request: BaseModel,
         *,
         tags: Mapping[str, str] | None = None,
+        restorer: ChunkRestorer | None = None,
     ) -> Stream[ChunkT]:
         call = Call(self.core, task, request, streaming=True, tags=tags)
         self._start(call)
         try:
-            return self._open(call, task, 1)
+            return self._open(call, task, 1, restorer)
         except APIError as error:
             first_failure = error
-        return self._retry(call, first_failure, lambda number: self._open(call, task, number))
+        return self._retry(
+            call, first_failure, lambda number: self._open(call, task, number, restorer)
+        )
 
-    def _open(self, call: Call, task: Task[Any, Any, ChunkT], number: int) -> Stream[ChunkT]:
+    def _open(
+        self,
+        call: Call,
+        task: Task[Any, Any, ChunkT],
+        number: int,
+        restorer: ChunkRestorer | None,
+    ) -> Stream[ChunkT]:
         response = self._send(call, number, stream=True)
         assert call.current is not None
         decoder = call.current.endpoint.protocol.stream_decoder(task)

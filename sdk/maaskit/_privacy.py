@@ -1,0 +1,169 @@
+"""Masking a call's texts before they leave the process, and restoring the answer.
+
+The client holds any object with ``session()`` (a :class:`maaskit.privacy.Masker`) or a
+session itself (one ``MaskSession`` shared by the calls of a conversation keeps placeholders
+stable across them). This module only walks the neutral requests and results; detection and
+placeholders are ``maaskit.privacy``'s, which the SDK core does not import (its phone-number
+library is an optional extra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from .types import (
+    ChatMessage,
+    ChatRequest,
+    ChatResponse,
+    ClassificationRequest,
+    Completion,
+    CompletionRequest,
+    EmbeddingRequest,
+    Result,
+)
+
+__all__ = ["ChunkRestorer", "Session", "amask_request", "mask_request", "open_session"]
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
+ChunkT = TypeVar("ChunkT", bound=Result)
+
+
+class Restorer(Protocol):
+    def feed(self, chunk: str) -> str: ...
+
+    def flush(self) -> str: ...
+
+
+class Session(Protocol):
+    @property
+    def restores(self) -> bool: ...
+
+    def mask(self, text: str) -> str: ...
+
+    def amask(self, text: str) -> Awaitable[str]: ...
+
+    def restore(self, text: str) -> str: ...
+
+    def stream_restorer(self) -> Restorer: ...
+
+
+def check_privacy(privacy: Any) -> Any:
+    """``None`` / ``False`` (off), a masker (``session()``), or a session (``mask``)."""
+    if privacy is None or privacy is False:
+        return None
+    if callable(getattr(privacy, "session", None)) or callable(getattr(privacy, "mask", None)):
+        return privacy
+    raise TypeError(
+        "privacy must be a maaskit.privacy.Masker, a MaskSession, False or None, "
+        f"not {type(privacy).__name__}"
+    )
+
+
+def open_session(privacy: Any) -> Session | None:
+    privacy = check_privacy(privacy)
+    if privacy is None:
+        return None
+    if callable(getattr(privacy, "session", None)):
+        session: Session = privacy.session()
+        return session
+    found: Session = privacy
+    return found
+
+
+def _texts(request: BaseModel) -> Iterator[str]:
+    """Every text of a request that goes to the model, in a fixed order."""
+    if isinstance(request, ChatRequest):
+        for message in request.messages:
+            if isinstance(message.content, str):
+                yield message.content
+            elif isinstance(message.content, list):
+                for part in message.content:
+                    if isinstance(part.get("text"), str):
+                        yield part["text"]
+    elif isinstance(request, CompletionRequest):
+        yield from [request.prompt] if isinstance(request.prompt, str) else request.prompt
+    elif isinstance(request, (EmbeddingRequest, ClassificationRequest)):
+        yield from [request.input] if isinstance(request.input, str) else request.input
+
+
+def _rebuild(request: RequestT, masked: Iterator[str]) -> RequestT:
+    """A copy of ``request`` with its texts, in ``_texts`` order, replaced by ``masked``."""
+    if isinstance(request, ChatRequest):
+        messages: list[ChatMessage] = []
+        for message in request.messages:
+            content: Any = message.content
+            if isinstance(content, str):
+                content = next(masked)
+            elif isinstance(content, list):
+                content = [
+                    {**part, "text": next(masked)} if isinstance(part.get("text"), str) else part
+                    for part in content
+                ]
+            messages.append(message.model_copy(update={"content": content}))
+        return request.model_copy(update={"messages": messages})
+    if isinstance(request, CompletionRequest):
+        prompt: Any = request.prompt
+        prompt = next(masked) if isinstance(prompt, str) else [next(masked) for _ in prompt]
+        return request.model_copy(update={"prompt": prompt})
+    if isinstance(request, (EmbeddingRequest, ClassificationRequest)):
+        texts: Any = request.input
+        texts = next(masked) if isinstance(texts, str) else [next(masked) for _ in texts]
+        copied: RequestT = request.model_copy(update={"input": texts})
+        return copied
+    return request
+
+
+def mask_request(session: Session, request: RequestT) -> RequestT:
+    return _rebuild(request, iter([session.mask(text) for text in _texts(request)]))
+
+
+async def amask_request(session: Session, request: RequestT) -> RequestT:
+    masked = [await session.amask(text) for text in _texts(request)]
+    return _rebuild(request, iter(masked))
+
+
+def restore_result(session: Session, result: Result) -> None:
+    """Put the values back into the answer's texts, in place."""
+    if not session.restores:
+        return
+    if isinstance(result, ChatResponse):
+        for choice in result.choices:
+            if isinstance(choice.message.content, str):
+                choice.message.content = session.restore(choice.message.content)
+    elif isinstance(result, Completion):
+        result.texts = [session.restore(text) for text in result.texts]
+
+
+class ChunkRestorer:
+    """Restores a streamed answer chunk by chunk: a placeholder split across chunks is held
+    back until it is whole (the session's restorer buffers only what could be one)."""
+
+    def __init__(self, session: Session) -> None:
+        self._restorer = session.stream_restorer() if session.restores else None
+        self._last: Result | None = None
+
+    def chunk(self, chunk: ChunkT) -> ChunkT:
+        restorer = self._restorer
+        text = getattr(chunk, "text", None)
+        if restorer is None or not isinstance(text, str):
+            return chunk
+        restored = restorer.feed(text)
+        if getattr(chunk, "finish_reason", None) is not None:
+            restored += restorer.flush()
+        self._last = chunk
+        return chunk.model_copy(update={"text": restored})
+
+    def leftover(self) -> Result | None:
+        """At the end of a stream that never said it finished: what is still held back."""
+        if self._restorer is None or self._last is None:
+            return None
+        text = self._restorer.flush()
+        if not text:
+            return None
+        return self._last.model_copy(update={"text": text, "finish_reason": None, "usage": None})
+
+
+Transform = Callable[[Result], Result]
