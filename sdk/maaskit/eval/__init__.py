@@ -18,6 +18,7 @@ from ._data import (
     Task,
     load_dataset,
 )
+from ._datasets import DATASETS, dataset_path
 from ._evaluate import DEFAULT_SCORER, evaluate, evaluate_async
 from ._recommend import DEFAULT_MAX_ERROR_RATE, pareto_front, recommend
 from ._render import MissingExtra, RichProgress, render_table, report_table, write_plot
@@ -45,6 +46,7 @@ from ._text import (
 )
 
 __all__ = [
+    "DATASETS",
     "DEFAULT_MAX_ERROR_RATE",
     "DEFAULT_SCORER",
     "OTHER_LABEL",
@@ -74,6 +76,7 @@ __all__ = [
     "apply_scorer",
     "contains",
     "cosine",
+    "dataset_path",
     "error_kind",
     "evaluate",
     "evaluate_async",
