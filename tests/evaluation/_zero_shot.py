@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+from conftest import MODELS_DIR
 from onnx import TensorProto, helper, numpy_helper
 from tokenizers import Tokenizer
-
-from conftest import MODELS_DIR
 
 ENCODER = MODELS_DIR / "all-minilm-l6-v2"
 LABELS = ("negative", "neutral", "positive")

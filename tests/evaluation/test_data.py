@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from maaskit.eval import (
     DATASETS,
     ClassifyItem,
@@ -64,18 +63,78 @@ def test_shipped_sets_load_and_match_their_readme() -> None:
 @pytest.mark.parametrize(
     ("name", "content", "task", "message"),
     [
-        ("m.jsonl", '{"text": "a", "label": "x"}\n{"text": "b"}\n', "classify", r"line 2: missing column 'label'"),
-        ("m.csv", "text,lab\nhello,x\n", "classify", r"line 2: missing column 'label' \(the row has 'text', 'lab'\)"),
-        ("e.jsonl", '{"text": "a", "label": "x"}\n\n{"text": "b", "label": "x"}\n', "classify", "line 2: empty line"),
-        ("e.csv", "text,label\na,x\n,\nb,x\n", "classify", "line 3: empty line"),
-        ("v.jsonl", '{"text": "", "label": "x"}\n', "classify", "line 1: column 'text' is empty"),
-        ("j.jsonl", '{"text": "a", "label": "x"}\n{"text": "b", \n', "classify", "line 2: not JSON"),
-        ("o.jsonl", '["a", "x"]\n', "classify", "line 1: expected a JSON object, got list"),
-        ("s.jsonl", '{"text1": "a", "text2": "b", "score": "high"}\n', "embed", "line 1: score 'high' is not a number"),
-        ("k.jsonl", '{"sentence": "a"}\n', "embed", "line 1: an embed row needs 'query' and 'document'"),
-        ("g.jsonl", '{"prompt": "2+2="}\n', "complete", "line 1: missing column 'answer'"),
-        ("x.txt", "hello\n", "classify", "unknown file type"),
-        ("n.csv", "", "classify", "empty file"),
+        (
+            "m.jsonl",
+            '{"text": "a", "label": "x"}\n{"text": "b"}\n',
+            "classify",
+            r"line 2: missing column 'label'",
+        ),
+        (
+            "m.csv",
+            "text,lab\nhello,x\n",
+            "classify",
+            r"line 2: missing column 'label' \(the row has 'text', 'lab'\)",
+        ),
+        (
+            "e.jsonl",
+            '{"text": "a", "label": "x"}\n\n{"text": "b", "label": "x"}\n',
+            "classify",
+            "line 2: empty line",
+        ),
+        (
+            "e.csv",
+            "text,label\na,x\n,\nb,x\n",
+            "classify",
+            "line 3: empty line",
+        ),
+        (
+            "v.jsonl",
+            '{"text": "", "label": "x"}\n',
+            "classify",
+            "line 1: column 'text' is empty",
+        ),
+        (
+            "j.jsonl",
+            '{"text": "a", "label": "x"}\n{"text": "b", \n',
+            "classify",
+            "line 2: not JSON",
+        ),
+        (
+            "o.jsonl",
+            '["a", "x"]\n',
+            "classify",
+            "line 1: expected a JSON object, got list",
+        ),
+        (
+            "s.jsonl",
+            '{"text1": "a", "text2": "b", "score": "high"}\n',
+            "embed",
+            "line 1: score 'high' is not a number",
+        ),
+        (
+            "k.jsonl",
+            '{"sentence": "a"}\n',
+            "embed",
+            "line 1: an embed row needs 'query' and 'document'",
+        ),
+        (
+            "g.jsonl",
+            '{"prompt": "2+2="}\n',
+            "complete",
+            "line 1: missing column 'answer'",
+        ),
+        (
+            "x.txt",
+            "hello\n",
+            "classify",
+            "unknown file type",
+        ),
+        (
+            "n.csv",
+            "",
+            "classify",
+            "empty file",
+        ),
     ],
 )
 def test_bad_files_name_the_file_and_line(

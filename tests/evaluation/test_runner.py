@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from maaskit import APIConnectionError, AuthenticationError, ServerError
 from maaskit.eval import CallResult, Dataset, load_dataset, recommend
 from maaskit.eval._plan import make_plan

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from maaskit.eval import (
     OTHER_LABEL,
     ScorerError,

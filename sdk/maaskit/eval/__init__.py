@@ -18,8 +18,14 @@ from ._data import (
     Task,
     load_dataset,
 )
-from ._datasets import DATASETS, dataset_path
-from ._evaluate import DEFAULT_SCORER, evaluate, evaluate_async
+from ._datasets import DATASETS, dataset_path, resolve_data
+from ._evaluate import (
+    DEFAULT_SCORER,
+    default_model,
+    evaluate,
+    evaluate_async,
+    select_endpoints,
+)
 from ._recommend import DEFAULT_MAX_ERROR_RATE, pareto_front, recommend
 from ._render import MissingExtra, RichProgress, render_table, report_table, write_plot
 from ._report import (
@@ -77,6 +83,7 @@ __all__ = [
     "contains",
     "cosine",
     "dataset_path",
+    "default_model",
     "error_kind",
     "evaluate",
     "evaluate_async",
@@ -91,9 +98,11 @@ __all__ = [
     "regex",
     "render_table",
     "report_table",
+    "resolve_data",
     "resolve_scorer",
     "score_classification",
     "score_retrieval",
+    "select_endpoints",
     "spearman",
     "write_plot",
 ]

@@ -23,3 +23,11 @@ def dataset_path(name: str) -> Path:
     if name not in DATASETS:
         raise ValueError(f"no shipped dataset {name!r}; one of {', '.join(DATASETS)}")
     return _FOLDER / f"{name}.jsonl"
+
+
+def resolve_data(data: str) -> Path:
+    """``data`` as a path; a shipped set's name when no such file exists."""
+    path = Path(data)
+    if not path.exists() and data in DATASETS:
+        return dataset_path(data)
+    return path

@@ -21,11 +21,34 @@ if TYPE_CHECKING:
     from .._client import Client
     from .._endpoint import Endpoint
 
-__all__ = ["DEFAULT_SCORER", "evaluate", "evaluate_async"]
+__all__ = ["DEFAULT_SCORER", "default_model", "evaluate", "evaluate_async", "select_endpoints"]
 
 #: Chat models rarely answer with the bare reference, so generation is scored by ``contains``.
 DEFAULT_SCORER = "contains"
 _DEFAULT_GENERATION_PARAMS: dict[str, Any] = {"max_tokens": 32, "temperature": 0.0}
+
+
+def select_endpoints(endpoints: Sequence[Endpoint], names: Sequence[str]) -> list[Endpoint]:
+    """The endpoints called ``names``, in that order (all of them when ``names`` is empty)."""
+    if not names:
+        return list(endpoints)
+    by_name = {e.name: e for e in endpoints}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise ValueError(
+            f"no endpoint named {', '.join(map(repr, unknown))}; known: {', '.join(by_name)}"
+        )
+    return [by_name[n] for n in dict.fromkeys(names)]
+
+
+def default_model(endpoints: Sequence[Endpoint]) -> str:
+    """The one public model name every endpoint's ``models`` map offers, if there is one."""
+    offered = [set(e.models) for e in endpoints if e.models]
+    if len(offered) == len(endpoints) and offered:
+        common = set.intersection(*offered)
+        if len(common) == 1:
+            return next(iter(common))
+    raise ValueError("give the model to evaluate (--model / model=): the endpoints do not name one")
 
 
 def _target(endpoint: Endpoint) -> Target:
