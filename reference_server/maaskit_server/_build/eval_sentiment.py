@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from maaskit_server._build.sentiment_data import (
@@ -29,7 +30,17 @@ PER_CLASS = 100
 def held_out_rows(per_class: int = PER_CLASS) -> list[Example]:
     """``per_class`` test-split examples of each label, in the split's (shuffled) order."""
     examples, _ = preprocess(collect())
-    train, validation, test = stratified_split(examples)
+    return select(*stratified_split(examples), per_class=per_class)
+
+
+def select(
+    train: Sequence[Example],
+    validation: Sequence[Example],
+    test: Sequence[Example],
+    *,
+    per_class: int = PER_CLASS,
+) -> list[Example]:
+    """The first ``per_class`` examples of each label in ``test``, none of them in the others."""
     seen = {dedup_key(e.text) for e in (*train, *validation)}
     chosen: list[Example] = []
     counts = dict.fromkeys(range(len(LABELS)), 0)
