@@ -122,10 +122,11 @@ def test_scorer_that_does_not_import() -> None:
         resolve_scorer("fuzzy")
 
 
-def test_percentile_matches_linear_interpolation() -> None:
-    values = [10.0, 20.0, 30.0, 40.0]
-    assert percentile(values, 50) == pytest.approx(25.0)
-    assert percentile(values, 95) == pytest.approx(30 + 0.85 * 10)
+def test_percentile_is_nearest_rank_like_the_ledger() -> None:
+    values = [40.0, 10.0, 30.0, 20.0]
+    assert percentile(values, 50) == 20.0  # rank ceil(0.5 * 4) = 2
+    assert percentile(values, 95) == 40.0  # rank ceil(0.95 * 4) = 4
+    assert percentile([float(i) for i in range(1, 101)], 95) == 95.0
     assert percentile([7.0], 95) == 7.0
     assert percentile([], 50) is None
 

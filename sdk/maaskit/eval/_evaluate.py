@@ -122,6 +122,7 @@ def _report(
         items=len(dataset),
         concurrency=concurrency,
         quality_metric=metric,
+        max_error_rate=max_error_rate,
         created_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         endpoints=results,
         recommendations=recommend(
@@ -140,6 +141,14 @@ def _usage(response: Any) -> dict[str, Any]:
         "completion_tokens": usage.completion_tokens,
         "cost": float(cost) if cost is not None else None,
     }
+
+
+def _ledger(client: Client | AsyncClient) -> Callable[[], tuple[int, int, float]]:
+    def totals() -> tuple[int, int, float]:
+        usage = client.usage()
+        return usage.prompt_tokens, usage.completion_tokens, usage.cost
+
+    return totals
 
 
 def _sender(
@@ -178,6 +187,18 @@ def _async_sender(client: AsyncClient, task: Task, model: str, params: Mapping[s
         return CallResult([g.text], **_usage(g))
 
     return send
+
+
+# A router's choices do not apply to a client of one endpoint; a min_quality floor would even
+# refuse the endpoint whose quality is being measured.
+_ROUTING_OPTIONS = ("routing", "min_quality")
+
+
+def _client_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    chosen = {k: v for k, v in (options or {}).items() if k not in _ROUTING_OPTIONS}
+    # Every call is measured: a breaker that opened would turn the rest into instant refusals.
+    chosen.setdefault("breaker", None)
+    return chosen
 
 
 def _params(task: Task, params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -232,7 +253,9 @@ def evaluate(
     * ``stop_after_failures``: stop sending to an endpoint whose first N calls all failed
       (``None``: send everything).
     * ``progress``: a :class:`ProgressHook` (``RichProgress()`` draws a bar per endpoint).
-    * ``client_options``: keywords for each endpoint's client (``max_retries``, ``timeout``…).
+    * ``client_options``: keywords for each endpoint's client (``max_retries``, ``timeout``…;
+      ``routing`` and ``min_quality`` are dropped, and the circuit breaker is off unless
+      ``breaker=`` is given, so that every item is sent and measured).
     * ``clock``: the monotonic clock latencies are measured with (seconds).
 
     An endpoint that fails is reported with its error rate and failure kinds; it never stops
@@ -246,7 +269,7 @@ def evaluate(
     )
     results = []
     for endpoint in chosen:
-        with Client(endpoints=[endpoint], **dict(client_options or {})) as client:  # type: ignore[call-arg]
+        with Client(endpoints=[endpoint], **_client_options(client_options)) as client:  # type: ignore[call-arg]
             send = _sender(client, task, model, _params(task, params))
             results.append(
                 run_sync(
@@ -257,6 +280,7 @@ def evaluate(
                     clock=clock,
                     progress=progress,
                     stop_after_failures=stop_after_failures,
+                    ledger=_ledger(client),
                 )
             )
     return _report(
@@ -293,7 +317,7 @@ async def evaluate_async(
     )
     results = []
     for endpoint in chosen:
-        async with AsyncClient(endpoints=[endpoint], **dict(client_options or {})) as client:  # type: ignore[call-arg]
+        async with AsyncClient(endpoints=[endpoint], **_client_options(client_options)) as client:  # type: ignore[call-arg]
             send = _async_sender(client, task, model, _params(task, params))
             results.append(
                 await run_async(
@@ -304,6 +328,7 @@ async def evaluate_async(
                     clock=clock,
                     progress=progress,
                     stop_after_failures=stop_after_failures,
+                    ledger=_ledger(client),
                 )
             )
     return _report(

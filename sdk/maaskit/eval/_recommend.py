@@ -38,11 +38,9 @@ def recommend(
     """Best quality, cheapest, fastest (by p95), and, when a bound is given, ``best_value``:
     the cheapest endpoint whose quality ≥ ``min_quality`` and p95 ≤ ``max_p95_ms``, the
     faster one on a tie. Only endpoints that answered and failed at most ``max_error_rate``
-    of their calls are candidates; ties break on the other criteria, then on the name."""
+    of their calls are candidates; ties break on the other criteria, then on the order
+    given."""
     usable = [e for e in endpoints if e.quality is not None and e.error_rate <= max_error_rate]
-    excluded = len(endpoints) - len(usable)
-    note = f" ({excluded} endpoint(s) excluded: no answers or error rate > {max_error_rate:.0%})"
-    note = note if excluded else ""
 
     def quality(e: EndpointResult) -> float:
         return e.quality if e.quality is not None else -math.inf
@@ -80,7 +78,7 @@ def recommend(
     results = []
     for rule, entry, reason in picks:
         results.append(
-            Recommendation(rule=rule, endpoint=entry.name if entry else None, reason=reason + note)
+            Recommendation(rule=rule, endpoint=entry.name if entry else None, reason=reason)
         )
     return results
 

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 __all__ = ["MissingExtra", "RichProgress", "render_table", "report_table", "write_plot"]
 
 
+_PIPED_WIDTH = 140
+
+
 class MissingExtra(ImportError):
     """A library of the ``eval`` extra is not installed."""
 
@@ -101,10 +104,18 @@ def render_table(report: EvalReport, console: Console | None = None) -> None:
     """Print the table and the recommendations (to ``console``, default stdout)."""
     if console is None:
         console = _require("rich.console").Console()
+        assert console is not None
+        if not console.is_terminal:
+            # Piped or captured output would wrap at rich's default 80 columns.
+            console = _require("rich.console").Console(width=_PIPED_WIDTH)
     assert console is not None
     console.print(report_table(report))
     for item in report.recommendations:
         console.print(f"{item.rule}: {item.endpoint or '—'} ({item.reason})")
+    excluded = report.not_recommended()
+    if excluded:
+        reasons = "; ".join(f"{name}: {reason}" for name, reason in excluded.items())
+        console.print(f"not recommended: {reasons}")
 
 
 class RichProgress:

@@ -37,15 +37,13 @@ QUALITY_METRICS: dict[str, str] = {
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile with linear interpolation between order statistics (numpy's
-    default, ``statistics.quantiles(method="inclusive")``); ``None`` for no values."""
+    """The nearest-rank ``q``-th percentile, as the client's usage ledger reports it (no
+    interpolation: a reported p95 is a latency that happened); ``None`` for no values."""
     if not values:
         return None
     ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
 
 
 class EndpointResult(BaseModel):
@@ -96,6 +94,7 @@ class EvalReport(BaseModel):
     items: int
     concurrency: int
     quality_metric: str
+    max_error_rate: float
     created_at: str
     endpoints: list[EndpointResult]
     recommendations: list[Recommendation] = Field(default_factory=list)
@@ -110,6 +109,16 @@ class EvalReport(BaseModel):
                 e.latency_p95_ms if e.latency_p95_ms is not None else math.inf,
             ),
         )
+
+    def not_recommended(self) -> dict[str, str]:
+        """Endpoints no recommendation considers, with the reason."""
+        reasons = {}
+        for e in self.endpoints:
+            if e.quality is None:
+                reasons[e.name] = "answered nothing"
+            elif e.error_rate > self.max_error_rate:
+                reasons[e.name] = f"error rate {e.error_rate:.0%} > {self.max_error_rate:.0%}"
+        return reasons
 
     def endpoint(self, name: str) -> EndpointResult:
         for entry in self.endpoints:

@@ -148,13 +148,31 @@ class Target:
     price: dict[str, float] | None = None
 
 
+#: ``() -> (prompt tokens, completion tokens, cost)`` so far: the client's usage ledger.
+Ledger = Callable[[], tuple[int, int, float]]
+
+
 def _result(
-    target: Target, plan: Plan, tally: _Tally, wall_s: float, concurrency: int
+    target: Target,
+    plan: Plan,
+    tally: _Tally,
+    wall_s: float,
+    concurrency: int,
+    ledger: Ledger | None,
 ) -> EndpointResult:
     scored = plan.score(tally.answers)
     answered = tally.inputs_answered
     per_1k = 1000 / answered if answered else 0.0
-    cost = tally.cost
+    prompt_tokens, completion_tokens, cost = (
+        tally.prompt_tokens,
+        tally.completion_tokens,
+        tally.cost,
+    )
+    if ledger is not None:
+        # The ledger counts what the results do not carry: a per-request price, and the
+        # tokens of attempts that were retried.
+        prompt_tokens, completion_tokens, ledger_cost = ledger()
+        cost = ledger_cost if target.price is not None else None
     return EndpointResult(
         name=target.name,
         provider=target.provider,
@@ -171,8 +189,8 @@ def _result(
         **latency_summary(tally.latencies_ms),
         throughput_per_s=answered / wall_s if wall_s > 0 and answered else None,
         wall_s=wall_s,
-        prompt_tokens_per_1k=tally.prompt_tokens * per_1k,
-        completion_tokens_per_1k=tally.completion_tokens * per_1k,
+        prompt_tokens_per_1k=prompt_tokens * per_1k,
+        completion_tokens_per_1k=completion_tokens * per_1k,
         cost_per_1k=cost * per_1k if cost is not None else None,
         price=target.price,
     )
@@ -187,6 +205,7 @@ def run_sync(
     clock: Callable[[], float],
     progress: ProgressHook | None,
     stop_after_failures: int | None,
+    ledger: Ledger | None = None,
 ) -> EndpointResult:
     """Sends every call of ``plan`` through ``send`` from ``concurrency`` threads."""
     tally = _Tally(stop_after_failures)
@@ -214,7 +233,7 @@ def run_sync(
     wall_s = clock() - started
     if progress is not None:
         progress.finish(target.name)
-    return _result(target, plan, tally, wall_s, concurrency)
+    return _result(target, plan, tally, wall_s, concurrency, ledger)
 
 
 async def run_async(
@@ -226,6 +245,7 @@ async def run_async(
     clock: Callable[[], float],
     progress: ProgressHook | None,
     stop_after_failures: int | None,
+    ledger: Ledger | None = None,
 ) -> EndpointResult:
     """Sends every call of ``plan`` through ``send``, at most ``concurrency`` at a time."""
     tally = _Tally(stop_after_failures)
@@ -256,4 +276,4 @@ async def run_async(
     wall_s = clock() - started
     if progress is not None:
         progress.finish(target.name)
-    return _result(target, plan, tally, wall_s, concurrency)
+    return _result(target, plan, tally, wall_s, concurrency, ledger)
