@@ -3,6 +3,7 @@ endpoint that fails every call, the report, the plot, and routing on the measure
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import maaskit
 import pytest
 from click.testing import CliRunner
-from maaskit.eval import dataset_path, evaluate, load_dataset
+from maaskit.eval import EvalReport, dataset_path, evaluate, evaluate_async, load_dataset
 from maaskit.testing._server import MaaSKitServer
 from maaskit_server.cli import main
 
@@ -169,3 +170,72 @@ def test_best_value_routes_on_the_loaded_report(
             served[floor] = used
     # Only the fine-tuned model reaches 0.6; at 0.2 both do and the cheaper one wins.
     assert served == {0.6: ["finetuned"], 0.2: ["zero-shot"]}
+
+
+def test_embeddings_retrieval_and_sts_async(config: Path) -> None:
+    settings = maaskit.load_config(config)
+    finetuned = next(e for e in settings.endpoints if e.name == "finetuned")
+    model = "all-minilm-l6-v2"
+
+    async def both() -> tuple[EvalReport, EvalReport]:
+        retrieval = await evaluate_async(
+            [finetuned], task="embed", data=dataset_path("retrieval"), model=model, batch_size=16
+        )
+        sts = await evaluate_async(
+            [finetuned], task="embed", data=dataset_path("sts"), model=model, batch_size=16
+        )
+        return retrieval, sts
+
+    retrieval, sts = asyncio.run(both())
+    entry = retrieval.endpoints[0]
+    scores = entry.metrics["retrieval"]
+    assert retrieval.quality_metric == "mrr"
+    assert (scores["queries"], scores["documents"]) == (40, 40)
+    assert entry.answered == entry.inputs == 80  # 40 queries and 40 documents, 5 requests
+    assert entry.calls == 5
+    # MiniLM finds most documents first; the queries share few words with them.
+    assert scores["recall_at_1"] > 0.8
+    assert scores["recall_at_1"] <= scores["recall_at_5"]
+    assert entry.quality == pytest.approx(scores["mrr"])
+    pair = sts.endpoints[0]
+    assert sts.quality_metric == "spearman"
+    assert pair.metrics["sts"]["pairs"] == 30
+    assert pair.metrics["sts"]["spearman"] > 0.7
+    assert pair.quality == pytest.approx(pair.metrics["sts"]["spearman"])
+
+
+def test_completion_with_a_user_scorer(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "eval_scorer_live.py").write_text(
+        "CALLS = []\n"
+        "def first_word(prediction, reference):\n"
+        "    CALLS.append((prediction, reference))\n"
+        "    words = prediction.replace(',', ' ').split()\n"
+        "    return float(bool(words) and words[0].lower() == reference.lower())\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings = maaskit.load_config(config)
+    finetuned = next(e for e in settings.endpoints if e.name == "finetuned")
+    report = evaluate(
+        [finetuned],
+        task="complete",
+        data=dataset_path("completion"),
+        model="tiny-shakespeare",
+        scorer="eval_scorer_live:first_word",
+        params={"max_tokens": 4},
+        limit=5,
+    )
+    import eval_scorer_live  # type: ignore[import-not-found]
+
+    references = [reference for _, reference in eval_scorer_live.CALLS]
+    assert references == ["question", "discontent", "stage", "ears", "horse"]
+    predictions = [prediction for prediction, _ in eval_scorer_live.CALLS]
+    expected = sum(
+        eval_scorer_live.first_word(p, r) for p, r in zip(predictions, references, strict=True)
+    )
+    entry = report.endpoints[0]
+    assert entry.metrics["scored"] == 5
+    assert entry.quality == pytest.approx(expected / 5)
+    assert entry.completion_tokens_per_1k == pytest.approx(4000)  # 4 tokens each, no EOS
