@@ -269,7 +269,7 @@ def evaluate(
     )
     results = []
     for endpoint in chosen:
-        with Client(endpoints=[endpoint], **_client_options(client_options)) as client:  # type: ignore[call-arg]
+        with Client(endpoints=[endpoint], **_client_options(client_options)) as client:
             send = _sender(client, task, model, _params(task, params))
             results.append(
                 run_sync(
@@ -317,7 +317,7 @@ async def evaluate_async(
     )
     results = []
     for endpoint in chosen:
-        async with AsyncClient(endpoints=[endpoint], **_client_options(client_options)) as client:  # type: ignore[call-arg]
+        async with AsyncClient(endpoints=[endpoint], **_client_options(client_options)) as client:
             send = _async_sender(client, task, model, _params(task, params))
             results.append(
                 await run_async(
