@@ -54,7 +54,7 @@ def recommend(
         (
             "cheapest",
             cheap,
-            f"${cheap.cost_per_1k:.6f} per 1,000 items" if cheap else "no endpoint has a price",
+            f"${cheap.cost_per_1k:.6f} per 1,000 inputs" if cheap else "no endpoint has a price",
         )
     )
     timed = [e for e in usable if e.latency_p95_ms is not None]

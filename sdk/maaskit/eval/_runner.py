@@ -191,7 +191,7 @@ def _result(
         wall_s=wall_s,
         prompt_tokens_per_1k=prompt_tokens * per_1k,
         completion_tokens_per_1k=completion_tokens * per_1k,
-        cost_per_1k=cost * per_1k if cost is not None else None,
+        cost_per_1k=cost * per_1k if cost is not None and answered else None,
         price=target.price,
     )
 
