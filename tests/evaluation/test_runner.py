@@ -153,3 +153,16 @@ def test_a_wrong_number_of_answers_is_a_bad_response(data: Dataset) -> None:
     )
     assert result.failures == {"bad_response": 2}
     assert "3 input(s) sent but 1 answer(s) received" in result.errors["bad_response"]
+
+
+def test_the_sdk_imports_no_plotting_or_table_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, maaskit, maaskit.eval\n"
+        "assert maaskit.evaluate is maaskit.eval.evaluate\n"
+        "print(sorted({'matplotlib', 'numpy', 'scipy'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
