@@ -382,9 +382,10 @@ def eval_command(
                 progress=hook,
                 client_options=settings.options,
             )
+        if json_out is not None:  # first: the measurement is kept whatever fails below
+            report.write_json(json_out)
         maaseval.render_table(report)
         if json_out is not None:
-            report.write_json(json_out)
             click.echo(f"report written to {json_out}")
         if plot_out is not None:
             maaseval.write_plot(report, plot_out)

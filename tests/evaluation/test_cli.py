@@ -91,9 +91,11 @@ def test_unreachable_endpoints_are_reported_in_the_table(config: Path, tmp_path:
 
 
 def test_missing_eval_extra_says_what_to_install(
-    config: Path, monkeypatch: pytest.MonkeyPatch
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "rich.table", None)  # import fails as if not installed
+    out = tmp_path / "report.json"
     args = ["--task", "classify", "--data", "sentiment", "--config", str(config)]
-    result = run(*args, "--limit", "2")
+    result = run(*args, "--limit", "2", "--json", str(out))
     assert_clean_error(result, 'pip install "maaskit[eval]"')
+    assert out.is_file()  # the measurement was written before the table failed
