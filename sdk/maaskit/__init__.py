@@ -37,6 +37,7 @@ from ._router import EndpointHealth, Router
 from ._routing import Candidate, RouteRequest
 from ._streaming import AsyncStream, Stream
 from ._version import __version__
+from .eval import evaluate
 from .types import (
     ChatChunk,
     ChatMessage,
@@ -106,6 +107,7 @@ __all__ = [
     "UsageEntry",
     "UsageReport",
     "__version__",
+    "evaluate",
     "load_config",
     "redact_headers",
 ]

@@ -10,7 +10,7 @@ library is an optional extra).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -111,8 +111,7 @@ def _rebuild(request: RequestT, masked: Iterator[str]) -> RequestT:
     if isinstance(request, (EmbeddingRequest, ClassificationRequest)):
         texts: Any = request.input
         texts = next(masked) if isinstance(texts, str) else [next(masked) for _ in texts]
-        copied: RequestT = request.model_copy(update={"input": texts})
-        return copied
+        return cast(RequestT, request.model_copy(update={"input": texts}))
     return request
 
 

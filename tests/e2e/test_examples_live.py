@@ -73,3 +73,18 @@ def test_router_fails_over_and_keeps_a_ledger(reference_server: ServerProcess) -
     # Two failed attempts on the offline endpoint, then its breaker kept calls away from it.
     assert "ledger offline: calls=2 successes=0 failures={'APIConnectionError': 2}" in out
     assert re.search(r"ledger local: calls=3 successes=3 failures=\{\} tokens=\d+\+24 ", out)
+
+
+def test_eval_endpoints_measures_then_routes(reference_server: ServerProcess) -> None:
+    out = run_example(
+        reference_server, "eval_endpoints.py", "--limit", "24", "--min-quality", "0.3"
+    )
+    # One model behind two protocols: the same answers, so the same quality…
+    qualities = re.findall(r"^  (\S+-route) +quality ([\d.]+)", out, flags=re.MULTILINE)
+    assert {name for name, _ in qualities} == {"openai-route", "kserve-route"}
+    assert len({quality for _, quality in qualities}) == 1
+    assert float(qualities[0][1]) >= 0.3
+    # …so best_value takes the cheaper one (a millionth of a dollar per request, against
+    # $1 per million tokens, ~10 per call), and the routed call goes there.
+    assert "best_value: kserve-route" in out
+    assert re.search(r"routed '.+' to kserve-route: (positive|neutral|negative)", out)
