@@ -19,6 +19,7 @@ from ._call import Core
 from ._config import Timeout
 from ._endpoint import Budget, CertTypes, Endpoint, VerifyTypes
 from ._hooks import AttemptHook
+from ._privacy import ChunkRestorer, amask_request, restore_result
 from ._retry import RetryPolicy
 from ._retry_budget import RetryBudget
 from ._streaming import AsyncStream
@@ -70,6 +71,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         default_headers: Mapping[str, str] | None = None,
         on_attempt: AttemptHook | None = None,
         require_tls: bool = False,
+        privacy: Any = None,
         http_client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -98,6 +100,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
             require_tls=require_tls,
             clock=clock,
             http_client=http_client,
+            privacy=privacy,
             make_http_client=httpx.AsyncClient,
         )
         self._sleep = sleep
@@ -112,6 +115,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
     def _copy(self, core: Core) -> AsyncClient:
         copy = object.__new__(AsyncClient)
         copy._single = self._single
+        copy._privacy = self._privacy
         copy._core = core
         copy._http_clients = self._http_clients
         copy._owned_http_clients = []  # the original owns the pools
@@ -172,6 +176,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         messages: Sequence[MessageLike],
         stream: Literal[False] = False,
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         **params: Any,
     ) -> ChatResponse: ...
 
@@ -183,6 +188,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         messages: Sequence[MessageLike],
         stream: Literal[True],
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         **params: Any,
     ) -> AsyncStream[ChatChunk]: ...
 
@@ -193,15 +199,25 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         messages: Sequence[MessageLike],
         stream: bool = False,
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         **params: Any,
     ) -> ChatResponse | AsyncStream[ChatChunk]:
         """Chat completion. ``tags`` limits the call to endpoints with those tags. Extra
         keywords (``max_tokens``, ``temperature``, ``stream_options``…) go into the request
         body unchanged."""
         request = self._chat_request(model, messages, stream, params)
+        session = self._session(privacy)
+        if session is not None:
+            request = await amask_request(session, request)
+        restorer = ChunkRestorer(session) if session is not None else None
         if stream:
-            return await self._transport.stream(CHAT, request, tags=check_tags(tags))
-        return await self._transport.request(CHAT, request, tags=check_tags(tags))
+            return await self._transport.stream(
+                CHAT, request, tags=check_tags(tags), restorer=restorer
+            )
+        result = await self._transport.request(CHAT, request, tags=check_tags(tags))
+        if session is not None:
+            restore_result(session, result)
+        return result
 
     @overload
     async def complete(
@@ -211,6 +227,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         prompt: str | Sequence[str],
         stream: Literal[False] = False,
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         **params: Any,
     ) -> Completion: ...
 
@@ -222,6 +239,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         prompt: str | Sequence[str],
         stream: Literal[True],
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         **params: Any,
     ) -> AsyncStream[CompletionChunk]: ...
 
@@ -232,13 +250,23 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         prompt: str | Sequence[str],
         stream: bool = False,
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         **params: Any,
     ) -> Completion | AsyncStream[CompletionChunk]:
         """Text completion; ``tags`` and extra keywords as for ``chat``."""
         request = self._complete_request(model, prompt, stream, params)
+        session = self._session(privacy)
+        if session is not None:
+            request = await amask_request(session, request)
+        restorer = ChunkRestorer(session) if session is not None else None
         if stream:
-            return await self._transport.stream(COMPLETE, request, tags=check_tags(tags))
-        return await self._transport.request(COMPLETE, request, tags=check_tags(tags))
+            return await self._transport.stream(
+                COMPLETE, request, tags=check_tags(tags), restorer=restorer
+            )
+        result = await self._transport.request(COMPLETE, request, tags=check_tags(tags))
+        if session is not None:
+            restore_result(session, result)
+        return result
 
     async def embed(
         self,
@@ -246,10 +274,14 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         model: str,
         input: str | Sequence[str],
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         **params: Any,
     ) -> EmbeddingResponse:
         """Embeddings; ``encoding_format="base64"`` is decoded to floats as well."""
         request = self._embed_request(model, input, params)
+        session = self._session(privacy)
+        if session is not None:
+            request = await amask_request(session, request)
         return await self._transport.request(EMBED, request, tags=check_tags(tags))
 
     async def classify(
@@ -258,10 +290,14 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         model: str,
         input: str | Sequence[str],
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         **params: Any,
     ) -> ClassificationResponse:
         """Labels with scores for each input text."""
         request = self._classify_request(model, input, params)
+        session = self._session(privacy)
+        if session is not None:
+            request = await amask_request(session, request)
         return await self._transport.request(CLASSIFY, request, tags=check_tags(tags))
 
     async def models(self, *, tags: Mapping[str, str] | None = None) -> list[ModelInfo]:

@@ -26,6 +26,7 @@ from ._hooks import AttemptHook
 from ._ledger import Ledger, UsageReport
 from ._logging import logger
 from ._options import ClientOptions
+from ._privacy import Session, check_privacy, open_session
 from ._retry import RetryPolicy
 from ._retry_budget import RetryBudget, RetryThrottle
 from ._router import Router
@@ -126,7 +127,9 @@ class BaseClient(Generic[HttpT]):
         clock: Callable[[], float],
         http_client: HttpT | None,
         make_http_client: Callable[..., HttpT],
+        privacy: Any = None,
     ) -> None:
+        self._privacy = check_privacy(privacy)
         options = ClientOptions.resolve(
             timeout=timeout,
             max_retries=max_retries,
@@ -379,6 +382,11 @@ class BaseClient(Generic[HttpT]):
         return {"endpoints": settings.endpoints, **settings.options}
 
     # -- building neutral requests -------------------------------------------------------------
+
+    def _session(self, privacy: Any) -> Session | None:
+        """The masking session of one call: the call's ``privacy`` (``False`` turns the
+        client's off), else the client's."""
+        return open_session(self._privacy if privacy is None else privacy)
 
     def _check_task(self, task: Task[Any, Any, Any]) -> None:
         # A one-endpoint client says plainly that its provider lacks the task (a router says

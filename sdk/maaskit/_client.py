@@ -17,6 +17,7 @@ from ._call import Core
 from ._config import Timeout
 from ._endpoint import Budget, CertTypes, Endpoint, VerifyTypes
 from ._hooks import AttemptHook
+from ._privacy import ChunkRestorer, mask_request, restore_result
 from ._retry import RetryPolicy
 from ._retry_budget import RetryBudget
 from ._streaming import Stream
@@ -74,6 +75,10 @@ class Client(BaseClient[httpx.Client]):
         retry_policy: A :class:`RetryPolicy` for backoff and which failures are retried.
         default_headers: Headers sent with every request.
         on_attempt: Called with an :class:`AttemptEvent` after every HTTP attempt.
+        privacy: A ``maaskit.privacy.Masker`` (or one ``MaskSession`` for a conversation):
+            every outgoing text (messages, prompts, inputs) is masked before it leaves the
+            process and answers (streams too) get the values back. Per call, ``privacy=``
+            overrides it (``False``: off for that call).
         require_tls: Refuse, at construction, an endpoint that would send credentials over
             plain ``http://`` to a non-loopback host (otherwise a warning is logged).
         http_client: An ``httpx.Client`` used as is (proxies, TLS, limits) for endpoints
@@ -105,6 +110,7 @@ class Client(BaseClient[httpx.Client]):
         default_headers: Mapping[str, str] | None = None,
         on_attempt: AttemptHook | None = None,
         require_tls: bool = False,
+        privacy: Any = None,
         http_client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -133,6 +139,7 @@ class Client(BaseClient[httpx.Client]):
             require_tls=require_tls,
             clock=clock,
             http_client=http_client,
+            privacy=privacy,
             make_http_client=httpx.Client,
         )
         self._sleep = sleep
@@ -147,6 +154,7 @@ class Client(BaseClient[httpx.Client]):
     def _copy(self, core: Core) -> Client:
         copy = object.__new__(Client)
         copy._single = self._single
+        copy._privacy = self._privacy
         copy._core = core
         copy._http_clients = self._http_clients
         copy._owned_http_clients = []  # the original owns the pools
@@ -207,6 +215,7 @@ class Client(BaseClient[httpx.Client]):
         messages: Sequence[MessageLike],
         stream: Literal[False] = False,
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         **params: Any,
     ) -> ChatResponse: ...
 
@@ -218,6 +227,7 @@ class Client(BaseClient[httpx.Client]):
         messages: Sequence[MessageLike],
         stream: Literal[True],
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         **params: Any,
     ) -> Stream[ChatChunk]: ...
 
@@ -228,15 +238,23 @@ class Client(BaseClient[httpx.Client]):
         messages: Sequence[MessageLike],
         stream: bool = False,
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         **params: Any,
     ) -> ChatResponse | Stream[ChatChunk]:
         """Chat completion. ``tags`` limits the call to endpoints with those tags. Extra
         keywords (``max_tokens``, ``temperature``, ``stream_options``…) go into the request
         body unchanged."""
         request = self._chat_request(model, messages, stream, params)
+        session = self._session(privacy)
+        if session is not None:
+            request = mask_request(session, request)
+        restorer = ChunkRestorer(session) if session is not None else None
         if stream:
-            return self._transport.stream(CHAT, request, tags=check_tags(tags))
-        return self._transport.request(CHAT, request, tags=check_tags(tags))
+            return self._transport.stream(CHAT, request, tags=check_tags(tags), restorer=restorer)
+        result = self._transport.request(CHAT, request, tags=check_tags(tags))
+        if session is not None:
+            restore_result(session, result)
+        return result
 
     @overload
     def complete(
@@ -246,6 +264,7 @@ class Client(BaseClient[httpx.Client]):
         prompt: str | Sequence[str],
         stream: Literal[False] = False,
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         **params: Any,
     ) -> Completion: ...
 
@@ -257,6 +276,7 @@ class Client(BaseClient[httpx.Client]):
         prompt: str | Sequence[str],
         stream: Literal[True],
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         **params: Any,
     ) -> Stream[CompletionChunk]: ...
 
@@ -267,13 +287,23 @@ class Client(BaseClient[httpx.Client]):
         prompt: str | Sequence[str],
         stream: bool = False,
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         **params: Any,
     ) -> Completion | Stream[CompletionChunk]:
         """Text completion; ``tags`` and extra keywords as for ``chat``."""
         request = self._complete_request(model, prompt, stream, params)
+        session = self._session(privacy)
+        if session is not None:
+            request = mask_request(session, request)
+        restorer = ChunkRestorer(session) if session is not None else None
         if stream:
-            return self._transport.stream(COMPLETE, request, tags=check_tags(tags))
-        return self._transport.request(COMPLETE, request, tags=check_tags(tags))
+            return self._transport.stream(
+                COMPLETE, request, tags=check_tags(tags), restorer=restorer
+            )
+        result = self._transport.request(COMPLETE, request, tags=check_tags(tags))
+        if session is not None:
+            restore_result(session, result)
+        return result
 
     def embed(
         self,
@@ -281,10 +311,14 @@ class Client(BaseClient[httpx.Client]):
         model: str,
         input: str | Sequence[str],
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         **params: Any,
     ) -> EmbeddingResponse:
         """Embeddings; ``encoding_format="base64"`` is decoded to floats as well."""
         request = self._embed_request(model, input, params)
+        session = self._session(privacy)
+        if session is not None:
+            request = mask_request(session, request)
         return self._transport.request(EMBED, request, tags=check_tags(tags))
 
     def classify(
@@ -293,10 +327,14 @@ class Client(BaseClient[httpx.Client]):
         model: str,
         input: str | Sequence[str],
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         **params: Any,
     ) -> ClassificationResponse:
         """Labels with scores for each input text."""
         request = self._classify_request(model, input, params)
+        session = self._session(privacy)
+        if session is not None:
+            request = mask_request(session, request)
         return self._transport.request(CLASSIFY, request, tags=check_tags(tags))
 
     def models(self, *, tags: Mapping[str, str] | None = None) -> list[ModelInfo]:

@@ -184,7 +184,14 @@ class SyncTransport:
         def finish(usage: Usage | None, error: APIError | None) -> None:
             call.stream_finished(usage, ttft, error)
 
-        return Stream(first, chunks, response, finish=finish, hide_usage_chunks=call.usage_injected)
+        return Stream(
+            first,
+            chunks,
+            response,
+            finish=finish,
+            hide_usage_chunks=call.usage_injected,
+            restorer=restorer,
+        )
 
     def _chunks(
         self,
