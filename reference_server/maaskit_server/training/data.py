@@ -59,9 +59,10 @@ def read_rows(path: Path, *, text_column: str, label_column: str) -> RawData:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
         raise TrainingError(
-            f"{path} is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-            "re-save it as UTF-8"
+            f"{path} is not UTF-8 (byte 0x{raw[exc.start]:02x} on line {line}, offset "
+            f"{exc.start}); re-save it as UTF-8"
         ) from exc
     if fmt == "csv":
         delimiter = "\t" if path.suffix.lower() == ".tsv" else ","

@@ -22,7 +22,7 @@ def train_head(
     prepared: PreparedData,
     encoder: BaseEncoder,
     stage: Path,
-    regularization: float,
+    regularization: float | None,
     progress: Progress,
 ) -> dict[str, Any]:
     """Write ``stage/model.onnx``; return what the model card says about the training."""
@@ -37,14 +37,21 @@ def train_head(
         features = runner.run(texts, FEATURES, on_batch=advance)
     labels = np.asarray(prepared.label_ids(prepared.split.train), dtype=np.int64)
     classes = len(prepared.dataset.labels)
-    with progress.stage("fitting the linear head", None):
-        head = fit_head(features, labels, classes, regularization=regularization)
+    how = "C given" if regularization is not None else "C by cross-validation"
+    with progress.stage(f"fitting the linear head ({how})", None):
+        head = fit_head(
+            features, labels, classes, regularization=regularization, seed=prepared.seed
+        )
     model = classifier_graph(features_model, head.weights, head.bias, prepared.dataset.labels)
     onnx.save(model, str(stage / "model.onnx"))
     return {
         "head": "multinomial logistic regression (scikit-learn, L-BFGS, L2) on standardised "
         "features, folded into one Gemm",
         "regularization_C": head.regularization,
+        "regularization_chosen_by": "given"
+        if regularization is not None
+        else "stratified k-fold cross-validation on the training split: "
+        + ", ".join(f"C={c:g} {acc:.4f}" for c, acc in head.cross_validation.items()),
         "iterations": head.iterations,
         "features": int(features.shape[1]),
         "pooling": "precomputed" if encoder.pooled else encoder.spec.pooling,

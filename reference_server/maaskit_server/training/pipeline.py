@@ -88,7 +88,7 @@ def train_classifier(
     seed: int = 0,
     test_split: float = 0.2,
     overwrite: bool = False,
-    regularization: float = 1.0,
+    regularization: float | None = None,
     epochs: int = 3,
     normalizer: Normalizer = normalize_text,
     progress: Progress | None = None,
@@ -106,7 +106,8 @@ def train_classifier(
         seed: fixes the split and the training; same data, seed and method, same result.
         test_split: fraction of each label held out for evaluation.
         overwrite: replace ``out`` if it exists (only once the new folder is complete).
-        regularization: ``head``: inverse L2 strength (scikit-learn's ``C``) of the head.
+        regularization: ``head``: inverse L2 strength (scikit-learn's ``C``) of the head;
+            ``None`` chooses it by cross-validation on the training split.
         epochs: ``finetune``: passes over the training split.
         normalizer: the text normalisation applied before de-duplication (and to be applied
             by callers of the served model for the best results).
