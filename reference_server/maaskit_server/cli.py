@@ -1,4 +1,4 @@
-"""The ``maaskit`` command: ``serve``, ``models list|build``, ``train classification`` and ``demo``."""
+"""The ``maaskit`` command: ``serve``, ``models``, ``train classification`` and ``demo``."""
 
 from __future__ import annotations
 

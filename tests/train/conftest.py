@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("sklearn", reason='training needs the train extra: pip install "maaskit[train]"')
+pytest.importorskip(
+    "sklearn", reason='training needs the train extra: pip install "maaskit[train]"'
+)
 pytest.importorskip("onnx", reason='training needs the train extra: pip install "maaskit[train]"')
 
-from maaskit_server.training import TrainingResult, train_classifier  # noqa: E402
+from maaskit_server.training import TrainingResult, train_classifier
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "examples" / "data" / "support_tickets.csv"

@@ -50,7 +50,8 @@ def test_refused_with_one_line_and_status_2(
 ) -> None:
     code, output, out = _train(tmp_path, _write(tmp_path, name, content), *extra)
     assert code == 2, output
-    assert output.startswith("Error: ") and output.count("\n") == 1, output
+    assert output.startswith("Error: "), output
+    assert output.count("\n") == 1, output
     assert message in output
     assert not out.exists()
     assert not (out.parent.exists() and any(out.parent.iterdir()))

@@ -55,7 +55,8 @@ def test_normalisation_and_case_insensitive_duplicates() -> None:
     dataset, report = preprocess(rows)
     assert report.empty_text == 1
     assert report.duplicates == 2
-    assert report.conflicting_texts == 1 and report.conflicting_dropped == 1
+    assert report.conflicting_texts == 1
+    assert report.conflicting_dropped == 1
     assert dataset.texts == ("Refund please", "Password reset", "Card declined", "Login broken")
     assert dataset.labels == ("account", "billing")
     assert dataset.id2label == {"0": "account", "1": "billing"}
@@ -95,8 +96,14 @@ def test_jsonl_gives_the_same_examples_as_csv(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"text,label\nfine,a\nbroken \xff\xfe,b\n", "is not UTF-8 (byte 0xff on line 3, offset 25)"),
-        (b"body,label\nx,a\n", "has no column 'text' (--text-column); its columns: 'body', 'label'"),
+        (
+            b"text,label\nfine,a\nbroken \xff\xfe,b\n",
+            "is not UTF-8 (byte 0xff on line 3, offset 25)",
+        ),
+        (
+            b"body,label\nx,a\n",
+            "has no column 'text' (--text-column); its columns: 'body', 'label'",
+        ),
         (b"text,label\nx,a\ny,\n", "row at line 3 has an empty label"),
         (b"text,label\nx,a\ny,a\nz,a\n", "needs at least 2 labels; the data has only 'a'"),
         (b"text,label\nx,a\ny,b\nz,b\n", "3 usable rows for 2 labels: at least 4 are needed"),

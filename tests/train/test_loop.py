@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import openai
@@ -113,9 +112,7 @@ def test_sdk_and_official_openai_client_agree_with_the_graph(
 
     # openai has no classify method: its generic `post` sends the vLLM-style request.
     official = openai.OpenAI(base_url=served.openai_url, api_key=served.api_key, max_retries=0)
-    body = official.post(
-        "/classify", cast_to=object, body={"model": MODEL_NAME, "input": texts}
-    )
+    body = official.post("/classify", cast_to=object, body={"model": MODEL_NAME, "input": texts})
     assert isinstance(body, dict)
     assert [row["label"] for row in body["data"]] == [r.label for r in sdk]
 

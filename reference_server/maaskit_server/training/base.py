@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import onnxruntime as ort
-
 from ..model_spec import ModelSpec, ModelSpecError, read_model_spec
 from ..settings import DEFAULT_MODELS_DIR
 from .errors import TrainingError
@@ -56,6 +54,8 @@ def load_base(base: str | Path) -> BaseEncoder:
             f"base model {folder} is a {spec.task} model, not an encoder: use an embeddings "
             f"model folder (e.g. {DEFAULT_BASE})"
         )
+    import onnxruntime as ort
+
     try:
         session = ort.InferenceSession(str(spec.onnx_path), providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad graphs

@@ -17,14 +17,16 @@ def model_card(facts: dict[str, Any]) -> str:
     f = facts
     m, prep, data, training = f["metrics"], f["preprocessing"], f["data"], f["training"]
     labels = list(f["labels"])
+    base = f["base"]["name"]
+    normalised = ", L2-normalised" if training.get("normalize") else ""
     method_line = {
-        "head": f"a linear head on the frozen `{f['base']['name']}` encoder "
-        f"({training.get('pooling')} pooling{', L2-normalised' if training.get('normalize') else ''}),"
-        " composed with it into one ONNX graph",
-        "finetune": f"`{f['base']['name']}` fine-tuned end to end with torch, exported with optimum",
+        "head": f"a linear head on the frozen `{base}` encoder "
+        f"({training.get('pooling')} pooling{normalised}), composed with it into one ONNX graph",
+        "finetune": f"`{base}` fine-tuned end to end with torch, exported with optimum",
     }[f["method"]]
     distribution = "\n".join(
-        f"| {label} | {n['rows']} | {n['train']} | {n['test']} |" for label, n in f["labels"].items()
+        f"| {label} | {n['rows']} | {n['train']} | {n['test']} |"
+        for label, n in f["labels"].items()
     )
     per_class = "\n".join(
         f"| {label} | {_f(c['precision'])} | {_f(c['recall'])} | {_f(c['f1'])} | {c['support']} |"

@@ -13,6 +13,8 @@ same graph without the head, so the head is fitted on exactly the numbers it is 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import onnx
@@ -78,7 +80,9 @@ def classifier_graph(
                 name=_PREFIX + "linear",
                 transB=1,
             ),
-            helper.make_node("Softmax", [LOGITS], [PROBABILITIES], name=_PREFIX + "softmax", axis=-1),
+            helper.make_node(
+                "Softmax", [LOGITS], [PROBABILITIES], name=_PREFIX + "softmax", axis=-1
+            ),
         ]
     )
     del graph.output[:]
@@ -110,11 +114,9 @@ def _reduce(
     return helper.make_node(op, [data], [out], name=out, axes=[axes_value], keepdims=keepdims)
 
 
-def _pooling_nodes(
-    base: BaseEncoder, opset: int
-) -> tuple[list[onnx.NodeProto], list[TensorProto]]:
+def _pooling_nodes(base: BaseEncoder, opset: int) -> tuple[list[onnx.NodeProto], list[TensorProto]]:
     p = _PREFIX
-    constants = {
+    constants: dict[str, npt.NDArray[Any]] = {
         p + "axis1": np.array([1], dtype=np.int64),
         p + "axis_last": np.array([-1], dtype=np.int64),
         p + "eps_count": np.array(1e-9, dtype=np.float32),
@@ -152,8 +154,12 @@ def _pooling_nodes(
         else:
             nodes += [
                 node("Mul", [base.output_name, p + "mask3"], [p + "masked"], name=p + "masked"),
-                _reduce("ReduceSum", p + "masked", p + "axis1", 1, p + "sum", keepdims=0, opset=opset),
-                _reduce("ReduceSum", p + "mask3", p + "axis1", 1, p + "count", keepdims=0, opset=opset),
+                _reduce(
+                    "ReduceSum", p + "masked", p + "axis1", 1, p + "sum", keepdims=0, opset=opset
+                ),
+                _reduce(
+                    "ReduceSum", p + "mask3", p + "axis1", 1, p + "count", keepdims=0, opset=opset
+                ),
                 node("Max", [p + "count", p + "eps_count"], [p + "count_c"], name=p + "count_c"),
                 node("Div", [p + "sum", p + "count_c"], [pooled], name=p + "mean"),
             ]
@@ -167,5 +173,7 @@ def _pooling_nodes(
         nodes.append(node("Identity", [pooled], [FEATURES], name=p + "features"))
     # Only the constants some node reads (onnxruntime warns about the others).
     used = {name for n in nodes for name in n.input}
-    init = [numpy_helper.from_array(value, name) for name, value in constants.items() if name in used]
+    init = [
+        numpy_helper.from_array(value, name) for name, value in constants.items() if name in used
+    ]
     return nodes, init

@@ -82,9 +82,7 @@ def _csv_rows(
     for wanted, option in ((text_column, "--text-column"), (label_column, "--label-column")):
         if wanted not in columns:
             found = ", ".join(repr(c) for c in columns) or "none"
-            raise TrainingError(
-                f"{path} has no column {wanted!r} ({option}); its columns: {found}"
-            )
+            raise TrainingError(f"{path} has no column {wanted!r} ({option}); its columns: {found}")
     rows = []
     try:
         for record in reader:

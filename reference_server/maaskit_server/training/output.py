@@ -24,7 +24,9 @@ def check_output(out: Path, *, overwrite: bool) -> None:
         if not out.is_dir():
             raise TrainingError(f"output {out} exists and is not a folder")
         if not overwrite:
-            raise TrainingError(f"output folder {out} already exists; pass --overwrite to replace it")
+            raise TrainingError(
+                f"output folder {out} already exists; pass --overwrite to replace it"
+            )
     if not out.name or out.name.startswith((".", "_")):
         raise TrainingError(
             f"output {out}: the folder's name is the model's name and cannot start with '.' or '_'"

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .card import model_card
 from .base import DEFAULT_BASE, BaseEncoder, load_base
+from .card import model_card
 from .data import RawData, read_rows
 from .errors import TrainingError
 from .metrics import Metrics, classification_metrics
@@ -27,7 +27,12 @@ from .progress import Progress
 from .split import Split, stratified_split
 
 METHODS = ("head", "finetune")
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+)
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,10 @@ def train_classifier(
         normalizer=normalizer,
     )
     encoder = load_base(base)
+    if method == "finetune":
+        from .finetune import torch_source
+
+        torch_source(encoder)  # refuse now, not after the data was embedded
     report = prepared.report
     progress.note(
         f"{report.rows} rows → {report.kept} examples, {len(prepared.dataset.labels)} labels; "
@@ -181,7 +190,8 @@ def _max_tokens(folder: Path) -> int:
 
 
 def _require_finetune_extra() -> None:
-    missing = [m for m in ("torch", "transformers", "optimum") if importlib.util.find_spec(m) is None]
+    needed = ("torch", "transformers", "optimum", "onnx_ir")
+    missing = [m for m in needed if importlib.util.find_spec(m) is None]
     if missing:
         raise TrainingError(
             f"--method finetune needs torch and optimum ({', '.join(missing)} missing): "
@@ -201,7 +211,15 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {}
-    for package in ("maaskit", "onnxruntime", "onnx", "scikit-learn", "numpy", "tokenizers", "torch"):
+    for package in (
+        "maaskit",
+        "onnxruntime",
+        "onnx",
+        "scikit-learn",
+        "numpy",
+        "tokenizers",
+        "torch",
+    ):
         try:
             found[package] = version(package)
         except PackageNotFoundError:
@@ -259,9 +277,7 @@ def _facts(
     }
 
 
-def _write_serving_files(
-    stage: Path, encoder: BaseEncoder, dataset: Dataset, method: str
-) -> None:
+def _write_serving_files(stage: Path, encoder: BaseEncoder, dataset: Dataset, method: str) -> None:
     """The files next to ``model.onnx`` that the server reads (tokenizer, config, maaskit.json)."""
     for file in TOKENIZER_FILES:
         source = encoder.spec.path / file
@@ -284,7 +300,9 @@ def _write_serving_files(
             "task": "classification",
             "max_input_tokens": encoder.spec.max_input_tokens,
             "truncation_default": False,
-            "batching": base_options.get("batching", {"max_batch_size": 64, "max_queue_delay_ms": 0}),
+            "batching": base_options.get(
+                "batching", {"max_batch_size": 64, "max_queue_delay_ms": 0}
+            ),
             "price_per_million_tokens": 0.0,
             "description": f"{len(dataset.labels)}-class text classifier "
             f"({', '.join(dataset.labels)}) trained by maaskit train ({method} on {encoder.name})",

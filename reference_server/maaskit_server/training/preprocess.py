@@ -95,7 +95,9 @@ def preprocess(
                 winner = None
                 report.conflicting_dropped += 1
             if len(report.conflicts) < MAX_LISTED_CONFLICTS:
-                report.conflicts.append(Conflict(members[0][0], dict(sorted(counts.items())), winner))
+                report.conflicts.append(
+                    Conflict(members[0][0], dict(sorted(counts.items())), winner)
+                )
         if winner is not None:
             kept.append((members[0][0], winner))
     labels = tuple(sorted({label for _, label in kept}))

@@ -35,7 +35,9 @@ class GraphRunner:
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         encoded = self.tokenizer.encode(texts)
         return [
-            ids if len(ids) <= self.max_tokens else self.tokenizer.encode_truncated(text, self.max_tokens)
+            ids
+            if len(ids) <= self.max_tokens
+            else self.tokenizer.encode_truncated(text, self.max_tokens)
             for text, ids in zip(texts, encoded, strict=True)
         ]
 
