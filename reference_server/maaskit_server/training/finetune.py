@@ -193,7 +193,7 @@ def fine_tune(
                         {
                             "step": report.steps,
                             "epoch": report.examples_seen / len(train_set),
-                            "loss": float(loss),
+                            "loss": float(loss.item()),
                             "val_accuracy": acc,
                             "seconds": elapsed,
                         }
@@ -233,7 +233,10 @@ def build_classifier(source: Path, labels: Sequence[str]) -> tuple[Any, Any]:
 
     os.environ.update(OFFLINE_ENV)
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
 
+    # Its "newly initialized: classifier.weight" warning is the point of this step.
+    transformers_logging.set_verbosity_error()
     tokenizer = AutoTokenizer.from_pretrained(str(source))
     model = AutoModelForSequenceClassification.from_pretrained(
         str(source),
