@@ -110,6 +110,7 @@ def test_finetune_without_torch_is_refused_clearly(
     monkeypatch.setattr(importlib.util, "find_spec", without_torch)
     code, output, out = _train(tmp_path, _write(tmp_path, "ok.csv", GOOD), "--method", "finetune")
     assert code == 2
-    assert "--method finetune needs torch and optimum (torch missing)" in output
+    # torch comes first in the list of what is missing (the others may be installed or not).
+    assert "--method finetune needs torch and optimum (torch" in output
     assert 'pip install "maaskit[export]"' in output
     assert not out.exists()
