@@ -1,6 +1,8 @@
 """Builds the ``sentiment`` model folder: 3-class tweet sentiment (negative / neutral / positive).
 
-The classic model-service pipeline, one function per step:
+The classic model-service pipeline, one function per step (the fine-tuning loop and the export
+steps are the ones of ``maaskit train classification --method finetune``, in
+:mod:`maaskit_server.training.finetune` and :mod:`maaskit_server.training.export`):
 
 collect → preprocess (clean, de-duplicate, stratified split) → build (MiniLM encoder + a
 classification head) → train (AdamW, cross-entropy, early stopping on validation, bounded wall
@@ -14,13 +16,11 @@ model card in :mod:`.sentiment_card`; torch, transformers and optimum are import
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,77 +42,37 @@ from maaskit_server._build.sentiment_data import (
     preprocess,
     stratified_split,
 )
+from maaskit_server.training.finetune import (
+    FinetuneConfig,
+    FinetuneReport,
+    build_classifier,
+    fine_tune,
+)
+from maaskit_server.training.progress import RichProgress
 
 
-@dataclass
-class TrainConfig:
-    batch_size: int = 32
-    lr: float = 1e-4
-    weight_decay: float = 0.01
-    warmup_fraction: float = 0.06
-    max_epochs: int = 4
-    budget_s: float = 32 * 60  # wall-clock bound of the training loop (evaluations included)
-    eval_every: int = 150  # optimizer steps between validation checks
-    eval_examples: int = 1200  # validation examples used for early stopping
-    patience: int = 4  # validation checks without improvement before stopping
-    #: On a busy 2-core machine one torch thread trained 3x faster than two (measured).
-    threads: int = 1
-    #: The 30k-row word-embedding table stays as pretrained (fewer parameters to update).
-    freeze_embeddings: bool = True
+def sentiment_config() -> FinetuneConfig:
+    """The fine-tuning settings of the default model (the shared loop's defaults suit small
+    user sets; 30k tweets want a larger batch and learning rate and a time bound)."""
+    return FinetuneConfig(
+        seed=SEED,
+        max_length=MAX_LEN,
+        batch_size=32,
+        lr=1e-4,
+        max_epochs=4,
+        budget_s=32 * 60,
+    )
 
 
-@dataclass
-class TrainReport:
-    steps: int = 0
-    examples_seen: int = 0
-    seconds: float = 0.0
-    best_step: int = 0
-    best_val_accuracy: float = 0.0
-    stopped_by: str = ""
-    history: list[dict[str, float]] = field(default_factory=list)
-    planned_steps: int = 0
+#: The settings and the report of the shared fine-tuning loop (names kept for this module).
+TrainConfig = FinetuneConfig
+TrainReport = FinetuneReport
 
 
 def build_model(src: Path) -> Any:
     """``BertForSequenceClassification`` with the all-MiniLM-L6-v2 encoder and a new 3-way head."""
-    _common.set_offline()
-    from transformers import BertForSequenceClassification
-
-    return BertForSequenceClassification.from_pretrained(
-        str(src),
-        num_labels=len(LABELS),
-        id2label=dict(enumerate(LABELS)),
-        label2id=dict(LABEL2ID),
-    )
-
-
-def _batches(
-    tokenizer: Any, examples: Sequence[Example], batch_size: int
-) -> Iterable[tuple[dict[str, Any], Any]]:
-    import torch
-
-    for i in range(0, len(examples), batch_size):
-        chunk = examples[i : i + batch_size]
-        enc = tokenizer(
-            [e.text for e in chunk],
-            padding=True,
-            truncation=True,
-            max_length=MAX_LEN,
-            return_tensors="pt",
-        )
-        yield dict(enc), torch.tensor([e.label for e in chunk])
-
-
-def _accuracy(model: Any, tokenizer: Any, examples: Sequence[Example]) -> float:
-    import torch
-
-    model.eval()
-    correct = 0
-    with torch.inference_mode():
-        for inputs, labels in _batches(tokenizer, examples, 128):
-            correct += int((model(**inputs).logits.argmax(-1) == labels).sum())
-    model.train()
-    return correct / len(examples)
+    model, _tokenizer = build_classifier(src, LABELS)
+    return model
 
 
 def train(
@@ -120,105 +80,17 @@ def train(
     tokenizer: Any,
     train_set: Sequence[Example],
     val_set: Sequence[Example],
-    cfg: TrainConfig,
-) -> TrainReport:
-    """Fine-tune the whole model; keep the weights of the best validation accuracy.
-
-    AdamW + linear warm-up/decay, cross-entropy (the model's own loss). Stops at
-    ``max_epochs``, when validation accuracy has not improved for ``patience`` checks, or when
-    the wall-clock budget is spent (the schedule is sized from the throughput measured over
-    the first steps).
-    """
-    import torch
-    from tqdm import tqdm
-
-    torch.manual_seed(SEED)
-    torch.set_num_threads(cfg.threads)
-    report = TrainReport()
-    steps_per_epoch = (len(train_set) + cfg.batch_size - 1) // cfg.batch_size
-    planned = steps_per_epoch * cfg.max_epochs
-    if cfg.freeze_embeddings:
-        for p in model.bert.embeddings.word_embeddings.parameters():
-            p.requires_grad = False
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    val_subset = list(val_set[: cfg.eval_examples])
-
-    def lr_at(step: int) -> float:
-        warm = max(1, int(planned * cfg.warmup_fraction))
-        if step < warm:
-            return (step + 1) / warm
-        return max(0.0, (planned - step) / max(1, planned - warm))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
-    best_state: dict[str, Any] | None = None
-    since_best = 0
-    start = time.perf_counter()
-    model.train()
-    bar = tqdm(total=planned, desc="sentiment train", unit="step")
-    rng = random.Random(SEED)
-    done = False
-    for _epoch in range(cfg.max_epochs):
-        order = list(train_set)
-        rng.shuffle(order)
-        for inputs, labels in _batches(tokenizer, order, cfg.batch_size):
-            loss = model(**inputs, labels=labels).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            report.steps += 1
-            report.examples_seen += len(labels)
-            bar.update()
-            elapsed = time.perf_counter() - start
-            if report.steps == 50:
-                # size the run to the budget: shrink the schedule if it cannot finish in time
-                # (15% of the budget is kept for the validation checks)
-                affordable = int(0.85 * cfg.budget_s / (elapsed / report.steps))
-                if affordable < planned:
-                    planned = max(affordable, report.steps + cfg.eval_every)
-                    bar.total = planned
-                report.planned_steps = planned
-            out_of_time = elapsed >= cfg.budget_s
-            if report.steps % cfg.eval_every == 0 or report.steps >= planned or out_of_time:
-                acc = _accuracy(model, tokenizer, val_subset)
-                report.history.append(
-                    {
-                        "step": report.steps,
-                        "epoch": report.examples_seen / len(train_set),
-                        "loss": float(loss),
-                        "val_accuracy": acc,
-                        "seconds": elapsed,
-                    }
-                )
-                bar.set_postfix(val_acc=f"{acc:.4f}", loss=f"{float(loss):.3f}")
-                if acc > report.best_val_accuracy:
-                    report.best_val_accuracy, report.best_step, since_best = acc, report.steps, 0
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                else:
-                    since_best += 1
-                if since_best >= cfg.patience:
-                    report.stopped_by = "early stopping"
-                    done = True
-            if not done and report.steps >= planned:
-                report.stopped_by = "schedule end"
-                done = True
-            if not done and out_of_time:
-                report.stopped_by = "time budget"
-                done = True
-            if done:
-                break
-        if done:
-            break
-    else:
-        report.stopped_by = "max epochs"
-    bar.close()
-    report.seconds = time.perf_counter() - start
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
-    return report
+    cfg: FinetuneConfig,
+) -> FinetuneReport:
+    """Fine-tune with the loop ``maaskit train classification --method finetune`` uses."""
+    return fine_tune(
+        model,
+        tokenizer,
+        [(e.text, e.label) for e in train_set],
+        [(e.text, e.label) for e in val_set],
+        cfg,
+        RichProgress(),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,7 +173,7 @@ def build(
     import torch
     import transformers
 
-    cfg = cfg or TrainConfig()
+    cfg = cfg or sentiment_config()
     t0 = time.perf_counter()
     rows = collect()
     examples, prep = preprocess(rows)
