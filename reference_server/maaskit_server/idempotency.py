@@ -10,8 +10,9 @@ Rules (the Stripe / IETF draft semantics, made concrete):
 * The same key with another body, path or method is a 422 in the protocol's error shape
   (``code: idempotency_key_reused``).
 * What is stored: completed, non-streamed answers with a status below 500, except 408, 409
-  and 429 (those say "try again", so replaying them would make a retry useless). A 5xx, an
-  exception, or a connection lost before the answer was produced stores nothing: the next
+  and 429 (those say "try again", so replaying them would make a retry useless) and 499. A
+  5xx, an exception, or a connection lost before the answer was produced (whatever status the
+  route then gives) stores nothing: the next
   attempt runs the request (that is a retry of a failed run, not a duplicate).
 * Streams (``text/event-stream``, NDJSON) are not stored: a stream cannot be replayed to a
   client that already consumed part of it, and the SDK never retries a stream after its first
@@ -46,7 +47,9 @@ from .faults._middleware import read_body
 
 __all__ = ["IdempotencyMiddleware", "IdempotencyStore"]
 
-_UNSTORED_STATUSES = frozenset({408, 409, 429})
+# 499 (the client disconnected) too: it is no answer to the request, only the record that
+# nobody waited for one. Stored, it was replayed to the SDK's retry for the whole TTL.
+_UNSTORED_STATUSES = frozenset({408, 409, 429, 499})
 _STREAM_TYPES = ("text/event-stream", "application/x-ndjson", "application/jsonl")
 _MAX_KEY_LENGTH = 255
 
@@ -209,6 +212,14 @@ class IdempotencyMiddleware:
         chunks: list[bytes] = []
         buffering = False
         complete = False
+        disconnected = False
+
+        async def watch_receive() -> Message:
+            nonlocal disconnected
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                disconnected = True
+            return message
 
         async def capture(message: Message) -> None:
             nonlocal start, buffering, complete
@@ -233,6 +244,13 @@ class IdempotencyMiddleware:
             if more:
                 return
             assert start is not None
+            if disconnected:
+                # The client left before the answer was produced: whatever the route made of
+                # that is not the request's answer, so a retry must run it, not replay this.
+                await send(start)
+                await send({"type": "http.response.body", "body": b"".join(chunks)})
+                complete = False
+                return
             response = StoredResponse(
                 int(start["status"]), list(start["headers"]), b"".join(chunks)
             )
@@ -245,7 +263,7 @@ class IdempotencyMiddleware:
                 store.store(key, entry, response)
 
         try:
-            await self.app(scope, receive, capture)
+            await self.app(scope, watch_receive, capture)
         finally:
             status = int(start["status"]) if start is not None else 500
             entry.succeeded = complete and status < 500
