@@ -32,14 +32,16 @@ from .content_type import ContentTypeMiddleware
 from .errors import APIError, error_response
 from .faults import FaultController, FaultMiddleware
 from .idempotency import IdempotencyMiddleware, IdempotencyStore
+from .idempotency_shared import SharedIdempotencyStore
 from .keys import KeysFile
 from .last_resort import LastResortMiddleware
 from .protocols import all_routes
-from .ratelimit import RateLimiter, RateLimitMiddleware
+from .ratelimit import RateLimiter, RateLimitMiddleware, SharedBuckets
 from .repository import ModelRepository
 from .runtimes import RuntimeContext
 from .security import APIKeyChecker, APIKeyMiddleware, BodyLimitMiddleware, KeyRecord
 from .settings import SETTINGS_ENV, ServerSettings
+from .shared_state import SharedState
 from .state import AppState
 
 logger = logging.getLogger("maaskit_server")
@@ -85,8 +87,20 @@ def create_app(
     # Faults sit outside idempotency, so an injected status never becomes a stored answer;
     # without --enable-faults the fault middleware is not in the stack at all.
     faults = FaultController(settings.fault_admin_key_sha256) if settings.faults_enabled else None
-    idempotency = IdempotencyStore(
-        ttl_s=settings.idempotency_ttl_s, max_entries=settings.idempotency_max_entries
+    shared = (
+        SharedState(settings.shared_state_path) if settings.shared_state_path is not None else None
+    )
+    limiter = RateLimiter(
+        settings.rate_limit_rpm, buckets=SharedBuckets(shared) if shared is not None else None
+    )
+    idempotency = (
+        IdempotencyStore(
+            ttl_s=settings.idempotency_ttl_s, max_entries=settings.idempotency_max_entries
+        )
+        if shared is None
+        else SharedIdempotencyStore(
+            shared, ttl_s=settings.idempotency_ttl_s, max_entries=settings.idempotency_max_entries
+        )
     )
     app = Starlette(
         routes=[*all_routes(), *extra_routes],
@@ -96,8 +110,8 @@ def create_app(
             Middleware(metrics.MetricsMiddleware),
             Middleware(APIKeyMiddleware, checker=_key_checker(settings)),
             *(
-                [Middleware(RateLimitMiddleware, limiter=RateLimiter(settings.rate_limit_rpm))]
-                if settings.rate_limit_rpm > 0
+                [Middleware(RateLimitMiddleware, limiter=limiter)]
+                if settings.rate_limit_rpm > 0 or settings.keys_file is not None
                 else []
             ),
             Middleware(
@@ -117,6 +131,7 @@ def create_app(
     )
     app.state.faults = faults
     app.state.idempotency = idempotency
+    app.state.limiter = limiter
     return app
 
 
