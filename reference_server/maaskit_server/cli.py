@@ -15,7 +15,7 @@ from .cli_keys import keys
 from .connections import DEFAULT_MAX_HEAD_BYTES
 from .keys import KeysFileError, hash_key, read_keys_file
 from .security import parse_keys_env
-from .serving import ServeOptions, uvicorn_options
+from .serving import ServeOptions, run_workers, uvicorn_options
 from .settings import DEFAULT_MODELS_DIR, SETTINGS_ENV, ServerSettings, load_delay_from_env
 
 KEYS_ENV = "MAASKIT_API_KEYS"
@@ -277,7 +277,7 @@ def serve(
         uvicorn.run(create_app(settings), **options)
         return
     os.environ[SETTINGS_ENV] = settings.to_json()
-    uvicorn.run("maaskit_server.app:create_app_from_env", factory=True, workers=workers, **options)
+    run_workers("maaskit_server.app:create_app_from_env", workers, options)
 
 
 def _json_access_log() -> None:

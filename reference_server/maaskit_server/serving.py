@@ -5,6 +5,13 @@ a real uvicorn server use the same ones. What uvicorn offers is used as it is:
 ``limit_concurrency`` (past it new requests get 503), ``timeout_keep_alive``,
 ``timeout_graceful_shutdown`` and the ``ssl_*`` options; what it lacks for httptools (a
 request-head size limit and a head-read deadline) is :mod:`maaskit_server.connections`.
+
+With several workers, uvicorn's supervisor keeps its copy of the listening socket open until
+every worker has exited, so connections that arrive after SIGTERM were accepted by the kernel
+into a queue nobody read and hung until the supervisor exited (or were dropped then).
+:class:`GracefulSupervisor` closes its copy first: once the workers close theirs (the first
+thing they do on SIGTERM) new connections are refused at once, while the workers finish the
+requests they hold, within ``--graceful-timeout``.
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from .connections import DEFAULT_MAX_HEAD_BYTES
 
@@ -78,3 +88,18 @@ def uvicorn_options(options: ServeOptions) -> dict[str, Any]:
         required = options.ssl_require_client_cert
         kwargs["ssl_cert_reqs"] = ssl.CERT_REQUIRED if required else ssl.CERT_OPTIONAL
     return kwargs
+
+
+class GracefulSupervisor(Multiprocess):
+    def terminate_all(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+        super().terminate_all()
+
+
+def run_workers(factory: str, workers: int, kwargs: dict[str, Any]) -> None:
+    """``uvicorn.run(factory, factory=True, workers=workers, **kwargs)``, with
+    :class:`GracefulSupervisor` as the supervisor."""
+    config = uvicorn.Config(factory, factory=True, workers=workers, **kwargs)
+    sock = config.bind_socket()
+    GracefulSupervisor(config, sockets=[sock]).run()

@@ -45,8 +45,8 @@ class SharedState:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
-        with self.transaction() as db:
-            db.executescript(_SCHEMA)
+        # executescript commits by itself; CREATE ... IF NOT EXISTS makes it safe to race.
+        self._connection().executescript(_SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)

@@ -4,8 +4,8 @@ certificates made by trustme, driven by httpx and the official openai client."""
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
