@@ -168,6 +168,13 @@ def main() -> None:
     help="Seconds an Idempotency-Key's answer is kept for replays.",
 )
 @click.option(
+    "--idempotency-max-entries",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Answers kept for Idempotency-Key replays (oldest dropped first).",
+)
+@click.option(
     "--access-log",
     type=click.Choice(["text", "json", "off"]),
     default="text",
@@ -205,6 +212,7 @@ def serve(
     enable_faults: bool,
     fault_admin_key: str | None,
     idempotency_ttl_s: float,
+    idempotency_max_entries: int,
     access_log: str,
     no_access_log: bool,
     log_level: str,
@@ -262,6 +270,7 @@ def serve(
         faults_enabled=enable_faults,
         fault_admin_key_sha256=hash_key(fault_admin_key).hex() if fault_admin_key else "",
         idempotency_ttl_s=idempotency_ttl_s,
+        idempotency_max_entries=idempotency_max_entries,
     )
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s %(message)s")
     if access == "json":
