@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from . import metrics
-from .audit import RequestIdMiddleware
+from .audit import RequestIdMiddleware, write_json_access_log
 from .content_type import ContentTypeMiddleware
 from .errors import APIError, error_response
 from .faults import FaultController, FaultMiddleware
@@ -148,7 +148,10 @@ def _key_checker(settings: ServerSettings) -> APIKeyChecker:
 
 def create_app_from_env() -> Starlette:
     """Factory for uvicorn worker processes: settings arrive as JSON in the environment."""
-    return create_app(ServerSettings.from_json(os.environ[SETTINGS_ENV]))
+    settings = ServerSettings.from_json(os.environ[SETTINGS_ENV])
+    if settings.access_log_json:
+        write_json_access_log()  # a worker process starts with no logging set up
+    return create_app(settings)
 
 
 async def _load_models(

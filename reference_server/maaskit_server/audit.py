@@ -119,3 +119,15 @@ def _write_access_line(scope: Scope, record: RequestRecord, status: int, latency
         "latency_ms": round(latency * 1000, 3),
     }
     access_logger.info(json.dumps(line, separators=(",", ":")))
+
+
+def write_json_access_log() -> None:
+    """Send the access lines bare, one JSON object per line, to stderr (once per process)."""
+    if any(getattr(handler, "maaskit_access", False) for handler in access_logger.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.maaskit_access = True  # type: ignore[attr-defined]
+    access_logger.addHandler(handler)
+    access_logger.setLevel(logging.INFO)
+    access_logger.propagate = False
