@@ -112,5 +112,29 @@ def rerender(out_dir: Path) -> None:
         click.echo(f"wrote {path}")
 
 
+@cli.command()
+@click.option("--minutes", default=10.0, show_default=True, type=click.FloatRange(0.1, 60))
+@click.option("--concurrency", default=64, show_default=True, type=click.IntRange(1, 512))
+@click.option("--idempotency-max-entries", default=10_000, show_default=True, type=int)
+@click.option("--models", "models_dir", type=click.Path(path_type=Path), default=DEFAULT_MODELS)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=RESULTS)
+def soak(
+    minutes: float, concurrency: int, idempotency_max_entries: int, models_dir: Path, out_dir: Path
+) -> None:
+    """Mixed clients for MINUTES against one server: errors, RSS growth, p99 drift."""
+    from benchmarks import soak as harness
+
+    found = harness.run(
+        models_dir,
+        seconds=minutes * 60,
+        concurrency=concurrency,
+        max_entries=idempotency_max_entries,
+    )
+    found["machine"] = describe_machine()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "soak.json").write_text(json.dumps(found, indent=2) + "\n")
+    click.echo(json.dumps(found, indent=2))
+
+
 if __name__ == "__main__":
     cli()

@@ -3,7 +3,8 @@
 Routes come from the protocol modules; models load in the background after startup, so
 ``/health`` answers at once and ``/ready`` turns 200 only when every model answered a real
 inference. Errors meant for clients are :class:`~maaskit_server.errors.APIError`; the catch-all
-handler is a last resort that logs server-side and never shows a traceback to the client.
+(:mod:`~maaskit_server.last_resort`) logs server-side, never shows a traceback to the client,
+and keeps the connection usable.
 """
 
 from __future__ import annotations
@@ -26,15 +27,21 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from . import metrics
+from .audit import RequestIdMiddleware, write_json_access_log
+from .content_type import ContentTypeMiddleware
 from .errors import APIError, error_response
 from .faults import FaultController, FaultMiddleware
 from .idempotency import IdempotencyMiddleware, IdempotencyStore
+from .idempotency_shared import SharedIdempotencyStore
+from .keys import KeysFile
+from .last_resort import LastResortMiddleware
 from .protocols import all_routes
-from .ratelimit import RateLimiter, RateLimitMiddleware
+from .ratelimit import RateLimiter, RateLimitMiddleware, SharedBuckets
 from .repository import ModelRepository
 from .runtimes import RuntimeContext
 from .security import APIKeyChecker, APIKeyMiddleware, BodyLimitMiddleware, KeyRecord
 from .settings import SETTINGS_ENV, ServerSettings
+from .shared_state import SharedState
 from .state import AppState
 
 logger = logging.getLogger("maaskit_server")
@@ -80,43 +87,71 @@ def create_app(
     # Faults sit outside idempotency, so an injected status never becomes a stored answer;
     # without --enable-faults the fault middleware is not in the stack at all.
     faults = FaultController(settings.fault_admin_key_sha256) if settings.faults_enabled else None
-    idempotency = IdempotencyStore(
-        ttl_s=settings.idempotency_ttl_s, max_entries=settings.idempotency_max_entries
+    shared = (
+        SharedState(settings.shared_state_path) if settings.shared_state_path is not None else None
+    )
+    limiter = RateLimiter(
+        settings.rate_limit_rpm, buckets=SharedBuckets(shared) if shared is not None else None
+    )
+    idempotency = (
+        IdempotencyStore(
+            ttl_s=settings.idempotency_ttl_s, max_entries=settings.idempotency_max_entries
+        )
+        if shared is None
+        else SharedIdempotencyStore(
+            shared, ttl_s=settings.idempotency_ttl_s, max_entries=settings.idempotency_max_entries
+        )
     )
     app = Starlette(
         routes=[*all_routes(), *extra_routes],
         middleware=[
+            Middleware(RequestIdMiddleware, json_access_log=settings.access_log_json),
+            Middleware(LastResortMiddleware),
             Middleware(metrics.MetricsMiddleware),
             Middleware(APIKeyMiddleware, checker=_key_checker(settings)),
             *(
-                [Middleware(RateLimitMiddleware, limiter=RateLimiter(settings.rate_limit_rpm))]
-                if settings.rate_limit_rpm > 0
+                [Middleware(RateLimitMiddleware, limiter=limiter)]
+                if settings.rate_limit_rpm > 0 or settings.keys_file is not None
                 else []
             ),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                timeout_s=settings.body_timeout_s,
+            ),
+            Middleware(ContentTypeMiddleware),
             *([Middleware(FaultMiddleware, controller=faults)] if faults is not None else []),
             Middleware(IdempotencyMiddleware, store=idempotency),
         ],
         exception_handlers={
             APIError: _api_error,
             HTTPException: _http_error,
-            Exception: _unhandled_error,
         },
         lifespan=lifespan,
     )
     app.state.faults = faults
     app.state.idempotency = idempotency
+    app.state.limiter = limiter
     return app
 
 
 def _key_checker(settings: ServerSettings) -> APIKeyChecker:
-    scoped = [KeyRecord(digest, frozenset(models)) for digest, models in settings.scoped_api_keys]
-    return APIKeyChecker([*settings.api_key_hashes, *scoped])
+    scoped = [
+        KeyRecord(digest, frozenset(models), routes=frozenset({"inference"}))
+        for digest, models in settings.scoped_api_keys
+    ]
+    keys_file = None
+    if settings.keys_file is not None:
+        keys_file = KeysFile(settings.keys_file, poll_s=settings.keys_poll_s)
+    return APIKeyChecker([*settings.api_key_hashes, *scoped], keys_file)
 
 
 def create_app_from_env() -> Starlette:
     """Factory for uvicorn worker processes: settings arrive as JSON in the environment."""
-    return create_app(ServerSettings.from_json(os.environ[SETTINGS_ENV]))
+    settings = ServerSettings.from_json(os.environ[SETTINGS_ENV])
+    if settings.access_log_json:
+        write_json_access_log()  # a worker process starts with no logging set up
+    return create_app(settings)
 
 
 async def _load_models(
@@ -143,14 +178,5 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         type="not_found_error" if exc.status_code == 404 else "invalid_request_error",
         code=_HTTP_CODES.get(exc.status_code, "http_error"),
         headers=exc.headers,
-    )
-    return error_response(request.url.path, error)
-
-
-async def _unhandled_error(request: Request, exc: Exception) -> Response:
-    metrics.UNHANDLED_ERRORS.inc()
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    error = APIError(
-        500, "The server hit an internal error.", type="server_error", code="internal_error"
     )
     return error_response(request.url.path, error)

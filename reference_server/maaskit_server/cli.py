@@ -1,4 +1,5 @@
-"""The ``maaskit`` command: ``serve``, ``models``, ``train classification`` and ``demo``."""
+"""The ``maaskit`` command: ``serve``, ``keys``, ``models``, ``train classification``, ``eval``
+and ``demo``."""
 
 from __future__ import annotations
 
@@ -6,12 +7,18 @@ import asyncio
 import contextlib
 import logging
 import os
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
 
-from .security import hash_key, parse_keys_env, read_key_hashes_file
+from .audit import write_json_access_log
+from .cli_keys import keys
+from .connections import DEFAULT_MAX_HEAD_BYTES
+from .keys import KeysFileError, hash_key, read_keys_file
+from .security import parse_keys_env
+from .serving import ServeOptions, run_workers, uvicorn_options
 from .settings import DEFAULT_MODELS_DIR, SETTINGS_ENV, ServerSettings, load_delay_from_env
 
 KEYS_ENV = "MAASKIT_API_KEYS"
@@ -37,6 +44,12 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 @click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Local folder for the SQLite state the workers share (rate limits, idempotency); "
+    "default with --workers > 1: a new temporary folder.",
+)
+@click.option(
     "--api-key",
     "api_keys",
     multiple=True,
@@ -44,11 +57,71 @@ def main() -> None:
 )
 @click.option(
     "--api-keys-file",
+    "--keys-file",
+    "api_keys_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="File of accepted keys' SHA-256 hex digests, one per line, each optionally followed "
-    "by the comma-separated models it may use.",
+    help="Keys file ('maaskit keys create' writes it): SHA-256 digests with ids, model and "
+    "route scopes and per-key limits. Re-read within 1 s when it changes.",
 )
 @click.option("--max-body-bytes", default=2 * 1024 * 1024, show_default=True, type=int)
+@click.option(
+    "--body-timeout",
+    "body_timeout_s",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a request body may take to arrive (then 408).",
+)
+@click.option(
+    "--max-header-bytes",
+    default=DEFAULT_MAX_HEAD_BYTES,
+    show_default=True,
+    type=click.IntRange(1024),
+    help="Largest request line plus headers (then 431).",
+)
+@click.option(
+    "--max-connections",
+    default=1024,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Open connections (per worker) past which new requests are answered 503.",
+)
+@click.option(
+    "--keep-alive",
+    "keep_alive_s",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Seconds an idle keep-alive connection is kept.",
+)
+@click.option(
+    "--graceful-timeout",
+    "graceful_timeout_s",
+    default=30,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Seconds in-flight requests get to finish after SIGTERM.",
+)
+@click.option(
+    "--ssl-certfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Serve HTTPS with this certificate (PEM, chain included).",
+)
+@click.option(
+    "--ssl-keyfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The certificate's private key (PEM).",
+)
+@click.option(
+    "--ssl-ca-certs",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CA bundle that client certificates are verified against (mTLS).",
+)
+@click.option(
+    "--ssl-require-client-cert",
+    is_flag=True,
+    help="Refuse clients without a certificate signed by --ssl-ca-certs (mTLS).",
+)
 @click.option("--max-inputs-per-request", default=2048, show_default=True, type=int)
 @click.option(
     "--max-queue-size",
@@ -97,16 +170,43 @@ def main() -> None:
     type=click.FloatRange(0, min_open=True),
     help="Seconds an Idempotency-Key's answer is kept for replays.",
 )
-@click.option("--access-log/--no-access-log", default=True, show_default=True)
+@click.option(
+    "--idempotency-max-entries",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Answers kept for Idempotency-Key replays (oldest dropped first).",
+)
+@click.option(
+    "--access-log",
+    type=click.Choice(["text", "json", "off"]),
+    default="text",
+    show_default=True,
+    is_flag=False,
+    flag_value="text",
+    help="uvicorn's text lines, or one JSON line per request (request id, key id, route, "
+    "model, status, tokens, latency; never bodies or keys).",
+)
+@click.option("--no-access-log", is_flag=True, help="The same as --access-log off.")
 @click.option("--log-level", default="info", show_default=True)
 def serve(
     models_dir: Path,
     host: str,
     port: int,
     workers: int,
+    state_dir: Path | None,
     api_keys: tuple[str, ...],
     api_keys_file: Path | None,
     max_body_bytes: int,
+    body_timeout_s: float,
+    max_header_bytes: int,
+    max_connections: int,
+    keep_alive_s: int,
+    graceful_timeout_s: int,
+    ssl_certfile: Path | None,
+    ssl_keyfile: Path | None,
+    ssl_ca_certs: Path | None,
+    ssl_require_client_cert: bool,
     max_inputs_per_request: int,
     max_queue_size: int,
     intra_op_threads: int,
@@ -115,7 +215,9 @@ def serve(
     enable_faults: bool,
     fault_admin_key: str | None,
     idempotency_ttl_s: float,
-    access_log: bool,
+    idempotency_max_entries: int,
+    access_log: str,
+    no_access_log: bool,
     log_level: str,
 ) -> None:
     """Serve the models in MODELS over HTTP (OpenAI-compatible routes and more)."""
@@ -124,23 +226,47 @@ def serve(
     from .app import create_app
 
     digests = [hash_key(key) for key in (*api_keys, *parse_keys_env(os.environ.get(KEYS_ENV, "")))]
-    scoped: list[tuple[bytes, tuple[str, ...]]] = []
+    file_keys = 0
     if api_keys_file is not None:
         try:
-            records = read_key_hashes_file(api_keys_file)
-        except ValueError as exc:
+            file_keys = len(read_keys_file(api_keys_file))
+        except KeysFileError as exc:
             raise click.BadParameter(str(exc), param_hint="--api-keys-file") from exc
-        digests.extend(record.digest for record in records if record.models is None)
-        scoped.extend(
-            (record.digest, tuple(sorted(record.models)))
-            for record in records
-            if record.models is not None
-        )
+    # An explicit --access-log wins over --no-access-log (which test harnesses pass first).
+    source = click.get_current_context().get_parameter_source("access_log")
+    explicit = source is click.core.ParameterSource.COMMANDLINE
+    access = "off" if no_access_log and not explicit else access_log
+    serve_options = ServeOptions(
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=access == "text",
+        max_head_bytes=max_header_bytes,
+        max_connections=max_connections,
+        keep_alive_s=keep_alive_s,
+        graceful_timeout_s=graceful_timeout_s,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        ssl_ca_certs=ssl_ca_certs,
+        ssl_require_client_cert=ssl_require_client_cert,
+    )
+    try:
+        options = uvicorn_options(serve_options)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    shared_state_path = None
+    if workers > 1 or state_dir is not None:
+        folder = state_dir or Path(tempfile.mkdtemp(prefix="maaskit-state-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        shared_state_path = folder / "state.sqlite3"
     settings = ServerSettings(
         models_dir=models_dir,
+        shared_state_path=shared_state_path,
         api_key_hashes=tuple(digests),
-        scoped_api_keys=tuple(scoped),
+        keys_file=api_keys_file.resolve() if api_keys_file is not None else None,
         max_body_bytes=max_body_bytes,
+        body_timeout_s=body_timeout_s,
+        access_log_json=access == "json",
         max_inputs_per_request=max_inputs_per_request,
         max_queue_size=max_queue_size,
         intra_op_threads=intra_op_threads,
@@ -150,24 +276,26 @@ def serve(
         faults_enabled=enable_faults,
         fault_admin_key_sha256=hash_key(fault_admin_key).hex() if fault_admin_key else "",
         idempotency_ttl_s=idempotency_ttl_s,
+        idempotency_max_entries=idempotency_max_entries,
     )
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s %(message)s")
-    keys = len(digests) + len(scoped)
-    auth = f"{keys} API key(s), {len(scoped)} scoped to models" if keys else "no API keys (open)"
-    click.echo(f"maaskit: serving {models_dir} on http://{host}:{port} with {auth}", err=True)
+    if access == "json":
+        write_json_access_log()
+    keys = len(digests) + file_keys
+    auth = f"{keys} API key(s), {file_keys} from {api_keys_file}" if keys else "no API keys (open)"
+    url = f"{serve_options.scheme}://{host}:{port}"
+    mtls = " (client certificates required)" if ssl_require_client_cert else ""
+    click.echo(f"maaskit: serving {models_dir} on {url}{mtls} with {auth}", err=True)
     if enable_faults:
         click.echo("maaskit: WARNING fault injection is enabled (test servers only)", err=True)
-    options = {"host": host, "port": port, "log_level": log_level, "access_log": access_log}
     if workers == 1:
-        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings), **options)
         return
     os.environ[SETTINGS_ENV] = settings.to_json()
-    uvicorn.run(
-        "maaskit_server.app:create_app_from_env",
-        factory=True,
-        workers=workers,
-        **options,  # type: ignore[arg-type]
-    )
+    run_workers("maaskit_server.app:create_app_from_env", workers, options)
+
+
+main.add_command(keys)
 
 
 @main.group()

@@ -10,8 +10,9 @@ Rules (the Stripe / IETF draft semantics, made concrete):
 * The same key with another body, path or method is a 422 in the protocol's error shape
   (``code: idempotency_key_reused``).
 * What is stored: completed, non-streamed answers with a status below 500, except 408, 409
-  and 429 (those say "try again", so replaying them would make a retry useless). A 5xx, an
-  exception, or a connection lost before the answer was produced stores nothing: the next
+  and 429 (those say "try again", so replaying them would make a retry useless) and 499. A
+  5xx, an exception, or a connection lost before the answer was produced (whatever status the
+  route then gives) stores nothing: the next
   attempt runs the request (that is a retry of a failed run, not a duplicate).
 * Streams (``text/event-stream``, NDJSON) are not stored: a stream cannot be replayed to a
   client that already consumed part of it, and the SDK never retries a stream after its first
@@ -23,8 +24,9 @@ Rules (the Stripe / IETF draft semantics, made concrete):
 Memory is bounded by ``max_entries`` and ``max_total_bytes`` (oldest dropped first) and by
 the TTL. Counters: ``maaskit_idempotency_requests{outcome}`` with outcome ``executed``,
 ``replayed``, ``waited``, ``conflict``, ``busy`` and ``duplicate_execution`` (a key executed
-again after an earlier run of it succeeded; the chaos tests require 0). State is per worker
-process: with several workers a retry may reach another process.
+again after an earlier run of it succeeded; the chaos tests require 0). One worker keeps the
+answers in memory; several share them in SQLite (:mod:`maaskit_server.idempotency_shared`), so
+a retry that reaches another worker is still replayed.
 """
 
 from __future__ import annotations
@@ -44,9 +46,11 @@ from . import metrics
 from .errors import APIError, error_response
 from .faults._middleware import read_body
 
-__all__ = ["IdempotencyMiddleware", "IdempotencyStore"]
+__all__ = ["IdempotencyMiddleware", "IdempotencyStore", "StoredResponse"]
 
-_UNSTORED_STATUSES = frozenset({408, 409, 429})
+# 499 (the client disconnected) too: it is no answer to the request, only the record that
+# nobody waited for one. Stored, it was replayed to the SDK's retry for the whole TTL.
+_UNSTORED_STATUSES = frozenset({408, 409, 429, 499})
 _STREAM_TYPES = ("text/event-stream", "application/x-ndjson", "application/jsonl")
 _MAX_KEY_LENGTH = 255
 
@@ -59,7 +63,7 @@ class StoredResponse:
 
 
 @dataclass
-class _Entry:
+class Entry:
     fingerprint: str
     created: float
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -69,6 +73,9 @@ class _Entry:
 
 
 class IdempotencyStore:
+    """The answers of one process, in memory (:class:`~maaskit_server.idempotency_shared.
+    SharedIdempotencyStore` keeps them for all the workers of a server)."""
+
     def __init__(
         self,
         *,
@@ -83,7 +90,7 @@ class IdempotencyStore:
         self.max_total_bytes = max_total_bytes
         self.wait_s = wait_s
         self._clock = clock
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._bytes = 0
         self.counts: Counter[str] = Counter()
 
@@ -91,23 +98,37 @@ class IdempotencyStore:
         self.counts[outcome] += 1
         metrics.IDEMPOTENCY.labels(outcome=outcome).inc()
 
-    def get(self, key: str) -> _Entry | None:
+    def get(self, key: str) -> Entry | None:
         self._expire()
         return self._entries.get(key)
 
-    def start(self, key: str, fingerprint: str) -> _Entry:
+    async def wait(self, key: str, entry: Entry) -> bool:
+        """Wait for the run of ``entry`` to end; False after ``wait_s``."""
+        try:
+            await asyncio.wait_for(entry.done.wait(), self.wait_s)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    def start(self, key: str, fingerprint: str) -> Entry | None:
+        """Begin a run of ``key`` (None: another run began meanwhile; never here, where
+        nothing awaits between :meth:`get` and this)."""
         self._drop(key)
-        entry = _Entry(fingerprint, self._clock())
+        entry = Entry(fingerprint, self._clock())
         self._entries[key] = entry
         self._shrink()
         return entry
 
-    def store(self, key: str, entry: _Entry, response: StoredResponse) -> None:
+    def store(self, key: str, entry: Entry, response: StoredResponse) -> None:
         if self._entries.get(key) is not entry or len(response.body) > self.max_total_bytes:
             return  # evicted meanwhile, or too large to keep: the next repeat runs again
         entry.response = response
         self._bytes += len(response.body)
         self._shrink()
+
+    def finish(self, key: str, entry: Entry) -> None:
+        entry.running = False
+        entry.done.set()
 
     def stats(self) -> dict[str, Any]:
         self._expire()
@@ -188,20 +209,21 @@ class IdempotencyMiddleware:
                 return
             if entry is not None and entry.running:
                 store.count("waited")
-                try:
-                    await asyncio.wait_for(entry.done.wait(), store.wait_s)
-                except asyncio.TimeoutError:
+                if not await store.wait(scoped, entry):
                     store.count("busy")
                     await error_response(path, _busy(key))(scope, receive, send)
                     return
                 continue  # the first run ended: replay it, or run if nothing was stored
+            started = store.start(scoped, fingerprint)
+            if started is None:
+                continue  # another worker began a run of this key meanwhile: wait for it
             if entry is not None and entry.succeeded:
                 store.count("duplicate_execution")
             break
-        await self._execute(scope, receive, send, scoped, store.start(scoped, fingerprint))
+        await self._execute(scope, receive, send, scoped, started)
 
     async def _execute(
-        self, scope: Scope, receive: Receive, send: Send, key: str, entry: _Entry
+        self, scope: Scope, receive: Receive, send: Send, key: str, entry: Entry
     ) -> None:
         store = self.store
         store.count("executed")
@@ -209,6 +231,14 @@ class IdempotencyMiddleware:
         chunks: list[bytes] = []
         buffering = False
         complete = False
+        disconnected = False
+
+        async def watch_receive() -> Message:
+            nonlocal disconnected
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                disconnected = True
+            return message
 
         async def capture(message: Message) -> None:
             nonlocal start, buffering, complete
@@ -233,6 +263,13 @@ class IdempotencyMiddleware:
             if more:
                 return
             assert start is not None
+            if disconnected:
+                # The client left before the answer was produced: whatever the route made of
+                # that is not the request's answer, so a retry must run it, not replay this.
+                await send(start)
+                await send({"type": "http.response.body", "body": b"".join(chunks)})
+                complete = False
+                return
             response = StoredResponse(
                 int(start["status"]), list(start["headers"]), b"".join(chunks)
             )
@@ -245,12 +282,11 @@ class IdempotencyMiddleware:
                 store.store(key, entry, response)
 
         try:
-            await self.app(scope, receive, capture)
+            await self.app(scope, watch_receive, capture)
         finally:
             status = int(start["status"]) if start is not None else 500
             entry.succeeded = complete and status < 500
-            entry.running = False
-            entry.done.set()
+            store.finish(key, entry)
 
 
 async def _replay(response: StoredResponse, send: Send) -> None:

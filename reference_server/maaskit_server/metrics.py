@@ -22,6 +22,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from . import audit
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 REQUESTS = Counter(
@@ -55,12 +57,33 @@ QUEUE_DEPTH = Gauge(
     ["model"],
     registry=REGISTRY,
 )
-TOKENS = Counter(
+_TOKENS = Counter(
     "maaskit_tokens",
     "Tokens processed, by model and kind (prompt or completion).",
     ["model", "kind"],
     registry=REGISTRY,
 )
+
+
+class _TokenCount:
+    def __init__(self, model: str, kind: str) -> None:
+        self._model = model
+        self._kind = kind
+
+    def inc(self, amount: float = 1) -> None:
+        _TOKENS.labels(model=self._model, kind=self._kind).inc(amount)
+        audit.note_tokens(self._kind, amount)
+
+
+class _TokenCounter:
+    """``TOKENS.labels(model=, kind=).inc(n)`` as on a Prometheus counter, and the same count
+    noted on the current request's access-log record, so the two can never disagree."""
+
+    def labels(self, *, model: str, kind: str) -> _TokenCount:
+        return _TokenCount(model, kind)
+
+
+TOKENS = _TokenCounter()
 MODEL_READY = Gauge(
     "maaskit_model_ready",
     "1 when the model answered its warm-up inference, else 0.",

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from starlette.routing import BaseRoute, Mount, Route
 
 from . import __version__
+from .errors import openai_shape, shape_for_path
 
 EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
 _ATTRIBUTE = "__maaskit_openapi__"
@@ -40,7 +41,7 @@ def openapi_document(routes: Sequence[BaseRoute]) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "maaskit reference server", "version": __version__},
         "paths": paths,
-        "components": {"schemas": {"OpenAIError": ERROR_SCHEMA}},
+        "components": {"schemas": {"OpenAIError": ERROR_SCHEMA, "MessageError": MESSAGE_ERROR}},
     }
 
 
@@ -58,18 +59,26 @@ def _flatten(routes: Sequence[BaseRoute], prefix: str) -> list[tuple[str, Route]
 def _operation(path: str, route: Route) -> dict[str, Any]:
     doc = (route.endpoint.__doc__ or route.name or "").strip().splitlines()
     extra: dict[str, Any] = getattr(route.endpoint, _ATTRIBUTE, {})
+    success: dict[str, Any] = {"application/json": {"schema": extra.get("response") or {}}}
+    if path in _TEXT_ROUTES:
+        success = {_TEXT_ROUTES[path]: {"schema": {"type": "string"}}}
+    request = extra.get("request") or {}
+    if "stream" in request.get("properties", {}) or path.endswith("_stream"):
+        # Streamed answers: Ollama's routes send NDJSON, every other protocol SSE.
+        stream_type = "application/x-ndjson" if path.startswith("/api/") else "text/event-stream"
+        success[stream_type] = {"schema": {"type": "string"}}
+    # Errors come in the shape of the path's protocol (errors.py): OpenAI's object, or the
+    # {"error": "message"} of KServe, TGI and Ollama.
+    error = "OpenAIError" if shape_for_path(path) is openai_shape else "MessageError"
     operation: dict[str, Any] = {
         "summary": doc[0] if doc else path,
         "operationId": route.name,
         "responses": {
-            "200": {
-                "description": "Success",
-                "content": {"application/json": {"schema": extra.get("response") or {}}},
-            },
+            "200": {"description": "Success", "content": success},
             "default": {
                 "description": "Error",
                 "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/OpenAIError"}}
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{error}"}}
                 },
             },
         },
@@ -89,6 +98,15 @@ def _operation(path: str, route: Route) -> dict[str, Any]:
         }
     return operation
 
+
+# Routes that answer plain text (the Prometheus exposition format).
+_TEXT_ROUTES = {"/metrics": "text/plain"}
+
+MESSAGE_ERROR: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}},
+}
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import metrics
+from . import audit, metrics
 from .errors import APIError, model_not_found
 from .model_spec import ModelSpec, ModelSpecError, looks_like_model_folder, read_model_spec
 from .runtimes import Runtime, RuntimeContext, runtime_factory
@@ -137,6 +137,8 @@ class ModelRepository:
         """The ready runtime of model ``name``, or the client's error (404, 503, wrong task)."""
         scope = MODEL_SCOPE.get()
         entry = self._entries.get(name) if scope is None or name in scope else None
+        if entry is not None:
+            audit.note_model(name)
         if entry is None or entry.status in (ModelStatus.FAILED, ModelStatus.UNSUPPORTED):
             raise model_not_found(name)
         if entry.task != task:

@@ -24,7 +24,17 @@ class ServerSettings:
     api_key_hashes: tuple[bytes, ...] = ()
     # Keys limited to some models: (SHA-256 digest, model names).
     scoped_api_keys: tuple[tuple[bytes, tuple[str, ...]], ...] = ()
+    # A keys file (see keys.py), re-read when it changes; None: no keys file.
+    keys_file: Path | None = None
+    keys_poll_s: float = 1.0
+    # SQLite file all worker processes share for rate limits and idempotency (see
+    # shared_state.py); None: per-process memory (one worker).
+    shared_state_path: Path | None = None
     max_body_bytes: int = 2 * 1024 * 1024
+    # Seconds a request body may take to arrive in full (then 408).
+    body_timeout_s: float = 30.0
+    # One JSON line per request on the "maaskit_server.access" logger.
+    access_log_json: bool = False
     max_inputs_per_request: int = 2048
     # Requests per minute per API key (per client address without keys); 0 = no limit.
     rate_limit_rpm: int = 0
@@ -48,6 +58,9 @@ class ServerSettings:
     def to_json(self) -> str:
         data = dataclasses.asdict(self)
         data["models_dir"] = str(self.models_dir)
+        for name in ("keys_file", "shared_state_path"):
+            value = getattr(self, name)
+            data[name] = None if value is None else str(value)
         data["api_key_hashes"] = [digest.hex() for digest in self.api_key_hashes]
         data["scoped_api_keys"] = [
             [digest.hex(), list(models)] for digest, models in self.scoped_api_keys
@@ -58,6 +71,8 @@ class ServerSettings:
     def from_json(cls, text: str) -> ServerSettings:
         data = json.loads(text)
         data["models_dir"] = Path(data["models_dir"])
+        for name in ("keys_file", "shared_state_path"):
+            data[name] = None if data[name] is None else Path(data[name])
         data["api_key_hashes"] = tuple(bytes.fromhex(h) for h in data["api_key_hashes"])
         data["scoped_api_keys"] = tuple(
             (bytes.fromhex(digest), tuple(models)) for digest, models in data["scoped_api_keys"]

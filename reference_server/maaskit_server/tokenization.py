@@ -7,6 +7,7 @@ the :class:`tokenizers.Encoding`, never by mutating the tokenizer.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,11 +19,38 @@ from .errors import APIError
 TextInputs = list[str] | list[list[int]]
 
 
+def chars_per_token_bound(tokenizer: Tokenizer) -> int:
+    """Characters one token can stand for, at most, with a margin: a text longer than this
+    many characters per allowed token has more tokens than allowed, known without tokenizing.
+
+    A token is at most its longest vocabulary entry (byte-level entries are one character per
+    byte, and a character is at least a byte), or for WordPiece a whole unknown word of up to
+    ``max_input_chars_per_word``; doubled, because normalizers may drop characters (accents
+    split off by NFD, control characters) before the text is cut into tokens.
+    """
+    longest = max((len(token) for token in tokenizer.get_vocab(with_added_tokens=True)), default=1)
+    model = json.loads(tokenizer.to_str()).get("model", {})
+    longest = max(longest, int(model.get("max_input_chars_per_word") or 0))
+    return 2 * (longest + 1)
+
+
+def too_many_characters(index: int, text: str, *, max_tokens: int) -> APIError:
+    return APIError(
+        400,
+        f"input[{index}] has {len(text)} characters, more than this model's limit of "
+        f"{max_tokens} tokens could hold (max_input_tokens); shorten it or ask to truncate "
+        'with "truncate_prompt_tokens" or "truncate": true',
+        param="input",
+        code="context_length_exceeded",
+    )
+
+
 class TextTokenizer:
     def __init__(self, path: Path) -> None:
         self._tokenizer = Tokenizer.from_file(str(path))
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
+        self.chars_per_token = chars_per_token_bound(self._tokenizer)
         self._special_tokens = self._tokenizer.num_special_tokens_to_add(is_pair=False)
         self.vocab_size: int = self._tokenizer.get_vocab_size(with_added_tokens=True)
         self.pad_id: int = self._find_pad_id()
@@ -38,8 +66,14 @@ class TextTokenizer:
         encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=True)
         return [list(encoding.ids) for encoding in encodings]
 
+    def max_chars(self, max_tokens: int) -> int:
+        """Characters past which a text surely has more than ``max_tokens`` tokens."""
+        return max_tokens * self.chars_per_token
+
     def encode_truncated(self, text: str, max_tokens: int) -> list[int]:
         """Encode keeping the start of ``text`` so that, special tokens included, it fits."""
+        # Only the start can be kept: what lies past the bound is never tokenized.
+        text = text[: self.max_chars(max_tokens)]
         encoding = self._tokenizer.encode(text, add_special_tokens=False)
         encoding.truncate(max(1, max_tokens - self._special_tokens))
         processed = self._tokenizer.post_process(encoding, None, add_special_tokens=True)
@@ -119,6 +153,12 @@ def prepare_token_ids(
     limit = token_limit(max_tokens, truncate_to)
     if inputs and isinstance(inputs[0], str):
         texts = [str(text) for text in inputs]
+        bound = tokenizer.max_chars(max_tokens)
+        for index, text in enumerate(texts):
+            if len(text) > bound:
+                if truncate_to is None:
+                    raise too_many_characters(index, text, max_tokens=max_tokens)
+                texts[index] = text[:bound]
         return [
             fit_text(tokenizer, index, text, row, max_tokens=max_tokens, truncate_to=truncate_to)
             for index, (text, row) in enumerate(zip(texts, tokenizer.encode(texts), strict=True))

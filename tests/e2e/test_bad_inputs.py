@@ -61,14 +61,15 @@ def test_no_key_wrong_key_right_key(reference_server: ServerProcess) -> None:
 
 def test_body_over_the_limit_is_413(http: httpx.Client) -> None:
     big = b'{"model": "all-minilm-l6-v2", "input": "' + b"a" * (3 * 1024 * 1024) + b'"}'
-    declared = http.post("/v1/embeddings", content=big)
+    json_type = {"Content-Type": "application/json"}
+    declared = http.post("/v1/embeddings", content=big, headers=json_type)
     assert_openai_error(declared, 413, "request_too_large")
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: enforced while streaming in
         for start in range(0, len(big), 64 * 1024):
             yield big[start : start + 64 * 1024]
 
-    streamed = http.post("/v1/embeddings", content=chunks())
+    streamed = http.post("/v1/embeddings", content=chunks(), headers=json_type)
     assert_openai_error(streamed, 413, "request_too_large")
 
 

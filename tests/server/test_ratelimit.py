@@ -49,8 +49,11 @@ def test_callers_have_their_own_buckets_and_a_rested_one_is_full() -> None:
 
 
 def test_the_limit_must_be_positive() -> None:
+    # 0 is "no server-wide limit" (keys may still carry their own); a bucket needs 1 or more.
     with pytest.raises(ValueError, match="at least 1"):
-        RateLimiter(0)
+        RateLimiter(0).take("a")
+    with pytest.raises(ValueError, match="0 \\(no limit\\) or more"):
+        RateLimiter(-1)
 
 
 KEYS = ("key-one-secret", "key-two-secret")

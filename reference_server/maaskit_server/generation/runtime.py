@@ -7,6 +7,7 @@ from typing import Any
 
 from tokenizers import Tokenizer
 
+from maaskit_server.errors import APIError
 from maaskit_server.generation.engine import GenerationEngine
 from maaskit_server.generation.metrics import server_metrics
 from maaskit_server.generation.model_config import GenerationModelConfig
@@ -15,6 +16,7 @@ from maaskit_server.generation.params import SamplingParams
 from maaskit_server.generation.token_text import TokenText
 from maaskit_server.model_spec import ModelSpec
 from maaskit_server.runtimes import RuntimeContext
+from maaskit_server.tokenization import chars_per_token_bound
 
 _WARMUP_TIMEOUT_SECONDS = 60.0
 
@@ -30,12 +32,24 @@ class GenerationRuntime:
         model = OnnxCausalLM(spec.onnx_path, intra_op_threads=context.intra_op_threads or 1)
         self.engine = GenerationEngine(config, model, tokenizer, metrics=server_metrics())
         self.token_text = TokenText(tokenizer)
+        # No prompt longer than this can fit the context: refused before it is tokenized.
+        self.max_prompt_chars = config.max_context_tokens * chars_per_token_bound(tokenizer)
         self._executor = context.executor
         _ = self.engine.grammars  # built here, in the loading thread, not on a first request
         self.engine.start()
 
     async def encode(self, text: str) -> list[int]:
-        """Token ids of ``text``, tokenized in the thread pool: a prompt can be megabytes."""
+        """Token ids of ``text``, tokenized in the thread pool: a prompt can be megabytes.
+
+        A prompt longer than any context-filling text is a 400 before tokenization.
+        """
+        if len(text) > self.max_prompt_chars:
+            raise APIError(
+                400,
+                f"The prompt has {len(text)} characters, more than this model's context of "
+                f"{self.max_context_tokens} tokens could hold; shorten it.",
+                code="context_length_exceeded",
+            )
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.engine.encode, text)
 

@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute, Route
 from .._json import JSONResponse
 from ..metrics import metrics_endpoint
 from ..openapi import openapi_document
+from ..security import AUTHORISED
 from ..state import get_state
 
 
@@ -18,9 +19,15 @@ async def health(request: Request) -> Response:
 
 
 async def ready(request: Request) -> Response:
-    """Readiness: 200 once every model finished loading and answered a real tiny inference."""
+    """Readiness: 200 once every model finished loading and answered a real tiny inference.
+
+    Open to probes, which send no key; the models are named only to a caller with a valid key
+    (or on a server without keys), and then only the ones that key may use.
+    """
     repository = get_state(request).repository
-    models = {entry.name: entry.summary() for entry in repository.entries()}
+    models = {}
+    if AUTHORISED.get():
+        models = {entry.name: entry.summary() for entry in repository.entries()}
     if repository.ready:
         return JSONResponse({"status": "ready", "models": models})
     return JSONResponse({"status": "loading", "models": models}, status_code=503)

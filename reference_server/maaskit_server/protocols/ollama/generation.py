@@ -69,10 +69,13 @@ async def chat(request: Request) -> Response:
     name = model_name(body)
     runtime = get_state(request).repository.runtime(name, "text-generation", GenerationRuntime)
     reject_unsupported(body, "think")
-    for index, message in enumerate(body.get("messages") or []):
+    raw_messages = body.get("messages")
+    if not isinstance(raw_messages, list):
+        raise bad_request("messages must be a list of message objects", param="messages")
+    for index, message in enumerate(raw_messages):
         if isinstance(message, dict) and message.get("images"):
             raise bad_request(f"messages[{index}].images: this model reads text only")
-    messages = chat_messages(body.get("messages"))
+    messages = chat_messages(raw_messages)
     try:
         prompt = runtime.engine.chat_template.render(messages, add_generation_prompt=True)
     except ChatTemplateError as exc:
