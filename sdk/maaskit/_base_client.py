@@ -31,6 +31,7 @@ from ._retry import RetryPolicy
 from ._retry_budget import RetryBudget, RetryThrottle
 from ._router import Router
 from ._tasks import TASKS, Task
+from ._tls import tls_context
 from ._validation import check_flag, check_messages, check_model, check_prompt, check_texts
 from .providers import Provider
 from .types import (
@@ -223,13 +224,8 @@ class BaseClient(Generic[HttpT]):
             key = endpoint.tls_key
             if key is None or key in clients:
                 continue
-            settings: dict[str, Any] = {}
-            if endpoint.verify is not None:
-                settings["verify"] = endpoint.verify
-            if endpoint.cert is not None:
-                settings["cert"] = endpoint.cert
             try:
-                made = make_http_client(**settings)
+                made = make_http_client(verify=tls_context(endpoint.verify, endpoint.cert))
             except (OSError, ValueError) as exc:
                 # A missing CA bundle or certificate file: say which endpoint needs it.
                 raise ValueError(f"endpoint {endpoint.name!r}: TLS settings: {exc}") from exc

@@ -138,3 +138,57 @@ def test_tls_options_that_do_not_go_together_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         check_tls(ServeOptions(**options))  # type: ignore[arg-type]
+
+
+def test_the_maaskit_sdk_over_tls_and_mtls_without_building_an_httpx_client(
+    pki: PKI, tls_port: int, mtls_port: int, tmp_path: Path
+) -> None:
+    import maaskit
+
+    client_pem = tmp_path / "client.pem"
+    pki.client.private_key_and_cert_chain_pem.write_to_path(str(client_pem))
+    other_ca = tmp_path / "other-ca.pem"
+    pki.other_ca.cert_pem.write_to_path(str(other_ca))
+
+    # TLS: the CA bundle by path.
+    with maaskit.Client(base_url=f"https://127.0.0.1:{tls_port}/v1", verify=str(pki.ca_file)) as c:
+        assert c.models() == []
+    with (
+        maaskit.Client(
+            base_url=f"https://127.0.0.1:{tls_port}/v1", verify=str(other_ca), max_retries=0
+        ) as c,
+        pytest.raises(maaskit.APIConnectionError, match="CERTIFICATE_VERIFY_FAILED"),
+    ):
+        c.models()
+
+    # mTLS per endpoint of a router: the one with the certificate answers, the one without is
+    # refused by the server and the call fails over to it.
+    mtls = f"https://127.0.0.1:{mtls_port}/v1"
+    no_cert = maaskit.Endpoint(
+        name="no-cert", provider="openai", base_url=mtls, verify=str(pki.ca_file)
+    )
+    with_cert = maaskit.Endpoint(
+        name="with-cert",
+        provider="openai",
+        base_url=mtls,
+        verify=str(pki.ca_file),
+        cert=str(client_pem),
+    )
+    with maaskit.Client(endpoints=[no_cert, with_cert]) as router:
+        assert router.models() == []
+        failures = {e.endpoint: e.failures for e in router.usage().entries}
+    assert failures["no-cert"] == {"APIConnectionError": 1}
+    assert failures["with-cert"] == {}
+    with (
+        maaskit.Client(endpoints=[no_cert], max_retries=0) as alone,
+        pytest.raises(maaskit.APIConnectionError),
+    ):
+        alone.models()
+    with pytest.raises(ValueError, match="endpoint 'bad': TLS settings"):
+        maaskit.Client(
+            endpoints=[
+                maaskit.Endpoint(
+                    name="bad", provider="openai", base_url=mtls, verify=str(tmp_path / "none.pem")
+                )
+            ]
+        )
