@@ -127,3 +127,30 @@ def test_sdk_and_official_openai_client_agree_with_the_graph(
     np.testing.assert_allclose(served_probs, probabilities, atol=1e-5)
     for result, row in zip(sdk, probabilities, strict=True):
         assert result.score == pytest.approx(float(row.max()), abs=1e-5)
+
+
+def test_maaskit_eval_reports_the_cards_accuracy(
+    trained: TrainingResult, served: MaaSKitServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import maaskit
+
+    prepared = prepare_data(DATA, seed=SEED)
+    texts = prepared.texts(prepared.split.test)
+    labels = list(prepared.dataset.labels)
+    truth = [labels[i] for i in prepared.label_ids(prepared.split.test)]
+    held_out = tmp_path_factory.mktemp("eval") / "held-out.jsonl"
+    held_out.write_text(
+        "".join(
+            json.dumps({"text": t, "label": y}) + "\n" for t, y in zip(texts, truth, strict=True)
+        ),
+        encoding="utf-8",
+    )
+    endpoint = maaskit.Endpoint(
+        name="trained", provider="openai", base_url=served.openai_url, api_key=served.api_key
+    )
+
+    report = maaskit.evaluate([endpoint], task="classify", data=held_out, model=MODEL_NAME)
+
+    (result,) = report.endpoints
+    assert result.answered == len(texts)
+    assert result.metrics["accuracy"] == pytest.approx(trained.metrics.accuracy, abs=1e-12)
