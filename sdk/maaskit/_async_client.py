@@ -16,6 +16,7 @@ from ._auth import KeySource
 from ._base_client import _UNSET, DEFAULT, BaseClient, MessageLike, check_tags
 from ._breaker import BreakerPolicy
 from ._call import Core
+from ._call_options import split_call_options
 from ._config import Timeout
 from ._endpoint import Budget, CertTypes, Endpoint, VerifyTypes
 from ._hooks import AttemptHook
@@ -202,9 +203,12 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         privacy: Any = None,
         **params: Any,
     ) -> ChatResponse | AsyncStream[ChatChunk]:
-        """Chat completion. ``tags`` limits the call to endpoints with those tags. Extra
-        keywords (``max_tokens``, ``temperature``, ``stream_options``…) go into the request
-        body unchanged."""
+        """Chat completion. ``tags`` limits the call to endpoints with those tags. The
+        per-call options ``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``,
+        ``extra_body`` and ``idempotency_key`` are the SDK's and are never sent as body
+        fields; other keywords (``max_tokens``, ``temperature``, ``stream_options``…) go into
+        the request body unchanged."""
+        params, per_call = split_call_options(params)
         request = self._chat_request(model, messages, stream, params)
         session = self._session(privacy)
         if session is not None:
@@ -212,9 +216,11 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         restorer = ChunkRestorer(session) if session is not None else None
         if stream:
             return await self._transport.stream(
-                CHAT, request, tags=check_tags(tags), restorer=restorer
+                CHAT, request, tags=check_tags(tags), per_call=per_call, restorer=restorer
             )
-        result = await self._transport.request(CHAT, request, tags=check_tags(tags))
+        result = await self._transport.request(
+            CHAT, request, tags=check_tags(tags), per_call=per_call
+        )
         if session is not None:
             restore_result(session, result)
         return result
@@ -254,6 +260,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         **params: Any,
     ) -> Completion | AsyncStream[CompletionChunk]:
         """Text completion; ``tags`` and extra keywords as for ``chat``."""
+        params, per_call = split_call_options(params)
         request = self._complete_request(model, prompt, stream, params)
         session = self._session(privacy)
         if session is not None:
@@ -261,9 +268,11 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         restorer = ChunkRestorer(session) if session is not None else None
         if stream:
             return await self._transport.stream(
-                COMPLETE, request, tags=check_tags(tags), restorer=restorer
+                COMPLETE, request, tags=check_tags(tags), per_call=per_call, restorer=restorer
             )
-        result = await self._transport.request(COMPLETE, request, tags=check_tags(tags))
+        result = await self._transport.request(
+            COMPLETE, request, tags=check_tags(tags), per_call=per_call
+        )
         if session is not None:
             restore_result(session, result)
         return result
@@ -278,11 +287,14 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         **params: Any,
     ) -> EmbeddingResponse:
         """Embeddings; ``encoding_format="base64"`` is decoded to floats as well."""
+        params, per_call = split_call_options(params)
         request = self._embed_request(model, input, params)
         session = self._session(privacy)
         if session is not None:
             request = await amask_request(session, request)
-        return await self._transport.request(EMBED, request, tags=check_tags(tags))
+        return await self._transport.request(
+            EMBED, request, tags=check_tags(tags), per_call=per_call
+        )
 
     async def classify(
         self,
@@ -294,11 +306,14 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         **params: Any,
     ) -> ClassificationResponse:
         """Labels with scores for each input text."""
+        params, per_call = split_call_options(params)
         request = self._classify_request(model, input, params)
         session = self._session(privacy)
         if session is not None:
             request = await amask_request(session, request)
-        return await self._transport.request(CLASSIFY, request, tags=check_tags(tags))
+        return await self._transport.request(
+            CLASSIFY, request, tags=check_tags(tags), per_call=per_call
+        )
 
     async def models(self, *, tags: Mapping[str, str] | None = None) -> list[ModelInfo]:
         """The models of the first endpoint that answers (a router's first candidate)."""

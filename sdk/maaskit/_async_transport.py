@@ -15,6 +15,7 @@ import tenacity
 from pydantic import BaseModel
 
 from ._call import Call, Core, as_http_response
+from ._call_options import CallOptions
 from ._endpoint import Endpoint
 from ._exceptions import APIError
 from ._privacy import ChunkRestorer
@@ -65,8 +66,9 @@ class AsyncTransport:
         request: BaseModel,
         *,
         tags: Mapping[str, str] | None = None,
+        per_call: CallOptions | None = None,
     ) -> ResultT:
-        call = Call(self.core, task, request, tags=tags)
+        call = Call(self.core, task, request, tags=tags, per_call=per_call)
         await self._start(call)
         try:
             return await self._attempt(call, task, 1)
@@ -140,8 +142,9 @@ class AsyncTransport:
         *,
         tags: Mapping[str, str] | None = None,
         restorer: ChunkRestorer | None = None,
+        per_call: CallOptions | None = None,
     ) -> AsyncStream[ChunkT]:
-        call = Call(self.core, task, request, streaming=True, tags=tags)
+        call = Call(self.core, task, request, streaming=True, tags=tags, per_call=per_call)
         await self._start(call)
         try:
             return await self._open(call, task, 1, restorer)

@@ -16,6 +16,7 @@ every attempt's outcome to the router (breakers, latency, in flight) and the led
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import uuid
@@ -28,6 +29,7 @@ import tenacity
 from pydantic import BaseModel
 
 from ._auth import SecretAuth
+from ._call_options import CallOptions
 from ._endpoint import Budget, Endpoint
 from ._exceptions import (
     APIConnectionError,
@@ -165,8 +167,11 @@ class Call:
         *,
         streaming: bool = False,
         tags: Mapping[str, str] | None = None,
+        per_call: CallOptions | None = None,
     ) -> None:
         self.core = core
+        self.per_call = per_call
+        self._options = per_call.apply(core.options) if per_call is not None else core.options
         self.task = task
         self.neutral = request
         self.streaming = streaming
@@ -178,7 +183,7 @@ class Call:
         self.model = self.route.model or "-"
         # One key for every attempt and endpoint, so a server that honours it runs a retried
         # POST once.
-        self.idempotency_key: str | None = None
+        self.idempotency_key: str | None = per_call.idempotency_key if per_call else None
         self._prepared: dict[str, _Prepared] = {}
         self._tried: list[str] = []
         self.history: list[AttemptFailure] = []
@@ -190,7 +195,7 @@ class Call:
 
     @property
     def options(self) -> ClientOptions:
-        return self.core.options
+        return self._options
 
     @property
     def endpoint(self) -> str:
@@ -272,6 +277,11 @@ class Call:
         if updates:
             request = request.model_copy(update=updates)
         http_request = endpoint.protocol.build_request(self.task, request)
+        per_call = self.per_call
+        if per_call is not None and per_call.extra_body and isinstance(http_request.json, dict):
+            http_request = dataclasses.replace(
+                http_request, json={**http_request.json, **per_call.extra_body}
+            )
         # Encoded once per endpoint; it also fails here, before anything is sent.
         content = (
             None if http_request.json is None else encode_json(http_request.json, self.task.name)
@@ -357,6 +367,11 @@ class Call:
             replaced = {name.lower() for name in overrides}
             headers = {k: v for k, v in headers.items() if k.lower() not in replaced}
             headers.update(overrides)
+        if self.per_call is not None and self.per_call.extra_headers:
+            extra = self.per_call.extra_headers
+            replaced = {name.lower() for name in extra}
+            headers = {k: v for k, v in headers.items() if k.lower() not in replaced}
+            headers.update(extra)
         if self.idempotency_key is not None:
             headers[IDEMPOTENCY_HEADER] = self.idempotency_key
         headers[ATTEMPT_HEADER] = str(attempt)
@@ -365,16 +380,21 @@ class Call:
     def build(self, client: httpx.Client | httpx.AsyncClient, attempt: int) -> httpx.Request:
         prepared = self.current
         assert prepared is not None
-        timeout_settings = prepared.endpoint.timeout or self.options.timeout
+        per_call_timeout = self.per_call.timeout if self.per_call is not None else None
+        timeout_settings = per_call_timeout or prepared.endpoint.timeout or self.options.timeout
         timeout = timeout_settings.for_attempt(self.remaining(), streaming=self.streaming)
         return client.build_request(
             prepared.request.method,
             prepared.url,
             content=prepared.content,
-            params=dict(prepared.request.params) or None,
+            params=self._query(prepared.request.params),
             headers=self.headers(attempt),
             timeout=timeout,
         )
+
+    def _query(self, params: Mapping[str, str]) -> dict[str, str] | None:
+        extra = self.per_call.extra_query if self.per_call is not None else {}
+        return {**params, **extra} or None
 
     @property
     def auth(self) -> Any:

@@ -14,6 +14,7 @@ from ._auth import KeySource
 from ._base_client import _UNSET, DEFAULT, BaseClient, MessageLike, check_tags
 from ._breaker import BreakerPolicy
 from ._call import Core
+from ._call_options import split_call_options
 from ._config import Timeout
 from ._endpoint import Budget, CertTypes, Endpoint, VerifyTypes
 from ._hooks import AttemptHook
@@ -241,17 +242,22 @@ class Client(BaseClient[httpx.Client]):
         privacy: Any = None,
         **params: Any,
     ) -> ChatResponse | Stream[ChatChunk]:
-        """Chat completion. ``tags`` limits the call to endpoints with those tags. Extra
-        keywords (``max_tokens``, ``temperature``, ``stream_options``…) go into the request
-        body unchanged."""
+        """Chat completion. ``tags`` limits the call to endpoints with those tags. The
+        per-call options ``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``,
+        ``extra_body`` and ``idempotency_key`` are the SDK's and are never sent as body
+        fields; other keywords (``max_tokens``, ``temperature``, ``stream_options``…) go into
+        the request body unchanged."""
+        params, per_call = split_call_options(params)
         request = self._chat_request(model, messages, stream, params)
         session = self._session(privacy)
         if session is not None:
             request = mask_request(session, request)
         restorer = ChunkRestorer(session) if session is not None else None
         if stream:
-            return self._transport.stream(CHAT, request, tags=check_tags(tags), restorer=restorer)
-        result = self._transport.request(CHAT, request, tags=check_tags(tags))
+            return self._transport.stream(
+                CHAT, request, tags=check_tags(tags), per_call=per_call, restorer=restorer
+            )
+        result = self._transport.request(CHAT, request, tags=check_tags(tags), per_call=per_call)
         if session is not None:
             restore_result(session, result)
         return result
@@ -291,6 +297,7 @@ class Client(BaseClient[httpx.Client]):
         **params: Any,
     ) -> Completion | Stream[CompletionChunk]:
         """Text completion; ``tags`` and extra keywords as for ``chat``."""
+        params, per_call = split_call_options(params)
         request = self._complete_request(model, prompt, stream, params)
         session = self._session(privacy)
         if session is not None:
@@ -298,9 +305,11 @@ class Client(BaseClient[httpx.Client]):
         restorer = ChunkRestorer(session) if session is not None else None
         if stream:
             return self._transport.stream(
-                COMPLETE, request, tags=check_tags(tags), restorer=restorer
+                COMPLETE, request, tags=check_tags(tags), per_call=per_call, restorer=restorer
             )
-        result = self._transport.request(COMPLETE, request, tags=check_tags(tags))
+        result = self._transport.request(
+            COMPLETE, request, tags=check_tags(tags), per_call=per_call
+        )
         if session is not None:
             restore_result(session, result)
         return result
@@ -315,11 +324,12 @@ class Client(BaseClient[httpx.Client]):
         **params: Any,
     ) -> EmbeddingResponse:
         """Embeddings; ``encoding_format="base64"`` is decoded to floats as well."""
+        params, per_call = split_call_options(params)
         request = self._embed_request(model, input, params)
         session = self._session(privacy)
         if session is not None:
             request = mask_request(session, request)
-        return self._transport.request(EMBED, request, tags=check_tags(tags))
+        return self._transport.request(EMBED, request, tags=check_tags(tags), per_call=per_call)
 
     def classify(
         self,
@@ -331,11 +341,12 @@ class Client(BaseClient[httpx.Client]):
         **params: Any,
     ) -> ClassificationResponse:
         """Labels with scores for each input text."""
+        params, per_call = split_call_options(params)
         request = self._classify_request(model, input, params)
         session = self._session(privacy)
         if session is not None:
             request = mask_request(session, request)
-        return self._transport.request(CLASSIFY, request, tags=check_tags(tags))
+        return self._transport.request(CLASSIFY, request, tags=check_tags(tags), per_call=per_call)
 
     def models(self, *, tags: Mapping[str, str] | None = None) -> list[ModelInfo]:
         """The models of the first endpoint that answers (a router's first candidate)."""

@@ -21,6 +21,7 @@ import tenacity
 from pydantic import BaseModel
 
 from ._call import Call, Core, as_http_response
+from ._call_options import CallOptions
 from ._endpoint import Endpoint
 from ._exceptions import APIError
 from ._privacy import ChunkRestorer
@@ -74,8 +75,9 @@ class SyncTransport:
         request: BaseModel,
         *,
         tags: Mapping[str, str] | None = None,
+        per_call: CallOptions | None = None,
     ) -> ResultT:
-        call = Call(self.core, task, request, tags=tags)
+        call = Call(self.core, task, request, tags=tags, per_call=per_call)
         self._start(call)
         try:
             return self._attempt(call, task, 1)
@@ -144,8 +146,9 @@ class SyncTransport:
         *,
         tags: Mapping[str, str] | None = None,
         restorer: ChunkRestorer | None = None,
+        per_call: CallOptions | None = None,
     ) -> Stream[ChunkT]:
-        call = Call(self.core, task, request, streaming=True, tags=tags)
+        call = Call(self.core, task, request, streaming=True, tags=tags, per_call=per_call)
         self._start(call)
         try:
             return self._open(call, task, 1, restorer)

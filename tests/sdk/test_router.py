@@ -650,3 +650,40 @@ async def test_models_read_the_reference_servers_price(
     (card,) = await harness.call(client.models)
 
     assert card.price_per_million_tokens == 0.25
+
+
+async def test_per_call_options_are_consumed_and_never_sent_as_body_fields(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    route = chat_route(respx_mock, "a").mock(
+        side_effect=[httpx.Response(503), httpx.Response(200, json=chat_body())]
+    )
+    client = router(harness, [endpoint("a")], max_retries=0, retry_budget=None)
+
+    await harness.call(
+        client.chat,
+        model="m",
+        messages=MESSAGES,
+        max_tokens=2,
+        timeout=5,
+        max_retries=1,
+        extra_headers={"X-Trace": "t-1"},
+        extra_query={"api-version": "2024-10-21"},
+        extra_body={"top_k": 3},
+        idempotency_key="my-key-1",
+    )
+
+    assert route.call_count == 2  # max_retries=1 for this call, over the client's 0
+    sent = route.calls[1].request
+    assert json.loads(sent.content) == {
+        "model": "m",
+        "messages": MESSAGES,
+        "max_tokens": 2,
+        "top_k": 3,
+    }
+    assert sent.headers["X-Trace"] == "t-1"
+    assert sent.headers["Idempotency-Key"] == "my-key-1"
+    assert sent.url.params["api-version"] == "2024-10-21"
+    assert sent.extensions["timeout"]["read"] == 5
+    with pytest.raises(TypeError, match="max_retries must be an int"):
+        await harness.call(client.chat, model="m", messages=MESSAGES, max_retries="2")
