@@ -41,6 +41,7 @@ from ._exceptions import (
     NoEndpointAvailable,
     status_error_class,
 )
+from ._failures import is_context_error, speaks_of_health, told_not_to_retry
 from ._hooks import AttemptEvent
 from ._http import HttpRequest, HttpResponse
 from ._ledger import Charge, Ledger
@@ -48,15 +49,11 @@ from ._logging import REDACTED, SENSITIVE_HEADERS, logger, redact_headers, scrub
 from ._options import ClientOptions
 from ._retry_budget import RetryThrottle
 from ._router import Plan, Router
-from ._routing import RouteRequest, estimate_tokens
+from ._routing import route_request
 from ._tasks import Task
 from ._version import __version__
 from .providers._parsing import text_of_body
 from .types import (
-    ChatRequest,
-    ClassificationRequest,
-    CompletionRequest,
-    EmbeddingRequest,
     ResponseInfo,
     Result,
     Usage,
@@ -67,10 +64,6 @@ __all__ = ["ATTEMPT_HEADER", "IDEMPOTENCY_HEADER", "Call", "Core", "as_http_resp
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 ATTEMPT_HEADER = "X-MaaSKit-Attempt"
 USER_AGENT = f"maaskit/{__version__}"
-
-# Phrases backends use for a prompt longer than the model's context (OpenAI's
-# ``context_length_exceeded`` code, vLLM's and TGI's messages, the reference server's).
-_CONTEXT_MARKERS = ("context_length", "context length", "maximum context", "too many tokens")
 
 
 def encode_json(body: Any, what: str) -> bytes:
@@ -102,46 +95,6 @@ class Core:
     clock: Callable[[], float]
     throttle: RetryThrottle | None = None
     budget: Budget | None = None
-
-
-def route_request(
-    task: str, request: BaseModel, tags: Mapping[str, str], *, estimate: bool = True
-) -> RouteRequest:
-    """What the router needs of a neutral request, read without any provider; the prompt's
-    tokens are estimated only with ``estimate``."""
-    model = str(getattr(request, "model", ""))
-    if not estimate:
-        return RouteRequest(task=task, model=model, tags=tags)
-    params: Mapping[str, Any] = getattr(request, "params", {})
-    prompt = 0
-    if isinstance(request, ChatRequest):
-        for message in request.messages:
-            content = message.content
-            if isinstance(content, str):
-                prompt += estimate_tokens(content)
-            elif isinstance(content, list):
-                prompt += sum(
-                    estimate_tokens(str(part.get("text", "")))
-                    for part in content
-                    if isinstance(part, Mapping)
-                )
-            prompt += 4  # role and separators, as OpenAI's counting guide does
-    elif isinstance(request, CompletionRequest):
-        texts = [request.prompt] if isinstance(request.prompt, str) else request.prompt
-        prompt = sum(estimate_tokens(text) for text in texts)
-    elif isinstance(request, (EmbeddingRequest, ClassificationRequest)):
-        texts = [request.input] if isinstance(request.input, str) else request.input
-        prompt = sum(estimate_tokens(text) for text in texts)
-    limit = params.get("max_tokens", params.get("max_completion_tokens"))
-    max_tokens = limit if isinstance(limit, int) and not isinstance(limit, bool) else None
-    return RouteRequest(
-        task=task,
-        model=model,
-        prompt_tokens=prompt,
-        max_tokens=max_tokens,
-        stream=bool(getattr(request, "stream", False)),
-        tags=tags,
-    )
 
 
 @dataclass
@@ -309,7 +262,7 @@ class Call:
         if not isinstance(error, APIStatusError):
             return None
         untried = self._untried_list()
-        if error.status_code == 400 and _is_context_error(error):
+        if error.status_code == 400 and is_context_error(error):
             limit = endpoint.max_context
             for other in untried:
                 if other.max_context is not None and (limit is None or other.max_context > limit):
@@ -555,7 +508,7 @@ class Call:
         elapsed = self._clock() - self.attempt_started
         router = self.core.router
         if error is not None:
-            router.failed(name, counts=_speaks_of_health(error), after_open=True)
+            router.failed(name, counts=speaks_of_health(error), after_open=True)
             self.core.ledger.record_failure(name, self.model, type(error).__name__, elapsed)
             return
         router.release(name)
@@ -572,7 +525,7 @@ class Call:
         name = self.current.endpoint.name
         elapsed = self._clock() - self.attempt_started
         retry = self.options.retry
-        counts = _speaks_of_health(error)
+        counts = speaks_of_health(error)
         retry_after = (
             retry.retry_after(error.headers) if isinstance(error, APIStatusError) else None
         )
@@ -600,7 +553,7 @@ class Call:
         endpoint = self.current.endpoint
         if self.options.retry.is_retryable(error):
             target = self._retry_target(endpoint)
-        elif _speaks_of_health(error) and not _told_not_to_retry(error):
+        elif speaks_of_health(error) and not told_not_to_retry(error):
             # Retryable but not here (a Retry-After longer than a call should wait): another
             # backend may answer now.
             target = self._untried()
@@ -664,19 +617,3 @@ class Call:
         throttle = self.core.throttle
         if throttle is not None:
             throttle.first_attempt(self._clock())
-
-
-def _speaks_of_health(error: APIError) -> bool:
-    """Failures that say the backend is down or overloaded (a 400 says nothing of it)."""
-    if isinstance(error, APIStatusError):
-        return error.status_code in (408, 429) or error.status_code >= 500
-    return isinstance(error, APIConnectionError)
-
-
-def _told_not_to_retry(error: APIError) -> bool:
-    return isinstance(error, APIStatusError) and error.headers.get("x-should-retry") == "false"
-
-
-def _is_context_error(error: APIStatusError) -> bool:
-    text = " ".join(filter(None, [error.provider_message, error.body])).lower()
-    return any(marker in text for marker in _CONTEXT_MARKERS)

@@ -9,7 +9,7 @@ library is an optional extra).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Iterator
 from typing import Any, Protocol, TypeVar, cast
 
 from pydantic import BaseModel
@@ -163,6 +163,3 @@ class ChunkRestorer:
         if not text:
             return None
         return self._last.model_copy(update={"text": text, "finish_reason": None, "usage": None})
-
-
-Transform = Callable[[Result], Result]

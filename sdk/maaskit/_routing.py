@@ -14,7 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
+from pydantic import BaseModel
+
 from ._endpoint import Endpoint
+from .types import ChatRequest, ClassificationRequest, CompletionRequest, EmbeddingRequest
 
 __all__ = [
     "POLICIES",
@@ -24,6 +27,7 @@ __all__ = [
     "RoutingPolicy",
     "estimate_tokens",
     "make_policy",
+    "route_request",
 ]
 
 # Without ``max_tokens`` the cost of an answer is unknown; this many output tokens is what a
@@ -275,3 +279,43 @@ def make_policy(routing: Any, *, min_quality: float | None = None) -> RoutingPol
     if callable(routing):
         return CallablePolicy(routing)
     raise TypeError(f"routing must be a policy name or a callable, got {type(routing).__name__}")
+
+
+def route_request(
+    task: str, request: BaseModel, tags: Mapping[str, str], *, estimate: bool = True
+) -> RouteRequest:
+    """What the router needs of a neutral request, read without any provider; the prompt's
+    tokens are estimated only with ``estimate``."""
+    model = str(getattr(request, "model", ""))
+    if not estimate:
+        return RouteRequest(task=task, model=model, tags=tags)
+    params: Mapping[str, Any] = getattr(request, "params", {})
+    prompt = 0
+    if isinstance(request, ChatRequest):
+        for message in request.messages:
+            content = message.content
+            if isinstance(content, str):
+                prompt += estimate_tokens(content)
+            elif isinstance(content, list):
+                prompt += sum(
+                    estimate_tokens(str(part.get("text", "")))
+                    for part in content
+                    if isinstance(part, Mapping)
+                )
+            prompt += 4  # role and separators, as OpenAI's counting guide does
+    elif isinstance(request, CompletionRequest):
+        texts = [request.prompt] if isinstance(request.prompt, str) else request.prompt
+        prompt = sum(estimate_tokens(text) for text in texts)
+    elif isinstance(request, (EmbeddingRequest, ClassificationRequest)):
+        texts = [request.input] if isinstance(request.input, str) else request.input
+        prompt = sum(estimate_tokens(text) for text in texts)
+    limit = params.get("max_tokens", params.get("max_completion_tokens"))
+    max_tokens = limit if isinstance(limit, int) and not isinstance(limit, bool) else None
+    return RouteRequest(
+        task=task,
+        model=model,
+        prompt_tokens=prompt,
+        max_tokens=max_tokens,
+        stream=bool(getattr(request, "stream", False)),
+        tags=tags,
+    )
