@@ -52,7 +52,7 @@ from ._router import Plan, Router
 from ._routing import route_request
 from ._tasks import Task
 from ._version import __version__
-from .providers._parsing import text_of_body
+from .providers._parsing import error_details_of, text_of_body
 from .types import (
     ResponseInfo,
     Result,
@@ -83,6 +83,14 @@ def as_http_response(response: httpx.Response) -> HttpResponse:
 
 
 _NOTHING = Charge()
+
+
+def error_details(body: bytes) -> str | None:
+    """``type``/``code``/``param`` (OpenAI) or ``error_type`` (TGI, TEI) of a JSON error body."""
+    try:
+        return error_details_of(json.loads(body))
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -378,6 +386,9 @@ class Call:
         }
         status = response.status_code
         message = f"HTTP {status}" + (f": {provider_message}" if provider_message else "")
+        details = error_details(response.body)
+        if details is not None and provider_message:
+            message += f" ({scrub(details, secrets)})"
         error = status_error_class(status)(
             message,
             status_code=status,

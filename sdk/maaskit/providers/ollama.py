@@ -29,7 +29,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
-from .._exceptions import ResponseValidationError
 from .._http import HttpRequest, HttpResponse
 from .._tasks import CHAT, COMPLETE, EMBED, MODELS, Task
 from ..types import (
@@ -50,7 +49,7 @@ from ..types import (
 )
 from ._base import Provider, StreamDecoder
 from ._ndjson import NDJSONDecoder
-from ._parsing import error_message_of, load_json, parse_with, text_of_body
+from ._parsing import error_message_from_body, load_json, parse_with
 
 __all__ = ["OllamaProvider"]
 
@@ -271,8 +270,4 @@ class OllamaProvider(Provider):
         return NDJSONDecoder(task.name, build, is_last=lambda payload: bool(payload.get("done")))
 
     def error_message(self, response: HttpResponse) -> str | None:
-        try:
-            return error_message_of(load_json(response.body))
-        except ResponseValidationError:
-            text = text_of_body(response.body, limit=500).strip()
-            return text or None
+        return error_message_from_body(response.body)

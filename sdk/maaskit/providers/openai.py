@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
-from .._exceptions import ResponseValidationError
 from .._http import HttpRequest, HttpResponse
 from .._sse import SSEParser
 from .._tasks import CHAT, CLASSIFY, COMPLETE, EMBED, MODELS, Task
@@ -38,11 +37,10 @@ from ..types import (
 from ._base import Provider, StreamDecoder
 from ._parsing import (
     decode_base64_floats,
-    error_message_of,
+    error_message_from_body,
     in_band_error,
     load_json,
     parse_with,
-    text_of_body,
 )
 
 __all__ = ["OpenAIProvider", "SSEJsonDecoder"]
@@ -277,8 +275,4 @@ class OpenAIProvider(Provider):
         return SSEJsonDecoder(task.name, build)
 
     def error_message(self, response: HttpResponse) -> str | None:
-        try:
-            return error_message_of(load_json(response.body))
-        except ResponseValidationError:
-            text = text_of_body(response.body, limit=500).strip()
-            return text or None
+        return error_message_from_body(response.body)

@@ -18,7 +18,7 @@ from ...types import (
     Result,
 )
 from .._base import Provider, StreamDecoder
-from .._parsing import load_json, parse_with, text_of_body
+from .._parsing import error_message_from_body, load_json, parse_with
 from ..openai import OpenAIProvider, SSEJsonDecoder
 from . import _parsing as shapes
 
@@ -203,11 +203,7 @@ class HFProvider(Provider):
         raise NotImplementedError(f"the hf provider cannot stream {task.name!r}")
 
     def error_message(self, response: HttpResponse) -> str | None:
-        try:
-            return shapes.error_text(load_json(response.body))
-        except ResponseValidationError:
-            text = text_of_body(response.body, limit=500).strip()
-            return text or None
+        return error_message_from_body(response.body)
 
     def retry_hint(self, response: HttpResponse) -> float | None:
         try:

@@ -6,7 +6,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
-from ..._exceptions import ResponseValidationError
 from ..._http import HttpRequest, HttpResponse
 from ..._tasks import CLASSIFY, COMPLETE, EMBED, MODELS, Task
 from ...types import (
@@ -23,7 +22,11 @@ from ...types import (
     Result,
 )
 from .._base import Provider, StreamDecoder
-from .._parsing import error_message_of, load_json, parse_with, text_of_body
+from .._parsing import (
+    error_message_from_body,
+    load_json,
+    parse_with,
+)
 from ..openai import SSEJsonDecoder
 from ._tensors import Tensor, parse_outputs
 
@@ -190,11 +193,7 @@ class KServeProvider(Provider):
         return SSEJsonDecoder(task.name, cast(Callable[[Any], ChunkT], _completion_chunk))
 
     def error_message(self, response: HttpResponse) -> str | None:
-        try:
-            return error_message_of(load_json(response.body))
-        except ResponseValidationError:
-            text = text_of_body(response.body, limit=500).strip()
-            return text or None
+        return error_message_from_body(response.body)
 
 
 def _label_names(tensor: Tensor) -> list[str]:
