@@ -17,12 +17,32 @@ from ._call import Core
 from ._call_options import split_call_options
 from ._config import Timeout
 from ._endpoint import Budget, CertTypes, Endpoint, VerifyTypes
+from ._extra_requests import (
+    check_extra_body,
+    check_rerank,
+    check_similarity,
+    check_supported,
+    infer_request,
+    per_call_options,
+    rerank_request,
+    similarity_request,
+)
 from ._hooks import AttemptHook
 from ._privacy import ChunkRestorer, mask_request, restore_result
 from ._retry import RetryPolicy
 from ._retry_budget import RetryBudget
 from ._streaming import Stream
-from ._tasks import CHAT, CLASSIFY, COMPLETE, EMBED, MODELS, ModelsRequest
+from ._tasks import (
+    CHAT,
+    CLASSIFY,
+    COMPLETE,
+    EMBED,
+    INFER,
+    MODELS,
+    RERANK,
+    SIMILARITY,
+    ModelsRequest,
+)
 from ._transport import SyncTransport
 from .providers import Provider
 from .types import (
@@ -32,7 +52,12 @@ from .types import (
     Completion,
     CompletionChunk,
     EmbeddingResponse,
+    InferInput,
+    InferResponse,
     ModelInfo,
+    RequestedOutput,
+    RerankResponse,
+    SimilarityResponse,
 )
 
 __all__ = ["Client"]
@@ -347,6 +372,178 @@ class Client(BaseClient[httpx.Client]):
         if session is not None:
             request = mask_request(session, request)
         return self._transport.request(CLASSIFY, request, tags=check_tags(tags), per_call=per_call)
+
+    # -- raw tensors, reranking, similarity ----------------------------------------------------
+
+    def infer(
+        self,
+        *,
+        model: str,
+        inputs: Mapping[str, Any] | Sequence[InferInput],
+        outputs: Sequence[str | RequestedOutput] | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        binary_data: bool = False,
+        model_version: str | None = None,
+        request_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> InferResponse:
+        """Run a model on raw KServe v2 tensors (``POST /v2/models/{model}/infer``): the
+        ``kserve`` provider only (Triton, KServe, MLServer, the maaskit server); other
+        providers raise :class:`UnsupportedTaskError`.
+
+        Parameters:
+            model: The model's name in the server's repository.
+            inputs: ``{name: value}``, each value a numpy array (datatype from its dtype), a
+                nested list (datatype inferred: ``BOOL``, ``INT64`` for ints, ``FP32`` for
+                floats, ``BYTES`` for text) or a scalar; or a list of :class:`InferInput`
+                with an explicit ``datatype`` and ``shape`` (no numpy needed).
+            outputs: The outputs to return, by name or as :class:`RequestedOutput` (with
+                ``binary_data`` per output); default every output of the model.
+            parameters: The request's ``parameters`` object (e.g. Triton's ``priority``,
+                a model's own settings).
+            binary_data: Ask for the outputs in Triton's binary tensor format (decoded the
+                same way; smaller and faster for large tensors).
+            model_version: The version path (``/versions/{v}``); default the server's.
+            request_id: The request's ``id``, echoed back as ``InferResponse.id``.
+            tags: Only endpoints with these tags serve the call.
+            timeout: This call's timeout (seconds or a :class:`Timeout`).
+            max_retries: This call's retries after the first attempt.
+            extra_headers: Headers added to (and winning over) the built ones.
+            extra_query: Query parameters added to the URL.
+            idempotency_key: Replaces the ``Idempotency-Key`` maaskit makes for the call.
+
+        Returns an :class:`InferResponse`: ``response["name"]`` is an :class:`InferOutput`
+        (``.data`` flat, ``.shape``, ``.datatype``); ``response.as_numpy("name")`` an array.
+        """
+        check_supported(self._core.router, self._single, INFER)
+        request = infer_request(
+            model=model,
+            inputs=inputs,
+            outputs=outputs,
+            parameters=parameters,
+            binary_data=binary_data,
+            model_version=model_version,
+            request_id=request_id,
+        )
+        per_call = per_call_options(
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            idempotency_key=idempotency_key,
+        )
+        return self._transport.request(INFER, request, tags=check_tags(tags), per_call=per_call)
+
+    def rerank(
+        self,
+        *,
+        model: str,
+        query: str,
+        documents: str | Sequence[str],
+        top_n: int | None = None,
+        return_documents: bool = True,
+        tags: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> RerankResponse:
+        """Rank ``documents`` by relevance to ``query``, best first: vLLM's (and Cohere's,
+        Jina's) ``POST /v1/rerank`` on the ``openai`` provider, TEI's ``POST /rerank`` on
+        ``hf``; other providers raise :class:`UnsupportedTaskError`.
+
+        Parameters:
+            model: The reranking (or embedding) model.
+            query: The text the documents are ranked against.
+            documents: The texts to rank.
+            top_n: Return only the best ``top_n`` (default all).
+            return_documents: Put each document's text on its result (``document``).
+            tags: Only endpoints with these tags serve the call.
+            extra_body: Provider-specific fields merged into the request body (e.g. TEI's
+                ``truncate``, ``raw_scores``).
+            timeout: This call's timeout (seconds or a :class:`Timeout`).
+            max_retries: This call's retries after the first attempt.
+            extra_headers: Headers added to (and winning over) the built ones.
+            extra_query: Query parameters added to the URL.
+            idempotency_key: Replaces the ``Idempotency-Key`` maaskit makes for the call.
+
+        Returns a :class:`RerankResponse`: ``results`` of :class:`RerankResult` (``index``
+        into ``documents``, ``relevance_score``, ``document``), ``usage`` where the server
+        reports it.
+        """
+        check_supported(self._core.router, self._single, RERANK)
+        request = rerank_request(
+            model=model,
+            query=query,
+            documents=documents,
+            top_n=top_n,
+            return_documents=return_documents,
+            params=check_extra_body(extra_body),
+        )
+        per_call = per_call_options(
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            idempotency_key=idempotency_key,
+        )
+        result = self._transport.request(RERANK, request, tags=check_tags(tags), per_call=per_call)
+        return check_rerank(result, request)
+
+    def similarity(
+        self,
+        *,
+        model: str,
+        source: str,
+        sentences: str | Sequence[str],
+        tags: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> SimilarityResponse:
+        """The similarity of ``source`` to each of ``sentences``: vLLM's ``POST /v1/score``
+        (``text_1`` against each ``text_2``) on the ``openai`` provider, TEI's
+        ``POST /similarity`` on ``hf``; other providers raise :class:`UnsupportedTaskError`.
+
+        Parameters:
+            model: The scoring (or embedding) model.
+            source: The text compared with every sentence.
+            sentences: The texts it is compared with.
+            tags: Only endpoints with these tags serve the call.
+            extra_body: Provider-specific fields merged into the request body.
+            timeout: This call's timeout (seconds or a :class:`Timeout`).
+            max_retries: This call's retries after the first attempt.
+            extra_headers: Headers added to (and winning over) the built ones.
+            extra_query: Query parameters added to the URL.
+            idempotency_key: Replaces the ``Idempotency-Key`` maaskit makes for the call.
+
+        Returns a :class:`SimilarityResponse`: ``scores``, one per sentence in order.
+        """
+        check_supported(self._core.router, self._single, SIMILARITY)
+        request = similarity_request(
+            model=model, source=source, sentences=sentences, params=check_extra_body(extra_body)
+        )
+        per_call = per_call_options(
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            idempotency_key=idempotency_key,
+        )
+        result = self._transport.request(
+            SIMILARITY, request, tags=check_tags(tags), per_call=per_call
+        )
+        return check_similarity(result, request)
 
     def models(self, *, tags: Mapping[str, str] | None = None) -> list[ModelInfo]:
         """The models of the first endpoint that answers (a router's first candidate)."""

@@ -23,6 +23,7 @@ __all__ = [
     "ResponseValidationError",
     "ServerError",
     "UnprocessableEntityError",
+    "UnsupportedTaskError",
     "status_error_class",
 ]
 
@@ -203,3 +204,9 @@ class BudgetExceededError(MaaSError):
         self.spent = spent
         self.estimate = estimate
         self.max_cost = max_cost
+
+
+class UnsupportedTaskError(MaaSError, NotImplementedError):
+    """The client's provider has no such task (``infer()`` on a provider without a tensor
+    API, ``rerank()`` on one without a rerank route); nothing was sent. Also a
+    ``NotImplementedError``, as a provider's own refusal is."""

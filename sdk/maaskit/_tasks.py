@@ -18,11 +18,29 @@ from .types import (
     CompletionRequest,
     EmbeddingRequest,
     EmbeddingResponse,
+    InferRequest,
+    InferResponse,
     ModelList,
+    RerankRequest,
+    RerankResponse,
     Result,
+    SimilarityRequest,
+    SimilarityResponse,
 )
 
-__all__ = ["CHAT", "CLASSIFY", "COMPLETE", "EMBED", "MODELS", "TASKS", "ModelsRequest", "Task"]
+__all__ = [
+    "CHAT",
+    "CLASSIFY",
+    "COMPLETE",
+    "EMBED",
+    "INFER",
+    "MODELS",
+    "RERANK",
+    "SIMILARITY",
+    "TASKS",
+    "ModelsRequest",
+    "Task",
+]
 
 RequestT = TypeVar("RequestT", bound=BaseModel)
 ResultT = TypeVar("ResultT", bound=Result)
@@ -46,7 +64,13 @@ COMPLETE: Task[CompletionRequest, Completion, CompletionChunk] = Task("complete"
 EMBED: Task[EmbeddingRequest, EmbeddingResponse, Result] = Task("embed")
 CLASSIFY: Task[ClassificationRequest, ClassificationResponse, Result] = Task("classify")
 MODELS: Task[ModelsRequest, ModelList, Result] = Task("models")
+# Raw KServe v2 tensors in and out (the kserve provider only).
+INFER: Task[InferRequest, InferResponse, Result] = Task("infer")
+# A query against documents, best first (vLLM /v1/rerank, TEI /rerank).
+RERANK: Task[RerankRequest, RerankResponse, Result] = Task("rerank")
+# One text's similarity to each of several (vLLM /v1/score, TEI /similarity).
+SIMILARITY: Task[SimilarityRequest, SimilarityResponse, Result] = Task("similarity")
 
 TASKS: dict[str, Task[Any, Any, Any]] = {
-    task.name: task for task in (CHAT, COMPLETE, EMBED, CLASSIFY, MODELS)
+    task.name: task for task in (CHAT, COMPLETE, EMBED, CLASSIFY, MODELS, INFER, RERANK, SIMILARITY)
 }

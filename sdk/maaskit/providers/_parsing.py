@@ -33,11 +33,7 @@ def text_of_body(body: bytes, limit: int = 2000) -> str:
     if len(body) <= limit:
         return body.decode("utf-8", errors="replace")
     head, tail = body[: limit // 4], body[-(limit - limit // 4) :]
-    return (
-        head.decode("utf-8", errors="replace")
-        + "\n…\n"
-        + tail.decode("utf-8", errors="replace")
-    )
+    return head.decode("utf-8", errors="replace") + "\n…\n" + tail.decode("utf-8", errors="replace")
 
 
 def load_json(body: bytes) -> Any:

@@ -34,6 +34,7 @@ from ..types import (
     Result,
     Usage,
 )
+from . import _ranking as ranking
 from ._base import Provider, StreamDecoder
 from ._parsing import (
     decode_base64_floats,
@@ -241,9 +242,11 @@ class OpenAIProvider(Provider):
     name = "openai"
 
     def supports(self, task: Task[Any, Any, Any]) -> bool:
-        return task.name in _PATHS
+        return task.name in _PATHS or task in ranking.RANKING_TASKS
 
     def build_request(self, task: Task[Any, Any, Any], request: Any) -> HttpRequest:
+        if task in ranking.RANKING_TASKS:  # vLLM's /v1/rerank and /v1/score
+            return ranking.vllm_request(request)
         if task.name not in _PATHS:
             raise NotImplementedError(f"the openai provider has no {task.name!r} task")
         method, path = _PATHS[task.name]
@@ -264,6 +267,8 @@ class OpenAIProvider(Provider):
         return body
 
     def parse_response(self, task: Task[Any, ResultT, Any], response: HttpResponse) -> ResultT:
+        if task in ranking.RANKING_TASKS:
+            return cast(ResultT, ranking.parse_vllm(task, response))
         payload = load_json(response.body)
         result = parse_with(task.name, response.body, payload, _PARSERS[task.name])
         return cast(ResultT, result)

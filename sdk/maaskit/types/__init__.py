@@ -26,6 +26,21 @@ from ._embeddings import (
     EmbeddingRequest,
     EmbeddingResponse,
 )
+from ._rerank import (
+    RerankRequest,
+    RerankResponse,
+    RerankResult,
+    SimilarityRequest,
+    SimilarityResponse,
+)
+from ._tensors import (
+    Datatype,
+    InferInput,
+    InferOutput,
+    InferRequest,
+    InferResponse,
+    RequestedOutput,
+)
 
 __all__ = [
     "ChatChoice",
@@ -40,12 +55,23 @@ __all__ = [
     "CompletionChunk",
     "CompletionRequest",
     "CompletionTokensDetails",
+    "Datatype",
     "EmbeddingRequest",
     "EmbeddingResponse",
+    "InferInput",
+    "InferOutput",
+    "InferRequest",
+    "InferResponse",
     "ModelInfo",
     "ModelList",
     "PromptTokensDetails",
+    "RequestedOutput",
+    "RerankRequest",
+    "RerankResponse",
+    "RerankResult",
     "ResponseInfo",
     "Result",
+    "SimilarityRequest",
+    "SimilarityResponse",
     "Usage",
 ]

@@ -17,6 +17,7 @@ from ...types import (
     EmbeddingRequest,
     Result,
 )
+from .. import _ranking as ranking
 from .._base import Provider, StreamDecoder
 from .._parsing import error_message_from_body, load_json, parse_with
 from ..openai import OpenAIProvider, SSEJsonDecoder
@@ -116,7 +117,7 @@ class HFProvider(Provider):
         if task is MODELS:
             # /info describes the one model behind an endpoint; a prefix has no listing.
             return not self.model_in_path
-        return task in (CHAT, COMPLETE, EMBED, CLASSIFY)
+        return task in (CHAT, COMPLETE, EMBED, CLASSIFY) or task in ranking.RANKING_TASKS
 
     def _path(self, model: str | None, route: str) -> str:
         parts = [quote(model, safe="/")] if self.model_in_path and model else []
@@ -128,6 +129,8 @@ class HFProvider(Provider):
                 f"the hf provider has no {task.name!r} task"
                 + (" with model_in_path=True" if task is MODELS else "")
             )
+        if task in ranking.RANKING_TASKS:  # TEI's /rerank and /similarity
+            return ranking.tei_request(request, self._path)
         if isinstance(request, ChatRequest):
             described = self._openai.build_request(CHAT, request)
             return dataclasses.replace(
@@ -178,6 +181,8 @@ class HFProvider(Provider):
     def parse_response(self, task: Task[Any, ResultT, Any], response: HttpResponse) -> ResultT:
         if task is CHAT:
             return self._openai.parse_response(task, response)
+        if task in ranking.RANKING_TASKS:
+            return cast(ResultT, ranking.parse_tei(task, response))
         build: Callable[[Any], Result]
         if task is COMPLETE:
             headers = {k.lower(): v for k, v in response.headers.items()}

@@ -14,9 +14,15 @@ Routes:
   ``{"text_input", "parameters": {"max_tokens", ...}}`` → ``{"model_name", "text_output"}``;
   streaming ``POST .../generate_stream`` (``"stream": true`` added to ``parameters``) → SSE
   of ``{"text_output"}`` objects, each text a piece. One prompt per call; no finish reason.
-* models: Triton's repository extension ``POST /v2/repository/index`` ``{}`` →
-  ``[{"name", "version", "state"}]`` (the v2 protocol itself has no model list), every model
-  listed whatever its state (``raw`` keeps it).
+* infer: ``client.infer(model=, inputs=, outputs=)`` sends any tensors (numeric ``FP32``,
+  ``INT64``, ``BOOL``… or ``BYTES``) as JSON to ``…/infer`` and returns every output by name
+  (:class:`maaskit.InferResponse`); ``outputs=["name", ...]`` asks for named outputs (with
+  ``binary_data`` per output, or ``binary_data=True`` for all), ``parameters=`` fills the
+  request's ``parameters``.
+* models: the repository extension ``POST /v2/repository/index`` ``{}`` →
+  ``[{"name", "version", "state"}]`` (Triton, MLServer and the maaskit server have it; the v2
+  protocol itself has no model list), every model listed whatever its state (``raw`` keeps
+  it).
 * chat: none (the v2 protocol has no chat); ``supports(CHAT)`` is false.
 * ``health_request()`` / ``metadata_request()`` describe ``GET /v2/health/live|ready`` and
   ``GET /v2/models/{model}[/versions/{v}]`` for callers with their own HTTP client.
@@ -35,11 +41,13 @@ Tensor convention (names are options, defaults match the maaskit reference serve
 Outputs are read from JSON ``data`` (flat or nested, row-major) or, when the answer has an
 ``Inference-Header-Content-Length`` header, from Triton's binary tensors
 (``binary_output=True`` asks for them with ``"binary_data_output": true``). Errors:
-``{"error": "…"}`` is the ``provider_message`` of the typed status error.
+``{"error": "…"}`` (Triton, KServe, MLServer) and FastAPI's 422 ``{"detail": [{"loc", "msg"}]}``
+(MLServer's validation) are the ``provider_message`` of the typed status error.
 
 Pointing it at a backend: Triton's HTTP port (8000) as is; KServe's ``InferenceService``
-URL (``http://NAME.NAMESPACE.example.com``); MLServer's HTTP port (8080, no generate or
-repository index there: use classify and embed).
+URL (``http://NAME.NAMESPACE.example.com``); MLServer's HTTP port (8080: ``infer`` for any
+model, ``models`` from its repository index, classify and embed for text models with the
+tensor convention above; MLServer has no generate extension).
 """
 
 from ._provider import KServeProvider

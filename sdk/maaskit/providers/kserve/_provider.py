@@ -7,7 +7,7 @@ from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 from ..._http import HttpRequest, HttpResponse
-from ..._tasks import CLASSIFY, COMPLETE, EMBED, MODELS, Task
+from ..._tasks import CLASSIFY, COMPLETE, EMBED, INFER, MODELS, Task
 from ...types import (
     ClassificationRequest,
     ClassificationResponse,
@@ -17,6 +17,9 @@ from ...types import (
     CompletionRequest,
     EmbeddingRequest,
     EmbeddingResponse,
+    InferOutput,
+    InferRequest,
+    InferResponse,
     ModelInfo,
     ModelList,
     Result,
@@ -77,7 +80,7 @@ class KServeProvider(Provider):
         self.binary_output = binary_output
 
     def supports(self, task: Task[Any, Any, Any]) -> bool:
-        return task in (CLASSIFY, EMBED, COMPLETE, MODELS)
+        return task in (CLASSIFY, EMBED, COMPLETE, MODELS, INFER)
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -93,6 +96,8 @@ class KServeProvider(Provider):
             return self._infer(request.model, request.input, request.params)
         if isinstance(request, CompletionRequest):
             return self._generate(request)
+        if isinstance(request, InferRequest):
+            return self._infer_tensors(request)
         if task is MODELS:
             # The v2 protocol has no model list; Triton's repository extension has one.
             return HttpRequest(method="POST", path="v2/repository/index", json={})
@@ -113,6 +118,23 @@ class KServeProvider(Provider):
         if extra:
             body["parameters"] = extra
         return HttpRequest(method="POST", path=self._model_path(model, version, "infer"), json=body)
+
+    def _infer_tensors(self, request: InferRequest) -> HttpRequest:
+        """``infer()``: the caller's tensors as JSON, the outputs it names (binary where asked
+        for, or where the provider's ``binary_output`` or the call's ``binary_data`` says)."""
+        binary = request.binary_data or self.binary_output
+        body: dict[str, Any] = {"inputs": [tensor.to_json() for tensor in request.inputs]}
+        if request.id is not None:
+            body["id"] = request.id
+        if request.outputs:
+            body["outputs"] = [output.to_json(binary) for output in request.outputs]
+        parameters = dict(request.parameters)
+        if binary and not request.outputs:
+            parameters["binary_data_output"] = True
+        if parameters:
+            body["parameters"] = parameters
+        path = self._model_path(request.model, request.model_version, "infer")
+        return HttpRequest(method="POST", path=path, json=body)
 
     def _generate(self, request: CompletionRequest) -> HttpRequest:
         prompt = request.prompt
@@ -155,10 +177,12 @@ class KServeProvider(Provider):
             build = _completion
         elif task is MODELS:
             build = _repository_index
+        elif task is INFER:
+            build = lambda _: _infer_response(response)  # noqa: E731
         else:
             raise NotImplementedError(f"the kserve provider has no {task.name!r} task")
         # Binary answers are not JSON as a whole: their parsers read the body themselves.
-        payload = None if task in (CLASSIFY, EMBED) else load_json(response.body)
+        payload = None if task in (CLASSIFY, EMBED, INFER) else load_json(response.body)
         return cast(ResultT, parse_with(task.name, response.body, payload, build))
 
     def _output(self, outputs: Mapping[str, Tensor], name: str) -> Tensor:
@@ -194,6 +218,32 @@ class KServeProvider(Provider):
 
     def error_message(self, response: HttpResponse) -> str | None:
         return error_message_from_body(response.body)
+
+
+def _infer_response(response: HttpResponse) -> InferResponse:
+    header, tensors = parse_outputs(response.body, response.headers)
+    outputs = [
+        InferOutput(
+            name=t.name,
+            datatype=t.datatype,
+            shape=t.shape,
+            # BYTES as bytes whichever way they came (JSON text or binary).
+            data=[x.encode("utf-8") if isinstance(x, str) else x for x in t.data]
+            if t.datatype == "BYTES"
+            else t.data,
+            parameters=dict(t.parameters),
+        )
+        for t in tensors.values()
+    ]
+    version = header.get("model_version")
+    return InferResponse(
+        model_name=header.get("model_name"),
+        model_version=None if version is None else str(version),
+        id=header.get("id"),
+        parameters=header.get("parameters") or {},
+        outputs=outputs,
+        raw=header,
+    )
 
 
 def _label_names(tensor: Tensor) -> list[str]:
