@@ -31,6 +31,7 @@ from ._exceptions import (
 from ._hooks import AttemptEvent
 from ._ledger import UsageEntry, UsageReport
 from ._logging import redact_headers
+from ._middleware import AsyncCallNext, AsyncMiddleware, AttemptInfo, CallNext, Middleware
 from ._options import ClientOptions
 from ._retry import RetryPolicy
 from ._retry_budget import RetryBudget
@@ -68,16 +69,20 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncCallNext",
     "AsyncClient",
+    "AsyncMiddleware",
     "AsyncStream",
     "AttemptEvent",
     "AttemptFailure",
+    "AttemptInfo",
     "AuthenticationError",
     "BadRequestError",
     "BearerAuth",
     "BreakerPolicy",
     "Budget",
     "BudgetExceededError",
+    "CallNext",
     "Candidate",
     "ChatChunk",
     "ChatMessage",
@@ -99,6 +104,7 @@ __all__ = [
     "InferOutput",
     "InferResponse",
     "MaaSError",
+    "Middleware",
     "ModelInfo",
     "NoEndpointAvailable",
     "NotFoundError",

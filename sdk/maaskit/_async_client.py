@@ -30,6 +30,7 @@ from ._extra_requests import (
     similarity_request,
 )
 from ._hooks import AttemptHook
+from ._middleware import AsyncMiddleware, check_middleware
 from ._privacy import ChunkRestorer, amask_request, restore_result
 from ._retry import RetryPolicy
 from ._retry_budget import RetryBudget
@@ -71,6 +72,8 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
     share between tasks. Parameters as for :class:`Client`, with these differences:
 
     Parameters:
+        middleware: ``async`` functions ``(request, call_next, attempt)`` run around every
+            HTTP attempt (``await call_next(request)``); see ``maaskit.AsyncMiddleware``.
         http_client: An ``httpx.AsyncClient`` used as is; not closed by ``aclose()``.
         sleep: Replaces ``asyncio.sleep`` between retries.
     """
@@ -96,6 +99,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         retry_policy: RetryPolicy | None = None,
         default_headers: Mapping[str, str] | None = None,
         on_attempt: AttemptHook | None = None,
+        middleware: Sequence[AsyncMiddleware] | None = None,
         require_tls: bool = False,
         privacy: Any = None,
         http_client: httpx.AsyncClient | None = None,
@@ -129,6 +133,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
             privacy=privacy,
             make_http_client=httpx.AsyncClient,
         )
+        self._core.middleware = check_middleware(middleware)
         self._sleep = sleep
         self._transport = AsyncTransport(self._core, self._http_for, sleep=sleep)
 

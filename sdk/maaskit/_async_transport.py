@@ -18,6 +18,7 @@ from ._call import Call, Core, as_http_response
 from ._call_options import CallOptions
 from ._endpoint import Endpoint
 from ._exceptions import APIError
+from ._middleware import run_async_chain
 from ._privacy import ChunkRestorer
 from ._streaming import AsyncStream
 from ._tasks import Task
@@ -96,7 +97,15 @@ class AsyncTransport:
         http_client = self._http_for(call.current.endpoint)
         request = call.build(http_client, number)
         try:
-            response = await http_client.send(request, auth=call.auth, stream=stream)
+            if self.core.middleware:
+                response = await run_async_chain(
+                    self.core.middleware,
+                    request,
+                    call.attempt_info(number),
+                    lambda sent: http_client.send(sent, auth=call.auth, stream=stream),
+                )
+            else:
+                response = await http_client.send(request, auth=call.auth, stream=stream)
         except httpx.HTTPError as exc:
             failure = call.transport_error(exc, number)
             call.failed(failure)

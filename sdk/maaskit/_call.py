@@ -46,6 +46,7 @@ from ._hooks import AttemptEvent
 from ._http import HttpRequest, HttpResponse
 from ._ledger import Charge, Ledger
 from ._logging import REDACTED, SENSITIVE_HEADERS, logger, redact_headers, scrub
+from ._middleware import AttemptInfo
 from ._options import ClientOptions
 from ._retry_budget import RetryThrottle
 from ._router import Plan, Router
@@ -103,6 +104,8 @@ class Core:
     clock: Callable[[], float]
     throttle: RetryThrottle | None = None
     budget: Budget | None = None
+    # The client's middleware chain (sync callables for Client, async for AsyncClient).
+    middleware: tuple[Any, ...] = ()
 
 
 @dataclass
@@ -356,6 +359,11 @@ class Call:
     def _query(self, params: Mapping[str, str]) -> dict[str, str] | None:
         extra = self.per_call.extra_query if self.per_call is not None else {}
         return {**params, **extra} or None
+
+    def attempt_info(self, attempt: int) -> AttemptInfo:
+        """What the middleware chain is told of this attempt."""
+        name = self.current.endpoint.name if self.current is not None else "-"
+        return AttemptInfo(endpoint=name, attempt=attempt, task=self.task.name, model=self.model)
 
     @property
     def auth(self) -> Any:

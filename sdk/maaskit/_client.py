@@ -28,6 +28,7 @@ from ._extra_requests import (
     similarity_request,
 )
 from ._hooks import AttemptHook
+from ._middleware import Middleware, check_middleware
 from ._privacy import ChunkRestorer, mask_request, restore_result
 from ._retry import RetryPolicy
 from ._retry_budget import RetryBudget
@@ -101,6 +102,10 @@ class Client(BaseClient[httpx.Client]):
         retry_policy: A :class:`RetryPolicy` for backoff and which failures are retried.
         default_headers: Headers sent with every request.
         on_attempt: Called with an :class:`AttemptEvent` after every HTTP attempt.
+        middleware: Functions ``(request, call_next, attempt)`` run around every HTTP
+            attempt, first one outermost: each can change or sign the ``httpx.Request``,
+            answer with its own ``httpx.Response`` instead of calling ``call_next``, or
+            observe the response (see ``maaskit.Middleware``); they never see the API key.
         privacy: A ``maaskit.privacy.Masker`` (or one ``MaskSession`` for a conversation):
             every outgoing text (messages, prompts, inputs) is masked before it leaves the
             process and answers (streams too) get the values back. Per call, ``privacy=``
@@ -135,6 +140,7 @@ class Client(BaseClient[httpx.Client]):
         retry_policy: RetryPolicy | None = None,
         default_headers: Mapping[str, str] | None = None,
         on_attempt: AttemptHook | None = None,
+        middleware: Sequence[Middleware] | None = None,
         require_tls: bool = False,
         privacy: Any = None,
         http_client: httpx.Client | None = None,
@@ -168,6 +174,7 @@ class Client(BaseClient[httpx.Client]):
             privacy=privacy,
             make_http_client=httpx.Client,
         )
+        self._core.middleware = check_middleware(middleware)
         self._sleep = sleep
         self._transport = SyncTransport(self._core, self._http_for, sleep=sleep)
 

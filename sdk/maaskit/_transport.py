@@ -24,6 +24,7 @@ from ._call import Call, Core, as_http_response
 from ._call_options import CallOptions
 from ._endpoint import Endpoint
 from ._exceptions import APIError
+from ._middleware import run_chain
 from ._privacy import ChunkRestorer
 from ._streaming import Stream
 from ._tasks import Task
@@ -101,7 +102,15 @@ class SyncTransport:
         http_client = self._http_for(call.current.endpoint)
         request = call.build(http_client, number)
         try:
-            response = http_client.send(request, auth=call.auth, stream=stream)
+            if self.core.middleware:
+                response = run_chain(
+                    self.core.middleware,
+                    request,
+                    call.attempt_info(number),
+                    lambda sent: http_client.send(sent, auth=call.auth, stream=stream),
+                )
+            else:
+                response = http_client.send(request, auth=call.auth, stream=stream)
         except httpx.HTTPError as exc:
             failure = call.transport_error(exc, number)
             call.failed(failure)
