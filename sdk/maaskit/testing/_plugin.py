@@ -96,8 +96,11 @@ def maaskit_mock() -> Iterator[MaaSKitMock]:
     import respx
 
     from ._mock import MOCK_HOST, MaaSKitMock
+    from ._mock_httpx2 import intercept_httpx2
 
     with respx.mock(assert_all_called=False) as router:
         # Only the fake host is mocked: a real server in the same test stays reachable.
         router.route(~respx.patterns.M(host=MOCK_HOST)).pass_through()
-        yield MaaSKitMock(router)
+        # The official openai client (v3) runs on httpx2, which respx does not patch.
+        with intercept_httpx2(router, MOCK_HOST):
+            yield MaaSKitMock(router)
