@@ -77,7 +77,8 @@ def test_rerank_equals_the_cosine_ranking_of_embed(
     assert [r.document for r in top.results] == [None, None]
     if provider == "openai":
         assert ranked.model == EMBEDDING_MODEL
-        assert ranked.usage is not None and ranked.usage.total_tokens > 0
+        assert ranked.usage is not None
+        assert ranked.usage.total_tokens > 0
 
 
 @pytest.mark.parametrize("provider", ["openai", "hf"])
@@ -106,12 +107,10 @@ def test_async_rerank_and_similarity(reference_server: ServerProcess, cosines: l
 
 
 def test_rerank_errors_are_typed(reference_server: ServerProcess) -> None:
-    with _client(reference_server, "openai") as client:
-        with pytest.raises(BadRequestError):
-            client.rerank(model="tiny-shakespeare", query=QUERY, documents=DOCUMENTS)
-    with _client(reference_server, "kserve") as client:
-        with pytest.raises(UnsupportedTaskError):
-            client.rerank(model=EMBEDDING_MODEL, query=QUERY, documents=DOCUMENTS)
+    with _client(reference_server, "openai") as client, pytest.raises(BadRequestError):
+        client.rerank(model="tiny-shakespeare", query=QUERY, documents=DOCUMENTS)
+    with _client(reference_server, "kserve") as client, pytest.raises(UnsupportedTaskError):
+        client.rerank(model=EMBEDDING_MODEL, query=QUERY, documents=DOCUMENTS)
 
 
 @pytest.mark.parametrize("binary_data", [False, True], ids=["json", "binary"])
@@ -129,9 +128,11 @@ def test_infer_embedding_tensor_equals_embed(
             binary_data=binary_data,
             request_id="req-7",
         )
-    assert answer.model_name == EMBEDDING_MODEL and answer.id == "req-7"
+    assert answer.model_name == EMBEDDING_MODEL
+    assert answer.id == "req-7"
     embedding = answer["embedding"]
-    assert embedding.datatype == "FP32" and embedding.shape == [3, len(expected[0])]
+    assert embedding.datatype == "FP32"
+    assert embedding.shape == [3, len(expected[0])]
     array = answer.as_numpy("embedding")
     assert array.shape == (3, len(expected[0]))
     for got, want in zip(array.tolist(), expected, strict=True):
@@ -167,6 +168,8 @@ def test_infer_named_outputs_of_the_classifier(reference_server: ServerProcess) 
 def test_infer_errors_are_typed(
     reference_server: ServerProcess, inputs: dict[str, Any], outputs: list[str] | None, match: str
 ) -> None:
-    with _client(reference_server, "kserve") as client:
-        with pytest.raises(BadRequestError, match=match):
-            client.infer(model=EMBEDDING_MODEL, inputs=inputs, outputs=outputs)
+    with (
+        _client(reference_server, "kserve") as client,
+        pytest.raises(BadRequestError, match=match),
+    ):
+        client.infer(model=EMBEDDING_MODEL, inputs=inputs, outputs=outputs)

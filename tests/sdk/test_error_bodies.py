@@ -155,7 +155,8 @@ async def test_plain_text_500_keeps_its_last_lines(
     assert len(message) <= 500
     # The kept part is whole lines of the end of the body.
     assert TRACEBACK.endswith(message.removeprefix("…\n"))
-    assert error.body is not None and error.body.endswith("Tried to allocate 2.00 GiB")
+    assert error.body is not None
+    assert error.body.endswith("Tried to allocate 2.00 GiB")
     assert error.body.startswith("Traceback (most recent call last):")
 
 
@@ -176,11 +177,15 @@ async def test_unknown_json_shape_shows_the_body(
 def test_last_lines_of_one_long_line() -> None:
     text = "x" * 1000 + "END"
     cut = last_lines(text, 100)
-    assert cut.endswith("END") and len(cut) == 100 and cut.startswith("… ")
+    assert cut.endswith("END")
+    assert len(cut) == 100
+    assert cut.startswith("… ")
 
 
 def test_text_of_body_keeps_start_and_end() -> None:
     body = b"A" * 5000 + b"Z"
     text = text_of_body(body, limit=2000)
-    assert text.startswith("A" * 500) and text.endswith("Z") and "\n…\n" in text
+    assert text.startswith("A" * 500)
+    assert text.endswith("Z")
+    assert "\n…\n" in text
     assert text_of_body(b"short") == "short"

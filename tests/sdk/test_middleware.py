@@ -141,8 +141,8 @@ async def test_runs_once_per_attempt_across_failover(
         base_url=None,
         api_key=None,
         endpoints=[
-            maaskit.Endpoint(name="a", provider="openai", base_url="http://a.test/v1", api_key=SECRET),
-            maaskit.Endpoint(name="b", provider="openai", base_url="http://b.test/v1", api_key=SECRET),
+            maaskit.Endpoint(name=name, provider="openai", base_url=f"http://{name}.test/v1")
+            for name in ("a", "b")
         ],
         middleware=[
             as_middleware(harness, before=lambda r, i: seen.append((i.attempt, i.endpoint)))

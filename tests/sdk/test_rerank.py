@@ -66,7 +66,8 @@ async def test_vllm_rerank(harness: Harness, respx_mock: respx.MockRouter) -> No
     assert ranked.indices == [1, 0]
     assert ranked.scores == [0.99853515625, 0.0005860328674316406]
     assert ranked.results[0].document == DOCS[1]
-    assert ranked.id == "rerank-6b2e" and ranked.usage is not None
+    assert ranked.id == "rerank-6b2e"
+    assert ranked.usage is not None
     assert ranked.usage.total_tokens == 38
 
 
@@ -86,7 +87,8 @@ async def test_vllm_score_is_put_in_input_order(
         "text_2": ["Paris", "Horses"],
     }
     assert similar.scores == [1.0, 0.0003]
-    assert similar.usage is not None and similar.usage.prompt_tokens == 18
+    assert similar.usage is not None
+    assert similar.usage.prompt_tokens == 18
 
 
 def tei(harness: Harness) -> Any:
@@ -121,7 +123,8 @@ async def test_model_in_path_routes(harness: Harness, respx_mock: respx.MockRout
     route = respx_mock.post(f"{TEI}/models/bge/rerank").respond(200, json=[])
     client = harness.client(provider=HFProvider(model_in_path=True), base_url=f"{TEI}/models")
     ranked = await harness.call(client.rerank, model="bge", query="q", documents=["d"])
-    assert route.called and ranked.results == []
+    assert route.called
+    assert ranked.results == []
 
 
 @pytest.mark.parametrize(

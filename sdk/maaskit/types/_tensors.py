@@ -109,7 +109,7 @@ def _check_element(name: str, datatype: str, index: int, value: Any) -> Any:
     def bad() -> TypeError:
         return TypeError(
             f"input {name!r} element {index} is {type(value).__name__} {value!r}, "
-            f"not a {datatype} value"
+            f"which is not a {datatype} element"
         )
 
     if datatype == "BOOL":
@@ -196,27 +196,30 @@ class InferInput(BaseModel):
         ``datatype`` says otherwise), or a scalar (shape ``[1]``)."""
         if isinstance(value, InferInput):
             return value
+        chosen: str | None = datatype
         dtype = getattr(value, "dtype", None)
         if dtype is not None and hasattr(value, "tolist") and hasattr(value, "shape"):
             shape = [int(d) for d in value.shape]
-            if datatype is None:
+            if chosen is None:
                 kind = getattr(dtype, "kind", "")
-                datatype = "BYTES" if kind in ("O", "U", "S") else _FROM_NUMPY.get(str(dtype))  # type: ignore[assignment]
-                if datatype is None:
+                chosen = "BYTES" if kind in ("O", "U", "S") else _FROM_NUMPY.get(str(dtype))
+                if chosen is None:
                     raise TypeError(f"input {name!r}: numpy dtype {dtype} has no v2 datatype")
             flat = value.reshape(-1).tolist()
         else:
             shape, flat = _shape_and_flat(value)
             if not shape:
                 shape = [1]
-            if datatype is None:
-                datatype = _guess_datatype(name, flat)  # type: ignore[assignment]
-        return cls(
-            name=name,
-            datatype=datatype,  # type: ignore[arg-type]
-            shape=shape,
-            data=flat,
-            parameters=dict(parameters or {}),
+            if chosen is None:
+                chosen = _guess_datatype(name, flat)
+        return cls.model_validate(
+            {
+                "name": name,
+                "datatype": chosen,
+                "shape": shape,
+                "data": flat,
+                "parameters": dict(parameters or {}),
+            }
         )
 
     def to_json(self) -> dict[str, Any]:
