@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import maaskit
 import numpy as np
 import numpy.typing as npt
@@ -331,3 +332,29 @@ def test_the_server_still_serves_after_the_bad_inputs(
     assert http.is_model_ready(SENTIMENT)
     assert triton.process.poll() is None
     assert "Stub process" not in triton.log_text()  # no model process died
+
+
+def test_sdk_infer_runs_the_ensemble_steps_on_numeric_tensors(
+    triton: TritonServer, on_triton: maaskit.Client
+) -> None:
+    """``infer()`` on raw tensors: the ensemble's steps called one by one (BYTES in, then
+    INT64 token ids and FP32 hidden states between them, each step's outputs the next one's
+    inputs by name) give the embedding the whole ensemble gives."""
+    model = ENSEMBLES[EMBEDDING]
+    texts = np.array([[t.encode()] for t in TEXTS], dtype=np.object_)
+    available: dict[str, object] = {"text": texts}
+    kinds: set[str] = set()
+    for step in STEPS:
+        name = f"{model}_{step}"
+        metadata = httpx.get(f"{triton.url}/v2/models/{name}", timeout=30).json()
+        inputs = {tensor["name"]: available[tensor["name"]] for tensor in metadata["inputs"]}
+        answer = on_triton.infer(model=name, inputs=inputs)
+        assert answer.model_name == name
+        kinds.update(output.datatype for output in answer.outputs)
+        available.update({output: answer.as_numpy(output) for output in answer.names})
+    assert {"INT64", "FP32"} <= kinds
+    whole = on_triton.infer(model=model, inputs={"text": texts}, outputs=["embedding"])
+    assert whole.names == ["embedding"]
+    stepwise = np.asarray(available["embedding"], dtype=np.float64)
+    assert stepwise.shape == (len(TEXTS), 384)
+    assert min(cosines(stepwise, whole.as_numpy("embedding").astype(np.float64))) >= MIN_COSINE
