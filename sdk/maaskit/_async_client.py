@@ -422,6 +422,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         top_n: int | None = None,
         return_documents: bool = True,
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
@@ -440,6 +441,8 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
             top_n: Return only the best ``top_n`` (default all).
             return_documents: Put each document's text on its result (``document``).
             tags: Only endpoints with these tags serve the call.
+            privacy: This call's masker (``False``: off), else the client's: the query and
+                documents are masked before they are sent; results carry the caller's texts.
             extra_body: Provider-specific fields merged into the request body (e.g. TEI's
                 ``truncate``, ``raw_scores``).
             timeout: This call's timeout (seconds or a :class:`Timeout`).
@@ -468,8 +471,10 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
             extra_query=extra_query,
             idempotency_key=idempotency_key,
         )
+        session = self._session(privacy)
+        sent = request if session is None else await amask_request(session, request)
         result = await self._transport.request(
-            RERANK, request, tags=check_tags(tags), per_call=per_call
+            RERANK, sent, tags=check_tags(tags), per_call=per_call
         )
         return check_rerank(result, request)
 
@@ -480,6 +485,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         source: str,
         sentences: str | Sequence[str],
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
@@ -496,6 +502,8 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
             source: The text compared with every sentence.
             sentences: The texts it is compared with.
             tags: Only endpoints with these tags serve the call.
+            privacy: This call's masker (``False``: off), else the client's: every text is
+                masked before it is sent.
             extra_body: Provider-specific fields merged into the request body.
             timeout: This call's timeout (seconds or a :class:`Timeout`).
             max_retries: This call's retries after the first attempt.
@@ -516,8 +524,10 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
             extra_query=extra_query,
             idempotency_key=idempotency_key,
         )
+        session = self._session(privacy)
+        sent = request if session is None else await amask_request(session, request)
         result = await self._transport.request(
-            SIMILARITY, request, tags=check_tags(tags), per_call=per_call
+            SIMILARITY, sent, tags=check_tags(tags), per_call=per_call
         )
         return check_similarity(result, request)
 

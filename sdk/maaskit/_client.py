@@ -455,6 +455,7 @@ class Client(BaseClient[httpx.Client]):
         top_n: int | None = None,
         return_documents: bool = True,
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
@@ -473,6 +474,8 @@ class Client(BaseClient[httpx.Client]):
             top_n: Return only the best ``top_n`` (default all).
             return_documents: Put each document's text on its result (``document``).
             tags: Only endpoints with these tags serve the call.
+            privacy: This call's masker (``False``: off), else the client's: the query and
+                documents are masked before they are sent; results carry the caller's texts.
             extra_body: Provider-specific fields merged into the request body (e.g. TEI's
                 ``truncate``, ``raw_scores``).
             timeout: This call's timeout (seconds or a :class:`Timeout`).
@@ -501,7 +504,9 @@ class Client(BaseClient[httpx.Client]):
             extra_query=extra_query,
             idempotency_key=idempotency_key,
         )
-        result = self._transport.request(RERANK, request, tags=check_tags(tags), per_call=per_call)
+        session = self._session(privacy)
+        sent = request if session is None else mask_request(session, request)
+        result = self._transport.request(RERANK, sent, tags=check_tags(tags), per_call=per_call)
         return check_rerank(result, request)
 
     def similarity(
@@ -511,6 +516,7 @@ class Client(BaseClient[httpx.Client]):
         source: str,
         sentences: str | Sequence[str],
         tags: Mapping[str, str] | None = None,
+        privacy: Any = None,
         extra_body: Mapping[str, Any] | None = None,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
@@ -527,6 +533,8 @@ class Client(BaseClient[httpx.Client]):
             source: The text compared with every sentence.
             sentences: The texts it is compared with.
             tags: Only endpoints with these tags serve the call.
+            privacy: This call's masker (``False``: off), else the client's: every text is
+                masked before it is sent.
             extra_body: Provider-specific fields merged into the request body.
             timeout: This call's timeout (seconds or a :class:`Timeout`).
             max_retries: This call's retries after the first attempt.
@@ -547,9 +555,9 @@ class Client(BaseClient[httpx.Client]):
             extra_query=extra_query,
             idempotency_key=idempotency_key,
         )
-        result = self._transport.request(
-            SIMILARITY, request, tags=check_tags(tags), per_call=per_call
-        )
+        session = self._session(privacy)
+        sent = request if session is None else mask_request(session, request)
+        result = self._transport.request(SIMILARITY, sent, tags=check_tags(tags), per_call=per_call)
         return check_similarity(result, request)
 
     def models(self, *, tags: Mapping[str, str] | None = None) -> list[ModelInfo]:

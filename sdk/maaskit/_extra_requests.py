@@ -136,7 +136,9 @@ def similarity_request(
 
 def check_rerank(result: RerankResponse, request: RerankRequest) -> RerankResponse:
     """Indices must name documents that were sent; ``top_n`` holds whatever the server did
-    (TEI has no ``top_n``); a document the server did not echo is filled in when asked for."""
+    (TEI has no ``top_n``). ``document`` is the caller's own text (``request`` is the request
+    before masking): a server that echoes no text, or echoes the masked one, gives it back the
+    same way."""
     count = len(request.documents)
     for item in result.results:
         if item.index >= count:
@@ -144,7 +146,7 @@ def check_rerank(result: RerankResponse, request: RerankRequest) -> RerankRespon
                 f"rerank result index {item.index} is out of range for {count} documents",
                 body=str(result.raw)[:2000],
             )
-        if request.return_documents and item.document is None:
+        if request.return_documents or item.document is not None:
             item.document = request.documents[item.index]
     if request.top_n is not None:
         result.results = result.results[: request.top_n]

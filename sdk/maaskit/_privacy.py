@@ -22,7 +22,9 @@ from .types import (
     Completion,
     CompletionRequest,
     EmbeddingRequest,
+    RerankRequest,
     Result,
+    SimilarityRequest,
 )
 
 __all__ = ["ChunkRestorer", "Session", "amask_request", "mask_request", "open_session"]
@@ -87,6 +89,12 @@ def _texts(request: BaseModel) -> Iterator[str]:
         yield from [request.prompt] if isinstance(request.prompt, str) else request.prompt
     elif isinstance(request, (EmbeddingRequest, ClassificationRequest)):
         yield from [request.input] if isinstance(request.input, str) else request.input
+    elif isinstance(request, RerankRequest):
+        yield request.query
+        yield from request.documents
+    elif isinstance(request, SimilarityRequest):
+        yield request.source
+        yield from request.sentences
 
 
 def _rebuild(request: RequestT, masked: Iterator[str]) -> RequestT:
@@ -112,6 +120,14 @@ def _rebuild(request: RequestT, masked: Iterator[str]) -> RequestT:
         texts: Any = request.input
         texts = next(masked) if isinstance(texts, str) else [next(masked) for _ in texts]
         return cast(RequestT, request.model_copy(update={"input": texts}))
+    if isinstance(request, RerankRequest):
+        query = next(masked)
+        documents = [next(masked) for _ in request.documents]
+        return cast(RequestT, request.model_copy(update={"query": query, "documents": documents}))
+    if isinstance(request, SimilarityRequest):
+        source = next(masked)
+        sentences = [next(masked) for _ in request.sentences]
+        return cast(RequestT, request.model_copy(update={"source": source, "sentences": sentences}))
     return request
 
 

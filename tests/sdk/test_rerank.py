@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import maaskit
 import pytest
 import respx
+from maaskit.privacy import Masker
 from maaskit.providers import HFProvider
 
 from .conftest import BASE_URL, Harness
@@ -176,3 +178,34 @@ async def test_providers_without_rerank_refuse_it(harness: Harness, provider: st
         await harness.call(client.rerank, model="m", query="q", documents=DOCS)
     with pytest.raises(maaskit.UnsupportedTaskError, match="no 'similarity' task"):
         await harness.call(client.similarity, model="m", source="q", sentences=DOCS)
+
+
+async def test_privacy_masks_query_and_documents_and_results_carry_the_callers_texts(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    documents = ["Mail alice@example.com today", "Nothing personal here"]
+    echoed: list[str] = []
+
+    def answer(request: Any) -> Any:
+        body = json.loads(request.content)
+        echoed.extend([body["query"], *body["documents"]])
+        results = [
+            {"index": i, "relevance_score": 1.0 - i / 10, "document": {"text": text}}
+            for i, text in enumerate(body["documents"])
+        ]
+        return httpx.Response(200, json={"model": "m", "results": results})
+
+    respx_mock.post(f"{BASE_URL}/rerank").mock(side_effect=answer)
+    score = respx_mock.post(f"{BASE_URL}/score").respond(
+        200, json={"data": [{"index": 0, "score": 0.5}, {"index": 1, "score": 0.25}]}
+    )
+    client = harness.client(privacy=Masker())
+    ranked = await harness.call(
+        client.rerank, model="m", query="Who wrote to bob@example.org?", documents=documents
+    )
+    assert echoed == ["Who wrote to <EMAIL_1>?", "Mail <EMAIL_2> today", "Nothing personal here"]
+    assert [r.document for r in ranked.results] == documents
+
+    await harness.call(client.similarity, model="m", source="bob@example.org", sentences=documents)
+    sent_body = json.loads(score.calls.last.request.content)
+    assert "example" not in json.dumps(sent_body)
