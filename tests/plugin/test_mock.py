@@ -11,6 +11,7 @@ import maaskit
 import pytest
 from maaskit.testing import MaaSKitMock
 from maaskit.testing._mock_bodies import fake_vector
+from maaskit.testing._mock_ranking import cosine
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -147,3 +148,47 @@ def test_other_hosts_are_not_mocked(maaskit_mock: MaaSKitMock) -> None:
     with pytest.raises(httpx.ConnectError):
         httpx.get("http://127.0.0.1:9/", timeout=2)
     assert maaskit_mock.requests == []
+
+
+def test_rerank_and_score_mocks_rank_by_the_mocked_embeddings(maaskit_mock: MaaSKitMock) -> None:
+    maaskit_mock.openai.rerank()
+    maaskit_mock.openai.score()
+    documents = ["cat", "a query", "dog"]
+    client = maaskit_mock.client()
+    ranked = client.rerank(model="m", query="a query", documents=documents, top_n=2)
+    expected = sorted(range(3), key=lambda i: -cosine("a query", documents[i]))[:2]
+    assert ranked.indices == expected
+    assert ranked.indices[0] == 1  # the same text scores 1.0
+    assert ranked.scores[0] == pytest.approx(1.0)
+    similar = client.similarity(model="m", source="a query", sentences=documents)
+    assert similar.scores == pytest.approx([cosine("a query", d) for d in documents])
+
+
+def test_hf_rerank_and_similarity_mocks(maaskit_mock: MaaSKitMock) -> None:
+    maaskit_mock.hf.rerank(model="bge")
+    maaskit_mock.hf.similarity(model="bge")
+    client = maaskit_mock.client("hf")
+    ranked = client.rerank(model="bge", query="x", documents=["y", "x"])
+    assert ranked.indices == [1, 0]
+    assert ranked.results[0].document == "x"
+    assert client.similarity(model="bge", source="x", sentences=["x"]).scores == pytest.approx(
+        [1.0]
+    )
+
+
+def test_kserve_infer_mock_answers_the_outputs_asked_for(maaskit_mock: MaaSKitMock) -> None:
+    outputs = [
+        {"name": "predict", "datatype": "INT64", "shape": [1, 1], "data": [2]},
+        {"name": "predict_proba", "datatype": "FP64", "shape": [1, 3], "data": [0.1, 0.2, 0.7]},
+    ]
+    route = maaskit_mock.kserve.infer(model="iris", outputs=outputs)
+    client = maaskit_mock.client("kserve")
+    inputs = {"predict": [[5.1, 3.5, 1.4, 0.2]]}
+    answer = client.infer(model="iris", inputs=inputs, outputs=["predict_proba"])
+    assert answer.names == ["predict_proba"]
+    assert answer["predict_proba"].data == [0.1, 0.2, 0.7]
+    assert maaskit_mock.last_json()["inputs"][0]["datatype"] == "FP32"
+    assert client.infer(model="iris", inputs=inputs).names == ["predict", "predict_proba"]
+    with pytest.raises(maaskit.BadRequestError, match="unknown output 'nope'"):
+        client.infer(model="iris", inputs=inputs, outputs=["nope"])
+    assert route.call_count == 3

@@ -26,6 +26,7 @@ from .._client import Client
 from .._retry import RetryPolicy
 from ..providers import HFProvider, Provider
 from . import _mock_bodies as bodies
+from . import _mock_ranking as ranking
 from ._mock_protocols import HFMock, KServeMock, OllamaMock, ProtocolMock
 
 __all__ = ["MOCK_HOST", "MaaSKitMock", "OpenAIMock"]
@@ -171,6 +172,26 @@ class OpenAIMock(ProtocolMock):
             return httpx.Response(200, json={"object": "list", "model": model, "data": data})
 
         return self._route("POST", "/classify", answer, errors, retry_after, status)
+
+    def rerank(
+        self,
+        *,
+        errors: Sequence[int] = (),
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> respx.Route:
+        """vLLM's ``/rerank``: documents best first by the cosine of their ``fake_vector``."""
+        return self._route("POST", "/rerank", ranking.vllm_rerank, errors, retry_after, status)
+
+    def score(
+        self,
+        *,
+        errors: Sequence[int] = (),
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> respx.Route:
+        """vLLM's ``/score``: ``text_1`` against each ``text_2`` (the SDK's ``similarity()``)."""
+        return self._route("POST", "/score", ranking.vllm_score, errors, retry_after, status)
 
     def models(self, ids: Sequence[str] = ("mock-model",)) -> respx.Route:
         data = [{"id": name, "object": "model", "owned_by": "maaskit-mock"} for name in ids]

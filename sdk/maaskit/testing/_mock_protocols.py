@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -11,6 +11,7 @@ import httpx
 import respx
 
 from . import _mock_bodies as bodies
+from . import _mock_ranking as ranking
 
 __all__ = ["HFMock", "KServeMock", "OllamaMock", "ProtocolMock"]
 
@@ -146,6 +147,30 @@ class HFMock(ProtocolMock):
             self._route("POST", f"{prefix}/generate_stream", stream, errors, retry_after, status),
         )
 
+    def rerank(
+        self,
+        model: str = "mock-model",
+        *,
+        errors: Sequence[int] = (),
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> respx.Route:
+        """TEI's ``/rerank``: ``[{"index", "score"}]`` best first (cosines of fake vectors)."""
+        path = self._model(model) + "/rerank"
+        return self._route("POST", path, ranking.tei_rerank, errors, retry_after, status)
+
+    def similarity(
+        self,
+        model: str = "mock-model",
+        *,
+        errors: Sequence[int] = (),
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> respx.Route:
+        """TEI's ``/similarity``: one cosine per sentence."""
+        path = self._model(model) + "/similarity"
+        return self._route("POST", path, ranking.tei_similarity, errors, retry_after, status)
+
 
 class KServeMock(ProtocolMock):
     """Open Inference Protocol v2: ``/v2/models/{model}/infer`` with JSON tensors."""
@@ -209,6 +234,24 @@ class KServeMock(ProtocolMock):
                 "data": [x for vector in vectors for x in vector],
             }
             return httpx.Response(200, json={"model_name": model, "outputs": [output]})
+
+        return self._route("POST", self._infer(model), answer, errors, retry_after, status)
+
+    def infer(
+        self,
+        model: str = "mock-model",
+        outputs: Sequence[Mapping[str, Any]] = (),
+        *,
+        errors: Sequence[int] = (),
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> respx.Route:
+        """Raw tensors: answers ``outputs`` (``{"name", "datatype", "shape", "data"}`` each),
+        only the ones the request names when it names some (a 400 for an unknown name)."""
+        given = list(outputs)
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            return ranking.infer_answer(request, model, given)
 
         return self._route("POST", self._infer(model), answer, errors, retry_after, status)
 
