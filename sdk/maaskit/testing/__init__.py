@@ -17,9 +17,9 @@ Fixtures:
 * ``maaskit_mock`` (function): respx mocks of ``openai``, ``hf``, ``kserve`` and ``ollama``
   answering protocol-accurate bodies (``maaskit_mock.openai.chat(reply="hi")``,
   ``.embeddings(dim=384)``, ``.rerank()``, ``kserve.infer(outputs=[...])``, streaming,
-  ``errors=[503]``…), recording every request. It
-  answers clients on ``httpx`` (through respx) and on ``httpx2`` (the official ``openai``
-  client from v3); clients on other HTTP stacks need ``maaskit_server``.
+  ``errors=[503]``…), recording every request. It answers clients on ``httpx`` (through
+  respx) and on ``httpx2`` (the official ``openai`` client from v3); clients on other HTTP
+  stacks need ``maaskit_server``.
 
 Helpers (no fixture: they need a repository):
 
