@@ -30,7 +30,7 @@ from ._extra_requests import (
     similarity_request,
 )
 from ._hooks import AttemptHook
-from ._middleware import AsyncMiddleware, check_middleware
+from ._middleware import AsyncMiddleware, check_client_middleware
 from ._privacy import ChunkRestorer, amask_request, restore_result
 from ._retry import RetryPolicy
 from ._retry_budget import RetryBudget
@@ -133,7 +133,9 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
             privacy=privacy,
             make_http_client=httpx.AsyncClient,
         )
-        self._core.middleware = check_middleware(middleware)
+        self._core.middleware = check_client_middleware(
+            middleware, self._core.router.endpoints, is_async=True
+        )
         self._sleep = sleep
         self._transport = AsyncTransport(self._core, self._http_for, sleep=sleep)
 

@@ -97,9 +97,10 @@ class AsyncTransport:
         http_client = self._http_for(call.current.endpoint)
         request = call.build(http_client, number)
         try:
-            if self.core.middleware:
+            chain = call.middleware()
+            if chain:
                 response = await run_async_chain(
-                    self.core.middleware,
+                    chain,
                     request,
                     call.attempt_info(number),
                     lambda sent: http_client.send(sent, auth=call.auth, stream=stream),

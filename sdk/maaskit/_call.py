@@ -360,6 +360,11 @@ class Call:
         extra = self.per_call.extra_query if self.per_call is not None else {}
         return {**params, **extra} or None
 
+    def middleware(self) -> tuple[Any, ...]:
+        """The chain of this attempt: the client's, then its endpoint's."""
+        own = self.current.endpoint.middleware if self.current is not None else ()
+        return self.core.middleware + own if own else self.core.middleware
+
     def attempt_info(self, attempt: int) -> AttemptInfo:
         """What the middleware chain is told of this attempt."""
         name = self.current.endpoint.name if self.current is not None else "-"

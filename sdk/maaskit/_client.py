@@ -28,7 +28,7 @@ from ._extra_requests import (
     similarity_request,
 )
 from ._hooks import AttemptHook
-from ._middleware import Middleware, check_middleware
+from ._middleware import Middleware, check_client_middleware
 from ._privacy import ChunkRestorer, mask_request, restore_result
 from ._retry import RetryPolicy
 from ._retry_budget import RetryBudget
@@ -174,7 +174,9 @@ class Client(BaseClient[httpx.Client]):
             privacy=privacy,
             make_http_client=httpx.Client,
         )
-        self._core.middleware = check_middleware(middleware)
+        self._core.middleware = check_client_middleware(
+            middleware, self._core.router.endpoints, is_async=False
+        )
         self._sleep = sleep
         self._transport = SyncTransport(self._core, self._http_for, sleep=sleep)
 

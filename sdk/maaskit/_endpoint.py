@@ -18,6 +18,7 @@ import httpx
 
 from ._auth import BearerAuth, KeySource
 from ._config import Timeout, check_base_url
+from ._middleware import check_middleware
 from ._tasks import TASKS
 from .providers import Provider, get_provider
 
@@ -111,7 +112,8 @@ class Endpoint:
         models: ``{public name: this provider's model name}``; ``None`` serves every name
             unchanged. A call for a name not in the map skips this endpoint.
         tasks: Task names this endpoint serves (``chat``, ``complete``, ``embed``,
-            ``classify``, ``models``); ``None`` trusts what the provider supports.
+            ``classify``, ``models``, ``infer``, ``rerank``, ``similarity``); ``None`` trusts
+            what the provider supports.
         price: What a call costs here (:class:`Price`), for ``cheapest``, ``best_value``,
             budgets and ``Usage.cost``.
         max_context: Longest prompt + ``max_tokens`` in tokens; longer calls skip this
@@ -131,6 +133,9 @@ class Endpoint:
         stream_usage: For ``openai`` streams, ask for ``stream_options.include_usage`` when
             the call did not, so streamed tokens and cost reach the ledger (the extra
             usage-only chunk is kept out of the stream the caller reads).
+        middleware: Middleware for attempts sent to this endpoint only, run inside the
+            client's (plain functions for a ``Client``, ``async`` ones for an
+            ``AsyncClient``; see ``maaskit.Middleware``), e.g. one backend's request signing.
     """
 
     name: str
@@ -152,6 +157,7 @@ class Endpoint:
     budget: Budget | None = None
     failover_statuses: frozenset[int] = frozenset()
     stream_usage: bool = True
+    middleware: tuple[Any, ...] = ()
     protocol: Provider = field(init=False, repr=False, compare=False)
 
     def __post_init__(self, api_key: KeySource | None) -> None:
@@ -216,6 +222,10 @@ class Endpoint:
         if any(isinstance(s, bool) or not isinstance(s, int) for s in statuses):
             raise TypeError(f"{owner}: failover_statuses must be HTTP status ints")
         set_(self, "failover_statuses", statuses)
+        try:
+            set_(self, "middleware", check_middleware(self.middleware))
+        except TypeError as exc:
+            raise TypeError(f"{owner}: {exc}") from None
 
     def _check_models(self, owner: str) -> None:
         if self.models is None:

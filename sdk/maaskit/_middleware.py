@@ -20,11 +20,14 @@ so the key cannot leak into what a middleware logs or keeps. ``on_attempt`` rema
 simplest way to observe attempts; middleware is for acting on them.
 
 ``Client(middleware=[...])`` takes plain functions; ``AsyncClient(middleware=[...])`` takes
-``async`` ones (``await call_next(request)``).
+``async`` ones (``await call_next(request)``); the wrong kind is a ``TypeError`` at
+construction. ``Endpoint(middleware=[...])`` adds middleware for one backend, run inside the
+client's.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +40,7 @@ __all__ = [
     "AttemptInfo",
     "CallNext",
     "Middleware",
+    "check_client_middleware",
     "check_middleware",
     "run_async_chain",
     "run_chain",
@@ -61,7 +65,15 @@ AsyncCallNext = Callable[[httpx.Request], Awaitable[httpx.Response]]
 AsyncMiddleware = Callable[[httpx.Request, AsyncCallNext, AttemptInfo], Awaitable[httpx.Response]]
 
 
-def check_middleware(middleware: Any) -> tuple[Any, ...]:
+def _is_async(function: Any) -> bool:
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
+        getattr(function, "__call__", None)  # noqa: B004 - an object with async __call__
+    )
+
+
+def check_middleware(middleware: Any, *, is_async: bool | None = None) -> tuple[Any, ...]:
+    """The middleware as a tuple of callables; with ``is_async`` given, each must be an
+    ``async`` function (``AsyncClient``) or must not be one (``Client``)."""
     if middleware is None:
         return ()
     if isinstance(middleware, (str, bytes)) or not isinstance(middleware, Sequence):
@@ -69,7 +81,29 @@ def check_middleware(middleware: Any) -> tuple[Any, ...]:
     for index, item in enumerate(middleware):
         if not callable(item):
             raise TypeError(f"middleware[{index}] is not callable: {item!r}")
+        if is_async is True and not _is_async(item):
+            raise TypeError(
+                f"middleware[{index}] ({item!r}) must be an async function for an AsyncClient"
+            )
+        if is_async is False and _is_async(item):
+            raise TypeError(
+                f"middleware[{index}] ({item!r}) is an async function; a Client needs plain "
+                "functions (use it with AsyncClient)"
+            )
     return tuple(middleware)
+
+
+def check_client_middleware(
+    middleware: Any, endpoints: Sequence[Any], *, is_async: bool
+) -> tuple[Any, ...]:
+    """A client's own middleware, and its endpoints' checked against its kind."""
+    checked = check_middleware(middleware, is_async=is_async)
+    for endpoint in endpoints:
+        try:
+            check_middleware(endpoint.middleware, is_async=is_async)
+        except TypeError as exc:
+            raise TypeError(f"endpoint {endpoint.name!r}: {exc}") from None
+    return checked
 
 
 def _copy(request: httpx.Request) -> httpx.Request:

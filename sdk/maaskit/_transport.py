@@ -102,9 +102,10 @@ class SyncTransport:
         http_client = self._http_for(call.current.endpoint)
         request = call.build(http_client, number)
         try:
-            if self.core.middleware:
+            chain = call.middleware()
+            if chain:
                 response = run_chain(
-                    self.core.middleware,
+                    chain,
                     request,
                     call.attempt_info(number),
                     lambda sent: http_client.send(sent, auth=call.auth, stream=stream),

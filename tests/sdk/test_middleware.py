@@ -262,3 +262,55 @@ async def test_streams_go_through_the_chain(harness: Harness, respx_mock: respx.
     chunks = await harness.collect(stream)
     assert "".join(c.text or "" for c in chunks) == "hi"
     assert route.calls.last.request.headers["x-s"] == "1"
+
+
+async def test_endpoint_middleware_runs_inside_the_clients_for_its_endpoint_only(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    respx_mock.post("http://a.test/v1/embeddings").respond(503)
+    b = respx_mock.post("http://b.test/v1/embeddings").respond(200, json=ANSWER)
+    order: list[str] = []
+
+    def on(label: str) -> Any:
+        return as_middleware(harness, before=lambda r, i: order.append(f"{label}:{i.endpoint}"))
+
+    def sign_b(request: httpx.Request, info: AttemptInfo) -> None:
+        request.headers["X-B-Signature"] = "sig"
+
+    client = harness.client(
+        base_url=None,
+        api_key=None,
+        endpoints=[
+            maaskit.Endpoint(name="a", provider="openai", base_url="http://a.test/v1"),
+            maaskit.Endpoint(
+                name="b",
+                provider="openai",
+                base_url="http://b.test/v1",
+                middleware=(on("b-own"), as_middleware(harness, before=sign_b)),
+            ),
+        ],
+        middleware=[on("client")],
+    )
+    await embed(harness, client)
+    assert order == ["client:a", "client:b", "b-own:b"]
+    assert b.calls.last.request.headers["x-b-signature"] == "sig"
+
+
+def test_the_wrong_kind_of_middleware_is_refused_at_construction() -> None:
+    def plain(request: httpx.Request, call_next: maaskit.CallNext, info: AttemptInfo) -> Any:
+        return call_next(request)
+
+    async def coroutine(
+        request: httpx.Request, call_next: maaskit.AsyncCallNext, info: AttemptInfo
+    ) -> Any:
+        return await call_next(request)
+
+    with pytest.raises(TypeError, match="is an async function; a Client needs plain"):
+        maaskit.Client(base_url=BASE_URL, api_key=SECRET, middleware=[coroutine])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="must be an async function for an AsyncClient"):
+        maaskit.AsyncClient(base_url=BASE_URL, api_key=SECRET, middleware=[plain])  # type: ignore[list-item]
+    endpoint = maaskit.Endpoint(name="e", provider="openai", base_url=BASE_URL, middleware=(plain,))
+    with pytest.raises(TypeError, match="endpoint 'e': middleware"):
+        maaskit.AsyncClient(endpoints=[endpoint])
+    with pytest.raises(TypeError, match="endpoint 'x': middleware must be a list"):
+        maaskit.Endpoint(name="x", provider="openai", base_url=BASE_URL, middleware=plain)  # type: ignore[arg-type]
