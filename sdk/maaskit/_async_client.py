@@ -357,6 +357,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         outputs: Sequence[str | RequestedOutput] | None = None,
         parameters: Mapping[str, Any] | None = None,
         binary_data: bool = False,
+        binary_inputs: bool = False,
         model_version: str | None = None,
         request_id: str | None = None,
         tags: Mapping[str, str] | None = None,
@@ -382,6 +383,8 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
                 a model's own settings).
             binary_data: Ask for the outputs in Triton's binary tensor format (decoded the
                 same way; smaller and faster for large tensors).
+            binary_inputs: Send the inputs in that format too (Triton, the maaskit server;
+                not every KServe server takes it).
             model_version: The version path (``/versions/{v}``); default the server's.
             request_id: The request's ``id``, echoed back as ``InferResponse.id``.
             tags: Only endpoints with these tags serve the call.
@@ -401,6 +404,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
             outputs=outputs,
             parameters=parameters,
             binary_data=binary_data,
+            binary_inputs=binary_inputs,
             model_version=model_version,
             request_id=request_id,
         )

@@ -247,9 +247,9 @@ class Call:
                 http_request, json={**http_request.json, **per_call.extra_body}
             )
         # Encoded once per endpoint; it also fails here, before anything is sent.
-        content = (
-            None if http_request.json is None else encode_json(http_request.json, self.task.name)
-        )
+        content = http_request.content  # a binary body is sent as the provider built it
+        if content is None and http_request.json is not None:
+            content = encode_json(http_request.json, self.task.name)
         if self.idempotency_key is None and not http_request.idempotent:
             self.idempotency_key = f"maaskit-{uuid.uuid4()}"
         # An empty path is the base URL itself (a Hugging Face model endpoint is POSTed to

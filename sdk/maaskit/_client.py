@@ -392,6 +392,7 @@ class Client(BaseClient[httpx.Client]):
         outputs: Sequence[str | RequestedOutput] | None = None,
         parameters: Mapping[str, Any] | None = None,
         binary_data: bool = False,
+        binary_inputs: bool = False,
         model_version: str | None = None,
         request_id: str | None = None,
         tags: Mapping[str, str] | None = None,
@@ -417,6 +418,8 @@ class Client(BaseClient[httpx.Client]):
                 a model's own settings).
             binary_data: Ask for the outputs in Triton's binary tensor format (decoded the
                 same way; smaller and faster for large tensors).
+            binary_inputs: Send the inputs in that format too (Triton, the maaskit server;
+                not every KServe server takes it).
             model_version: The version path (``/versions/{v}``); default the server's.
             request_id: The request's ``id``, echoed back as ``InferResponse.id``.
             tags: Only endpoints with these tags serve the call.
@@ -436,6 +439,7 @@ class Client(BaseClient[httpx.Client]):
             outputs=outputs,
             parameters=parameters,
             binary_data=binary_data,
+            binary_inputs=binary_inputs,
             model_version=model_version,
             request_id=request_id,
         )

@@ -76,17 +76,20 @@ def infer_request(
     outputs: Any,
     parameters: Any,
     binary_data: Any,
+    binary_inputs: Any,
     model_version: Any,
     request_id: Any,
 ) -> InferRequest:
-    if not isinstance(binary_data, bool):
-        raise TypeError(f"binary_data must be True or False, got {binary_data!r}")
+    for name, flag in (("binary_data", binary_data), ("binary_inputs", binary_inputs)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
     return InferRequest(
         model=check_model(model),
         inputs=coerce_inputs(inputs),
         outputs=coerce_outputs(outputs),
         parameters=_check_mapping("parameters", parameters),
         binary_data=binary_data,
+        binary_inputs=binary_inputs,
         model_version=_check_optional_str("model_version", model_version),
         id=_check_optional_str("request_id", request_id),
     )

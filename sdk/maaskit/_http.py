@@ -11,13 +11,16 @@ __all__ = ["HttpRequest", "HttpResponse"]
 
 @dataclass(frozen=True)
 class HttpRequest:
-    """What to send: ``path`` is relative to the endpoint's base URL."""
+    """What to send: ``path`` is relative to the endpoint's base URL. The body is ``json``,
+    or ``content`` as is (a binary body, e.g. KServe's binary tensors; its ``Content-Type``
+    goes in ``headers``)."""
 
     method: str
     path: str
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
+    content: bytes | None = None
 
     @property
     def idempotent(self) -> bool:

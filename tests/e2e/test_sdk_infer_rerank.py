@@ -113,9 +113,13 @@ def test_rerank_errors_are_typed(reference_server: ServerProcess) -> None:
         client.rerank(model=EMBEDDING_MODEL, query=QUERY, documents=DOCUMENTS)
 
 
-@pytest.mark.parametrize("binary_data", [False, True], ids=["json", "binary"])
+@pytest.mark.parametrize(
+    ("binary_data", "binary_inputs"),
+    [(False, False), (True, False), (True, True)],
+    ids=["json", "binary-out", "binary-in-out"],
+)
 def test_infer_embedding_tensor_equals_embed(
-    reference_server: ServerProcess, binary_data: bool
+    reference_server: ServerProcess, binary_data: bool, binary_inputs: bool
 ) -> None:
     texts = [QUERY, *DOCUMENTS[:2]]
     with _client(reference_server, "openai") as client:
@@ -126,6 +130,7 @@ def test_infer_embedding_tensor_equals_embed(
             inputs=[InferInput(name="text", datatype="BYTES", shape=[3, 1], data=texts)],
             outputs=["embedding"],
             binary_data=binary_data,
+            binary_inputs=binary_inputs,
             request_id="req-7",
         )
     assert answer.model_name == EMBEDDING_MODEL

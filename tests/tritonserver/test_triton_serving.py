@@ -334,8 +334,9 @@ def test_the_server_still_serves_after_the_bad_inputs(
     assert "Stub process" not in triton.log_text()  # no model process died
 
 
+@pytest.mark.parametrize("binary", [False, True], ids=["json", "binary"])
 def test_sdk_infer_runs_the_ensemble_steps_on_numeric_tensors(
-    triton: TritonServer, on_triton: maaskit.Client
+    triton: TritonServer, on_triton: maaskit.Client, binary: bool
 ) -> None:
     """``infer()`` on raw tensors: the ensemble's steps called one by one (BYTES in, then
     INT64 token ids and FP32 hidden states between them, each step's outputs the next one's
@@ -348,7 +349,9 @@ def test_sdk_infer_runs_the_ensemble_steps_on_numeric_tensors(
         name = f"{model}_{step}"
         metadata = httpx.get(f"{triton.url}/v2/models/{name}", timeout=30).json()
         inputs = {tensor["name"]: available[tensor["name"]] for tensor in metadata["inputs"]}
-        answer = on_triton.infer(model=name, inputs=inputs)
+        answer = on_triton.infer(
+            model=name, inputs=inputs, binary_inputs=binary, binary_data=binary
+        )
         assert answer.model_name == name
         kinds.update(output.datatype for output in answer.outputs)
         available.update({output: answer.as_numpy(output) for output in answer.names})

@@ -268,6 +268,7 @@ class InferRequest(BaseModel):
     model_version: str | None = None
     id: str | None = None
     binary_data: bool = False
+    binary_inputs: bool = False
 
 
 class InferOutput(BaseModel):

@@ -299,3 +299,49 @@ async def test_per_call_options_are_not_sent_in_the_body(
     assert request.headers["x-tenant"] == "t1"
     assert request.url.params["trace"] == "1"
     assert set(sent(route)) == {"inputs"}
+
+
+async def test_binary_inputs_follow_the_binary_tensor_extension(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    route = respx_mock.post(INFER).respond(200, json=MLSERVER_ANSWER)
+    await harness.call(
+        kserve(harness).infer,
+        model="iris",
+        inputs=[
+            InferInput(name="x", datatype="FP32", shape=[1, 2], data=[0.5, 2.0]),
+            InferInput(name="ids", datatype="INT64", shape=[2], data=[7, -1]),
+            InferInput(name="text", datatype="BYTES", shape=[2], data=["hé", "b"]),
+        ],
+        binary_inputs=True,
+    )
+    request: httpx.Request = route.calls.last.request
+    assert request.headers["content-type"] == "application/octet-stream"
+    length = int(request.headers["inference-header-content-length"])
+    header = json.loads(request.content[:length])
+    floats = struct.pack("<2f", 0.5, 2.0)
+    ints = struct.pack("<2q", 7, -1)
+    texts = struct.pack("<I", 3) + "hé".encode() + struct.pack("<I", 1) + b"b"
+    assert header == {
+        "inputs": [
+            {
+                "name": "x",
+                "datatype": "FP32",
+                "shape": [1, 2],
+                "parameters": {"binary_data_size": 8},
+            },
+            {
+                "name": "ids",
+                "datatype": "INT64",
+                "shape": [2],
+                "parameters": {"binary_data_size": 16},
+            },
+            {
+                "name": "text",
+                "datatype": "BYTES",
+                "shape": [2],
+                "parameters": {"binary_data_size": len(texts)},
+            },
+        ]
+    }
+    assert request.content[length:] == floats + ints + texts

@@ -17,8 +17,9 @@ Routes:
 * infer: ``client.infer(model=, inputs=, outputs=)`` sends any tensors (numeric ``FP32``,
   ``INT64``, ``BOOL``… or ``BYTES``) as JSON to ``…/infer`` and returns every output by name
   (:class:`maaskit.InferResponse`); ``outputs=["name", ...]`` asks for named outputs (with
-  ``binary_data`` per output, or ``binary_data=True`` for all), ``parameters=`` fills the
-  request's ``parameters``.
+  ``binary_data`` per output, or ``binary_data=True`` for all; ``binary_inputs=True`` sends
+  the inputs as binary tensors after a JSON header), ``parameters=`` fills the request's
+  ``parameters``.
 * models: the repository extension ``POST /v2/repository/index`` ``{}`` →
   ``[{"name", "version", "state"}]`` (Triton, MLServer and the maaskit server have it; the v2
   protocol itself has no model list), every model listed whatever its state (``raw`` keeps

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
@@ -31,7 +32,7 @@ from .._parsing import (
     parse_with,
 )
 from ..openai import SSEJsonDecoder
-from ._tensors import Tensor, parse_outputs
+from ._tensors import Tensor, encode_binary, parse_outputs
 
 __all__ = ["KServeProvider"]
 
@@ -123,7 +124,19 @@ class KServeProvider(Provider):
         """``infer()``: the caller's tensors as JSON, the outputs it names (binary where asked
         for, or where the provider's ``binary_output`` or the call's ``binary_data`` says)."""
         binary = request.binary_data or self.binary_output
-        body: dict[str, Any] = {"inputs": [tensor.to_json() for tensor in request.inputs]}
+        raw: list[bytes] = []
+        if request.binary_inputs:
+            inputs = []
+            for tensor in request.inputs:
+                data = encode_binary(tensor.datatype, tensor.data)
+                raw.append(data)
+                description = tensor.to_json()
+                del description["data"]
+                description["parameters"] = {**tensor.parameters, "binary_data_size": len(data)}
+                inputs.append(description)
+        else:
+            inputs = [tensor.to_json() for tensor in request.inputs]
+        body: dict[str, Any] = {"inputs": inputs}
         if request.id is not None:
             body["id"] = request.id
         if request.outputs:
@@ -134,7 +147,20 @@ class KServeProvider(Provider):
         if parameters:
             body["parameters"] = parameters
         path = self._model_path(request.model, request.model_version, "infer")
-        return HttpRequest(method="POST", path=path, json=body)
+        if not request.binary_inputs:
+            return HttpRequest(method="POST", path=path, json=body)
+        # Triton's binary tensor extension: the JSON header, then each input's bytes in order.
+        header_text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        header = header_text.encode()
+        return HttpRequest(
+            method="POST",
+            path=path,
+            content=header + b"".join(raw),
+            headers={
+                "Content-Type": "application/octet-stream",
+                "Inference-Header-Content-Length": str(len(header)),
+            },
+        )
 
     def _generate(self, request: CompletionRequest) -> HttpRequest:
         prompt = request.prompt

@@ -16,7 +16,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["HEADER_LENGTH", "Tensor", "decode_binary", "encode_bytes", "parse_outputs"]
+__all__ = [
+    "HEADER_LENGTH",
+    "Tensor",
+    "decode_binary",
+    "encode_binary",
+    "encode_bytes",
+    "parse_outputs",
+]
 
 HEADER_LENGTH = "inference-header-content-length"
 
@@ -62,6 +69,17 @@ class Tensor:
 def encode_bytes(elements: Sequence[bytes]) -> bytes:
     """``BYTES`` elements in the binary tensor layout (used by tests and request builders)."""
     return b"".join(struct.pack("<I", len(e)) + e for e in elements)
+
+
+def encode_binary(datatype: str, data: Sequence[Any]) -> bytes:
+    """Elements in the binary tensor layout (``BYTES``: each UTF-8 text or bytes with its
+    4-byte length; numbers little-endian)."""
+    if datatype == "BYTES":
+        return encode_bytes([e.encode("utf-8") if isinstance(e, str) else bytes(e) for e in data])
+    fmt = _FORMATS.get(datatype)
+    if fmt is None:
+        raise ValueError(f"unsupported tensor datatype {datatype!r}")
+    return struct.pack(f"<{len(data)}{fmt}", *data)
 
 
 def decode_binary(datatype: str, raw: bytes) -> list[Any]:
