@@ -38,7 +38,7 @@ def check_supported(router: Router, single: bool, task: Task[Any, Any, Any]) -> 
     if not single:
         return
     (endpoint,) = router.endpoints
-    if not endpoint.protocol.supports(task):
+    if not endpoint.serves_task(task.name):
         hint = {
             "infer": "raw tensors need the kserve provider (KServe v2 / Triton / MLServer)",
             "rerank": "reranking needs the openai (vLLM) or hf (TEI) provider",
