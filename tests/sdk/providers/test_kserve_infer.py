@@ -1,6 +1,8 @@
 """``infer()``: raw KServe v2 tensors against MLServer's and Triton's recorded shapes, sync and
 async. The MLServer bodies are those of its sklearn runtime serving the iris example
-(``mlserver-sklearn``, ``content_type: np``); Triton's binary answer is built byte by byte."""
+(``mlserver-sklearn``, ``content_type: np``; ``SELDON_RECORDED`` is verbatim the answer
+recorded in seldon-core's ``samples/k8s-examples.md``, MLServer 1.3); Triton's binary answer
+is built byte by byte."""
 
 from __future__ import annotations
 
@@ -50,6 +52,16 @@ MLSERVER_PROBA = {
     ],
 }
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
+SELDON_REQUEST: dict[str, Any] = {
+    "inputs": [{"name": "predict", "shape": [1, 4], "datatype": "FP32", "data": [[1, 2, 3, 4]]}]
+}
+SELDON_RECORDED = {
+    "model_name": "iris_1",
+    "model_version": "1",
+    "id": "24922888-94a9-4c12-b1a8-db7e9c31ec66",
+    "parameters": {},
+    "outputs": [{"name": "predict", "shape": [1, 1], "datatype": "INT64", "data": [2]}],
+}
 
 
 def kserve(harness: Harness, **options: Any) -> Any:
@@ -345,3 +357,18 @@ async def test_binary_inputs_follow_the_binary_tensor_extension(
         ]
     }
     assert request.content[length:] == floats + ints + texts
+
+
+async def test_the_recorded_seldon_mlserver_exchange(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    route = respx_mock.post(INFER).respond(200, json=SELDON_RECORDED)
+    (given,) = SELDON_REQUEST["inputs"]
+    tensor = InferInput(
+        name=given["name"], datatype="FP32", shape=given["shape"], data=given["data"]
+    )
+    answer = await harness.call(kserve(harness).infer, model="iris", inputs=[tensor])
+    # The same tensor, flat (MLServer reads flat and nested data alike).
+    assert sent(route)["inputs"] == [{**given, "data": [1, 2, 3, 4]}]
+    assert answer.model_name == "iris_1"
+    assert answer.as_numpy("predict").tolist() == [[2]]
