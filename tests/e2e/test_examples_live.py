@@ -88,3 +88,19 @@ def test_eval_endpoints_measures_then_routes(reference_server: ServerProcess) ->
     # $1 per million tokens, ~10 per call), and the routed call goes there.
     assert "best_value: kserve-route" in out
     assert re.search(r"routed '.+' to kserve-route: (positive|neutral|negative)", out)
+
+
+def test_rerank_tensors_middleware(reference_server: ServerProcess) -> None:
+    out = run_example(
+        reference_server,
+        "rerank_tensors_middleware.py",
+        "a kitten resting on a rug",
+        "Stock markets fell sharply today.",
+        "The cat sat on the mat.",
+    )
+    ranked = [line for line in out.splitlines() if "  #" in line]
+    assert ranked[0].endswith("#1  The cat sat on the mat.")  # the cat first, for this query
+    assert "[rerank attempt 1 on default: 200]" in out
+    assert "[similarity attempt 1 on default: 200]" in out
+    assert re.search(r"^similarity: [-\d.]+, [-\d.]+$", out, re.MULTILINE)
+    assert "infer: embedding FP32 [1, 384]" in out
