@@ -71,6 +71,7 @@ async def test_vllm_rerank(harness: Harness, respx_mock: respx.MockRouter) -> No
     assert ranked.id == "rerank-6b2e"
     assert ranked.usage is not None
     assert ranked.usage.total_tokens == 38
+    assert ranked.usage.prompt_tokens == 38  # vLLM reports total_tokens only
 
 
 async def test_vllm_score_is_put_in_input_order(

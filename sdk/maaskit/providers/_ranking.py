@@ -35,7 +35,13 @@ RANKING_TASKS = (RERANK, SIMILARITY)
 
 def _usage(payload: Any) -> Usage | None:
     usage = payload.get("usage") if isinstance(payload, Mapping) else None
-    return Usage.model_validate(usage) if isinstance(usage, Mapping) else None
+    if not isinstance(usage, Mapping):
+        return None
+    if "prompt_tokens" not in usage and "total_tokens" in usage:
+        # vLLM's rerank reports total_tokens alone; scoring produces no completion, so they
+        # are all prompt tokens (and priced as such by the ledger).
+        usage = {**usage, "prompt_tokens": usage["total_tokens"]}
+    return Usage.model_validate(usage)
 
 
 def _score(value: Any) -> float:
