@@ -178,3 +178,26 @@ def test_infer_errors_are_typed(
         pytest.raises(BadRequestError, match=match),
     ):
         client.infer(model=EMBEDDING_MODEL, inputs=inputs, outputs=outputs)
+
+
+def test_async_infer_equals_sync(reference_server: ServerProcess) -> None:
+    texts = [QUERY, DOCUMENTS[1]]
+
+    async def run() -> list[list[float]]:
+        async with AsyncClient(
+            provider="kserve",
+            base_url=reference_server.base_url,
+            api_key=reference_server.api_key,
+            max_retries=0,
+        ) as client:
+            answer = await client.infer(
+                model=EMBEDDING_MODEL, inputs={"text": [[t] for t in texts]}, binary_inputs=True
+            )
+        rows: list[list[float]] = answer["embedding"].rows()
+        return rows
+
+    got = asyncio.run(run())
+    with _client(reference_server, "openai") as client:
+        expected = client.embed(model=EMBEDDING_MODEL, input=texts).vectors
+    for row, want in zip(got, expected, strict=True):
+        assert row == pytest.approx(want, abs=1e-5)
