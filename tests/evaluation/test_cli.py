@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from maaskit_server.cli import main
+from maaskit.eval._cli import eval_command
 
 
 def unused_port() -> int:
@@ -35,7 +35,7 @@ def config(tmp_path: Path) -> Path:
 
 
 def run(*args: str) -> Result:
-    return CliRunner().invoke(main, ["eval", "--no-progress", *args])
+    return CliRunner().invoke(eval_command, ["--no-progress", *args])
 
 
 def assert_clean_error(result: Result, message: str) -> None:

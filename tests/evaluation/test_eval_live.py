@@ -13,8 +13,8 @@ import maaskit
 import pytest
 from click.testing import CliRunner
 from maaskit.eval import EvalReport, dataset_path, evaluate, evaluate_async, load_dataset
+from maaskit.eval._cli import eval_command
 from maaskit.testing._server import MaaSKitServer
-from maaskit_server.cli import main
 
 from .conftest import write_config
 
@@ -33,12 +33,12 @@ def config(eval_server: MaaSKitServer, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture(scope="module")
 def cli_run(config: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("eval-out")
-    args = ["eval", "--task", "classify", "--data", "sentiment", "--config", str(config)]
+    args = ["--task", "classify", "--data", "sentiment", "--config", str(config)]
     # Ten tweets a request: the suite's time goes to 30 calls per endpoint, not 300.
     args += ["--model", "sentiment", "--concurrency", "4", "--batch-size", "10"]
     args += ["--min-quality", "0.6", "--no-progress"]
     args += ["--json", str(out / "report.json"), "--plot", str(out / "plot.png")]
-    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    result = CliRunner().invoke(eval_command, args, catch_exceptions=False)
     return {"result": result, "out": out}
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .keys import (
+from ..keys import (
     ROUTE_SCOPES,
     KeyRecord,
     KeysFileError,
