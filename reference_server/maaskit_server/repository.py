@@ -68,14 +68,16 @@ class ModelRepository:
         self.loading_finished = asyncio.Event()
 
     def scan(self) -> None:
-        """Read the spec of every model folder under ``root`` (no sessions are created)."""
+        """Read the spec of every model folder under ``root`` (no sessions are created).
+
+        ``root`` is a folder of model folders, or one model folder itself (what ``optimum-cli
+        export onnx`` writes), which is then served under the folder's name.
+        """
         self._entries.clear()
         if not self.root.is_dir():
             logger.warning("model repository %s is not a directory", self.root)
             return
-        for folder in sorted(self.root.iterdir()):
-            if folder.name.startswith((".", "_")) or not looks_like_model_folder(folder):
-                continue
+        for folder in model_folders(self.root):
             entry = ModelEntry(folder.name, folder, size_bytes=_folder_size(folder))
             try:
                 entry.spec = read_model_spec(folder)
@@ -139,8 +141,10 @@ class ModelRepository:
         entry = self._entries.get(name) if scope is None or name in scope else None
         if entry is not None:
             audit.note_model(name)
-        if entry is None or entry.status in (ModelStatus.FAILED, ModelStatus.UNSUPPORTED):
+        if entry is None:
             raise model_not_found(name)
+        if entry.status in (ModelStatus.FAILED, ModelStatus.UNSUPPORTED):
+            raise failed_to_load(entry)
         if entry.task != task:
             raise APIError(
                 400,
@@ -162,6 +166,32 @@ class ModelRepository:
         for entry in self._entries.values():
             if entry.runtime is not None:
                 await entry.runtime.close()
+
+
+def is_single_model_folder(folder: Path) -> bool:
+    """``folder`` is one model (an optimum export), not a folder of model folders."""
+    return (folder / "model.onnx").is_file() or (folder / "maaskit.json").is_file()
+
+
+def model_folders(root: Path) -> list[Path]:
+    """The model folders ``root`` holds: itself when it is one, else its model sub-folders."""
+    if is_single_model_folder(root):
+        return [root]
+    return [
+        folder
+        for folder in sorted(root.iterdir())
+        if not folder.name.startswith((".", "_")) and looks_like_model_folder(folder)
+    ]
+
+
+def failed_to_load(entry: ModelEntry) -> APIError:
+    """The answer for a model that is configured but could not load: 503, with the reason."""
+    return APIError(
+        503,
+        f"model {entry.name!r} failed to load: {entry.reason}",
+        type="server_error",
+        code="model_failed_to_load",
+    )
 
 
 def _folder_size(folder: Path) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,7 +21,8 @@ def models() -> None:
 @models.command("list")
 @MODELS_OPTION
 def list_models(models_dir: Path) -> None:
-    """Load every model in MODELS once and show what would serve."""
+    """Load every model in MODELS once and show what would serve; exit status 1 when a model
+    fails to load. (A running server's models: maaskit models list --base-url URL.)"""
     from ..repository import ModelRepository
     from ..runtimes import RuntimeContext
 
@@ -32,10 +34,17 @@ def list_models(models_dir: Path) -> None:
             await repository.close()
             return [entry.summary() for entry in repository.entries()]
 
-    summaries = asyncio.run(load())
+    if not models_dir.is_dir():
+        raise click.BadParameter(f"{models_dir} is not a folder", param_hint="--models")
+    # The table shows why a model failed; the repository's log record would add a traceback.
+    repository_log = logging.getLogger("maaskit_server.repository")
+    repository_log.disabled = True
+    try:
+        summaries = asyncio.run(load())
+    finally:
+        repository_log.disabled = False
     if not summaries:
-        click.echo(f"no model folders in {models_dir}")
-        return
+        raise click.ClickException(f"no model folders in {models_dir}")
     click.echo(f"{'NAME':<22} {'TASK':<16} {'STATUS':<12} {'SIZE':>9}  DETAILS")
     for summary in summaries:
         size = f"{int(str(summary['size_bytes'])) / 1e6:.1f} MB"
@@ -43,6 +52,9 @@ def list_models(models_dir: Path) -> None:
             f"{summary['name']!s:<22} {summary['task']!s:<16} {summary['status']!s:<12} "
             f"{size:>9}  {_details(summary)}"
         )
+    broken = [str(s["name"]) for s in summaries if s["status"] in ("failed", "unsupported")]
+    if broken:
+        raise click.ClickException(f"{len(broken)} model(s) cannot serve: {', '.join(broken)}")
 
 
 def _details(summary: dict[str, object]) -> str:

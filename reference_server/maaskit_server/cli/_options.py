@@ -14,5 +14,5 @@ MODELS_OPTION = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     default=DEFAULT_MODELS_DIR,
     show_default="the bundled default models",
-    help="Folder of model folders (optimum ONNX export layout).",
+    help="A folder of model folders, or one model folder (optimum ONNX export layout).",
 )

@@ -12,19 +12,38 @@ import click
 from ..audit import write_json_access_log
 from ..connections import DEFAULT_MAX_HEAD_BYTES
 from ..keys import KeysFileError, hash_key, read_keys_file
+from ..repository import model_folders
 from ..security import parse_keys_env
 from ..serving import ServeOptions, run_workers, uvicorn_options
 from ..settings import SETTINGS_ENV, ServerSettings, load_delay_from_env
 from ._options import MODELS_OPTION
 
 KEYS_ENV = "MAASKIT_API_KEYS"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 @click.command()
 @MODELS_OPTION
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0: every interface).",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="TCP port (0: any free port).",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes, each with its own copy of the models.",
+)
 @click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -45,7 +64,13 @@ KEYS_ENV = "MAASKIT_API_KEYS"
     help="Keys file ('maaskit keys create' writes it): SHA-256 digests with ids, model and "
     "route scopes and per-key limits. Re-read within 1 s when it changes.",
 )
-@click.option("--max-body-bytes", default=2 * 1024 * 1024, show_default=True, type=int)
+@click.option(
+    "--max-body-bytes",
+    default=2 * 1024 * 1024,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Largest request body (then 413).",
+)
 @click.option(
     "--body-timeout",
     "body_timeout_s",
@@ -104,7 +129,13 @@ KEYS_ENV = "MAASKIT_API_KEYS"
     is_flag=True,
     help="Refuse clients without a certificate signed by --ssl-ca-certs (mTLS).",
 )
-@click.option("--max-inputs-per-request", default=2048, show_default=True, type=int)
+@click.option(
+    "--max-inputs-per-request",
+    default=2048,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Texts one embeddings or classification request may carry (then 400).",
+)
 @click.option(
     "--max-queue-size",
     default=4096,
@@ -170,7 +201,13 @@ KEYS_ENV = "MAASKIT_API_KEYS"
     "model, status, tokens, latency; never bodies or keys).",
 )
 @click.option("--no-access-log", is_flag=True, help="The same as --access-log off.")
-@click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default="info",
+    show_default=True,
+    help="Server and uvicorn log level.",
+)
 def serve(
     models_dir: Path,
     host: str,
@@ -206,6 +243,9 @@ def serve(
     import uvicorn
 
     from ..app import create_app
+
+    _check_models_dir(models_dir)
+    log_level = log_level.lower()
 
     digests = [hash_key(key) for key in (*api_keys, *parse_keys_env(os.environ.get(KEYS_ENV, "")))]
     file_keys = 0
@@ -275,3 +315,16 @@ def serve(
         return
     os.environ[SETTINGS_ENV] = settings.to_json()
     run_workers("maaskit_server.app:create_app_from_env", workers, options)
+
+
+def _check_models_dir(models_dir: Path) -> None:
+    """A folder without a model would start a server that is never ready: refuse it now."""
+    if not models_dir.is_dir():
+        raise click.BadParameter(f"{models_dir} is not a folder", param_hint="--models")
+    if not model_folders(models_dir):
+        raise click.BadParameter(
+            f"{models_dir} holds no model folder. A model folder has model.onnx, tokenizer.json "
+            "and config.json (what optimum-cli export onnx writes), with an optional "
+            "maaskit.json; --models takes one such folder or a folder of them.",
+            param_hint="--models",
+        )

@@ -21,6 +21,9 @@ async def health(request: Request) -> Response:
 async def ready(request: Request) -> Response:
     """Readiness: 200 once every model finished loading and answered a real tiny inference.
 
+    503 with ``"loading"`` before that, ``"no models"`` when loading finished and no model
+    serves (an empty folder, or every model failed to load).
+
     Open to probes, which send no key; the models are named only to a caller with a valid key
     (or on a server without keys), and then only the ones that key may use.
     """
@@ -30,6 +33,10 @@ async def ready(request: Request) -> Response:
         models = {entry.name: entry.summary() for entry in repository.entries()}
     if repository.ready:
         return JSONResponse({"status": "ready", "models": models})
+    if repository.loading_finished.is_set():
+        # Loading is over and nothing serves: an empty folder or only broken models. Saying
+        # "loading" here would make a probe wait forever.
+        return JSONResponse({"status": "no models", "models": models}, status_code=503)
     return JSONResponse({"status": "loading", "models": models}, status_code=503)
 
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from ... import __version__
 from ...errors import APIError, model_not_found
-from ...repository import ModelEntry, ModelStatus
+from ...repository import ModelEntry, ModelStatus, failed_to_load
 from ...state import get_state
 
 MODEL_VERSION = "1"
@@ -37,8 +37,10 @@ def model_entry(request: Request, *, ready: bool = True) -> ModelEntry:
     name = str(request.path_params["model"])
     version = request.path_params.get("version")
     entry = next((e for e in get_state(request).repository.entries() if e.name == name), None)
-    if entry is None or entry.status in (ModelStatus.FAILED, ModelStatus.UNSUPPORTED):
+    if entry is None:
         raise model_not_found(name)
+    if entry.status in (ModelStatus.FAILED, ModelStatus.UNSUPPORTED):
+        raise failed_to_load(entry)
     if version is not None and str(version) != MODEL_VERSION:
         raise APIError(
             404,
