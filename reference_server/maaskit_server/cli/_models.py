@@ -75,6 +75,7 @@ def _details(summary: dict[str, object]) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     default=DEFAULT_MODELS_DIR,
     show_default="the bundled models folder",
+    help="Folder to write the model folders into.",
 )
 def build_models(names: tuple[str, ...], out_dir: Path) -> None:
     """Re-create the default models NAMES (all of them when none is given)."""

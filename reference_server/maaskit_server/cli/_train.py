@@ -26,8 +26,12 @@ def train() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Labelled rows: .csv (with a header row) or .jsonl (one object per line), UTF-8.",
 )
-@click.option("--text-column", default="text", show_default=True)
-@click.option("--label-column", default="label", show_default=True)
+@click.option(
+    "--text-column", default="text", show_default=True, help="Column (or key) of the texts."
+)
+@click.option(
+    "--label-column", default="label", show_default=True, help="Column (or key) of the labels."
+)
 @click.option(
     "--base",
     default="all-minilm-l6-v2",
@@ -42,7 +46,9 @@ def train() -> None:
     help="head: linear classifier on the frozen encoder (no torch); finetune: train the whole "
     "encoder (needs the export extra).",
 )
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Seed of the split and the training."
+)
 @click.option(
     "--test-split",
     default=0.2,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -37,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         return _dispatch(args, sys.stdin, sys.stdout)
+    except SystemExit as exc:  # argparse's --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
         sys.stderr.write("\n")
         return EXIT_INTERRUPTED
@@ -51,7 +54,13 @@ def _dispatch(args: list[str], stdin: TextIO, stdout: TextIO) -> int:
     if command in SERVER_COMMANDS and not _is_remote_models_list(args):
         return _run_server(args)
     parser = _parser()
-    parsed = parser.parse_args(args)
+    # argparse gives a TEXT... positional only the words before the first option; the words
+    # after (`maaskit classify sentiment --json "text"`) come back unrecognised and are added.
+    parsed, extra = parser.parse_known_args(args)
+    if extra and hasattr(parsed, "texts") and not any(word.startswith("-") for word in extra):
+        parsed.texts = [*parsed.texts, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not hasattr(parsed, "run"):
         parser.print_help(stdout)
         return EXIT_USAGE
@@ -66,13 +75,13 @@ def _dispatch(args: list[str], stdin: TextIO, stdout: TextIO) -> int:
 def _is_remote_models_list(args: list[str]) -> bool:
     if args[:1] != ["models"]:
         return False
-    if _server_cli() is None:
-        return True  # the SDK's own `models` command answers (and its --help says what it needs)
-    return any(arg.split("=", 1)[0] in _models.REMOTE_FLAGS for arg in args[1:])
+    if any(arg.split("=", 1)[0] in _models.REMOTE_FLAGS for arg in args[1:]):
+        return True
+    return not _server_installed()  # then the SDK's own `models` answers, and says what it needs
 
 
 def _parser() -> argparse.ArgumentParser:
-    installed = _server_cli() is not None
+    installed = _server_installed()
     server_lines = "\n".join(f"  {name:<10} {text}" for name, text in SERVER_COMMANDS.items())
     note = "" if installed else f" (not installed: {SERVER_INSTALL})"
     parser = argparse.ArgumentParser(
@@ -89,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     _calls.add_commands(commands)
     _models.add_commands(commands)
     return parser
+
+
+def _server_installed() -> bool:
+    """Whether the server's commands can run, without importing them (the client commands
+    must not pay for the server's imports)."""
+    return all(importlib.util.find_spec(name) is not None for name in ("maaskit_server", "click"))
 
 
 def _server_cli() -> object | None:

@@ -32,7 +32,12 @@ def _label_maps(values: tuple[str, ...]) -> dict[str, dict[str, str]]:
 
 
 @click.command("eval")
-@click.option("--task", required=True, type=click.Choice(["classify", "embed", "chat", "complete"]))
+@click.option(
+    "--task",
+    required=True,
+    type=click.Choice(["classify", "embed", "chat", "complete"]),
+    help="What the endpoints are measured on (embed: retrieval or similarity data).",
+)
 @click.option(
     "--data",
     required=True,
@@ -48,19 +53,52 @@ def _label_maps(values: tuple[str, ...]) -> dict[str, dict[str, str]]:
 @click.option("--model", help="Public model name the endpoints serve.")
 @click.option("--endpoint", "names", multiple=True, help="Evaluate only this one (repeatable).")
 @click.option("--limit", type=click.IntRange(1), help="Evaluate the first N rows only.")
-@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256))
-@click.option("--batch-size", default=1, show_default=True, type=click.IntRange(1, 2048))
+@click.option(
+    "--concurrency",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Calls in flight per endpoint.",
+)
+@click.option(
+    "--batch-size",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 2048),
+    help="Inputs per call (classify, embed).",
+)
 @click.option("--labels", help="Comma-separated allowed labels (classify), in display order.")
-@click.option("--label-map", "label_maps", multiple=True, metavar="ENDPOINT:THEIRS=OURS,...")
+@click.option(
+    "--label-map",
+    "label_maps",
+    multiple=True,
+    metavar="ENDPOINT:THEIRS=OURS,...",
+    help="An endpoint's label names mapped to the data's (repeatable).",
+)
 @click.option(
     "--scorer", help="chat/complete: exact, normalized, contains, regex or module:function."
 )
 @click.option("--max-tokens", type=click.IntRange(1), help="chat/complete: tokens per answer.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--plot", "plot_out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report as JSON (what a best_value router loads).",
+)
+@click.option(
+    "--plot",
+    "plot_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a PNG plot of quality against cost and p95 latency.",
+)
 @click.option("--min-quality", type=click.FloatRange(0, 1), help="best_value: quality floor.")
 @click.option("--max-p95-ms", type=click.FloatRange(0, min_open=True), help="best_value: p95.")
-@click.option("--progress/--no-progress", default=True, show_default=True)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    show_default=True,
+    help="Progress bars on stderr.",
+)
 def eval_command(
     task: str,
     data: str,
