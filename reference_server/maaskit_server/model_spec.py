@@ -8,6 +8,7 @@ graph, so listing a repository is cheap and a broken folder is reported with a r
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,38 @@ from typing import Any
 TASKS = ("embeddings", "classification", "text-generation", "token-classification")
 POOLING_MODES = ("mean", "cls", "max")
 DEFAULT_MAX_INPUT_TOKENS = 512
+
+# Every field maaskit.json may hold, and those of its "batching" and "triton" objects. Most are
+# read here; max_context_tokens, step_delay_ms, batching.max_running_sequences and
+# batching.max_waiting by generation/model_config.py; preferred_batch_size and triton.* by
+# triton_export. docs/model-folder.md documents each one (tests/docs checks that the two lists
+# agree), and a folder with any other field is served with a warning naming it, since a
+# misspelt field would otherwise be ignored without a word.
+FIELDS = (
+    "task",
+    "labels",
+    "description",
+    "price_per_million_tokens",
+    "max_input_tokens",
+    "truncation_default",
+    "pooling",
+    "normalize",
+    "max_context_tokens",
+    "step_delay_ms",
+    "batching",
+    "triton",
+)
+BATCHING_FIELDS = (
+    "max_batch_size",
+    "max_queue_delay_ms",
+    "bucket_by_length",
+    "preferred_batch_size",
+    "max_running_sequences",
+    "max_waiting",
+)
+TRITON_FIELDS = ("instance_count", "instance_kind", "intra_op_threads")
+
+logger = logging.getLogger("maaskit_server.model_spec")
 
 
 class ModelSpecError(Exception):
@@ -65,10 +98,27 @@ def looks_like_model_folder(folder: Path) -> bool:
     )
 
 
+def unknown_fields(options: Mapping[str, Any]) -> list[str]:
+    """The fields of a ``maaskit.json`` object that no part of the server reads."""
+    unknown = [key for key in options if key not in FIELDS]
+    for name, known in (("batching", BATCHING_FIELDS), ("triton", TRITON_FIELDS)):
+        section = options.get(name)
+        if isinstance(section, dict):
+            unknown += [f"{name}.{key}" for key in section if key not in known]
+    return unknown
+
+
 def read_model_spec(folder: Path) -> ModelSpec:
     """Read ``folder``'s spec; raise :class:`ModelSpecError` naming what is missing or wrong."""
     config = _read_json(folder / "config.json", required=False)
     options = _read_json(folder / "maaskit.json", required=False)
+    unknown = unknown_fields(options)
+    if unknown:
+        logger.warning(
+            "model %s: maaskit.json field(s) %s are not maaskit's and are ignored",
+            folder.name,
+            ", ".join(unknown),
+        )
     for required in ("model.onnx", "tokenizer.json"):
         if not (folder / required).is_file():
             raise ModelSpecError(f"missing {required}")
