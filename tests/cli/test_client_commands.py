@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ServerProcess
+from _support.server import ServerProcess, free_port
 from maaskit import Client
 from maaskit._cli import main
 
@@ -199,9 +199,8 @@ def test_an_unknown_model_and_an_unreachable_endpoint_exit_1(
     assert status == 1
     assert "no-such-model" in err
     assert err.count("\n") == 1
-    with socket_closed_port() as port:
-        args = ["chat", CHAT_MODEL, "hi", "--base-url", f"http://127.0.0.1:{port}/v1"]
-        status, _, err = run(capsys, monkeypatch, [*args, "--max-retries", "0"])
+    args = ["chat", CHAT_MODEL, "hi", "--base-url", f"http://127.0.0.1:{free_port()}/v1"]
+    status, _, err = run(capsys, monkeypatch, [*args, "--max-retries", "0"])
     assert status == 1
     assert err.startswith("maaskit: error: ")
     assert err.count("\n") == 1
@@ -216,18 +215,3 @@ def test_bad_input_exits_2(
     status, _, err = run(capsys, monkeypatch, ["chat", "m", "hi", "--max-tokens", "0"])
     assert status == 2
     assert "--max-tokens: '0' must be 1 or more" in err
-
-
-class socket_closed_port:
-    """A loopback port that nothing listens on (bound, read, closed)."""
-
-    def __enter__(self) -> int:
-        import socket
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port: int = sock.getsockname()[1]
-        return port
-
-    def __exit__(self, *exc: object) -> None:
-        return None

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import numpy as np
 import numpy.typing as npt
-from conftest import ServerProcess
+from _support.server import ServerProcess
 
 EMBEDDING_MODEL = "all-minilm-l6-v2"
 SENTIMENT_MODEL = "sentiment"

@@ -4,7 +4,7 @@ text equal)."""
 
 from __future__ import annotations
 
-from conftest import ServerProcess
+from _support.server import ServerProcess
 from maaskit import Client
 from maaskit.types import ClassificationResponse, EmbeddingResponse
 

@@ -9,7 +9,7 @@ import huggingface_hub
 import numpy as np
 import pytest
 import text_generation
-from conftest import ServerProcess
+from _support.server import ServerProcess
 from e2e._helpers import require_model
 from huggingface_hub import InferenceClient
 

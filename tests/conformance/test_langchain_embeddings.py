@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import ServerProcess
+from _support.server import ServerProcess
 
 pytestmark = pytest.mark.conformance
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import pytest
-from conftest import ServerProcess
+from _support.server import ServerProcess
 from pydantic import BaseModel, Field
 
 pytestmark = pytest.mark.conformance

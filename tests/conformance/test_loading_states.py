@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import MODELS_DIR, default_models_present
+from _support.server import MODELS_DIR, default_models_present
 from maaskit_server.app import create_app
 from maaskit_server.settings import ServerSettings
 from starlette.testclient import TestClient

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ServerProcess
+from _support.server import ServerProcess
 
 from ._helpers import EMBEDDING_MODEL, GENERATION_MODEL, still_serving
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tritonclient.http as triton
-from conftest import ServerProcess
+from _support.server import ServerProcess
 from e2e._helpers import require_model
 from tritonclient.utils import InferenceServerException
 

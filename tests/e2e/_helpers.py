@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import ServerProcess
+from _support.server import ServerProcess
 from prometheus_client.parser import text_string_to_metric_families
 
 EMBEDDING_MODEL = "all-minilm-l6-v2"

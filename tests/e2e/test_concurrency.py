@@ -9,7 +9,7 @@ import time
 import httpx
 import numpy as np
 import pytest
-from conftest import ServerProcess
+from _support.server import ServerProcess
 
 from ._helpers import EMBEDDING_MODEL, SENTIMENT_MODEL, metric, metric_samples, require_model
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ServerProcess
+from _support.server import ServerProcess
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import openai
 import pytest
-from conftest import ServerProcess
+from _support.server import ServerProcess
 from generation.server import MODEL, generation_server, lm_folder
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from tokenizers import Tokenizer

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ServerProcess
+from _support.server import ServerProcess
 from generation.server import MODEL, NARROW_MODEL, generation_server, lm_folder
 from prometheus_client.parser import text_string_to_metric_families
 

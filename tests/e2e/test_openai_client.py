@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import openai
 import pytest
-from conftest import ServerProcess
+from _support.server import ServerProcess
 
 from ._helpers import EMBEDDING_MODEL
 
@@ -54,7 +54,7 @@ def test_embeddings_match_sentence_transformers(client: openai.OpenAI) -> None:
 
 
 def test_token_array_input_equals_text_input(client: openai.OpenAI) -> None:
-    from conftest import MODELS_DIR
+    from _support.server import MODELS_DIR
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(MODELS_DIR / EMBEDDING_MODEL / "tokenizer.json"))

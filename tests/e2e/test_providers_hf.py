@@ -4,6 +4,7 @@ API task routes, TEI and TGI routes): the same answers as the ``openai`` provide
 from __future__ import annotations
 
 import pytest
+from _support.server import ServerProcess
 from conformance._helpers import (
     CHAT,
     EMBEDDING_MODEL,
@@ -21,7 +22,6 @@ from conformance._sdk_reference import (
     openai_complete_text,
     openai_embed,
 )
-from conftest import ServerProcess
 from maaskit import Client, NotFoundError, UnprocessableEntityError
 from maaskit.providers.hf import HFProvider
 

@@ -4,6 +4,7 @@ the ``openai`` provider on the same models."""
 from __future__ import annotations
 
 import pytest
+from _support.server import ServerProcess
 from conformance._helpers import EMBEDDING_MODEL, GENERATION_MODEL, PROMPT, SENTIMENT_MODEL, TEXTS
 from conformance._sdk_reference import (
     GREEDY,
@@ -13,7 +14,6 @@ from conformance._sdk_reference import (
     openai_complete_text,
     openai_embed,
 )
-from conftest import ServerProcess
 from maaskit import BadRequestError, Client, NotFoundError
 from maaskit.providers.kserve import KServeProvider
 

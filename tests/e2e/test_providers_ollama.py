@@ -4,6 +4,7 @@ as the ``openai`` provider on the same models, streamed as NDJSON where Ollama s
 from __future__ import annotations
 
 import pytest
+from _support.server import ServerProcess
 from conformance._helpers import CHAT, EMBEDDING_MODEL, GENERATION_MODEL, MAX_TOKENS, PROMPT, TEXTS
 from conformance._sdk_reference import (
     GREEDY,
@@ -12,7 +13,6 @@ from conformance._sdk_reference import (
     openai_complete_text,
     openai_embed,
 )
-from conftest import ServerProcess
 from maaskit import BadRequestError, Client, NotFoundError
 
 from ._helpers import require_model

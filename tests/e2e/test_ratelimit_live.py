@@ -8,7 +8,7 @@ from pathlib import Path
 import maaskit
 import openai
 import pytest
-from conftest import MODELS_DIR, ServerProcess, start_server, stop_server
+from _support.server import MODELS_DIR, ServerProcess, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 

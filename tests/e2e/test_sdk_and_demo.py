@@ -10,7 +10,7 @@ import sys
 import httpx
 import numpy as np
 import pytest
-from conftest import ServerProcess
+from _support.server import ServerProcess
 
 from ._helpers import EMBEDDING_MODEL, SENTIMENT_MODEL, require_model
 

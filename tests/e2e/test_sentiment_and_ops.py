@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import numpy as np
 import pytest
-from conftest import MODELS_DIR, ServerProcess
+from _support.server import MODELS_DIR, ServerProcess
 from tokenizers import Tokenizer
 
 from ._helpers import EMBEDDING_MODEL, SENTIMENT_MODEL, metric, metric_samples, require_model

@@ -14,7 +14,7 @@ import httpx
 import jsonschema
 import openai
 import pytest
-from conftest import ServerProcess
+from _support.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
 

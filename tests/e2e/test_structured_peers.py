@@ -11,7 +11,7 @@ import httpx
 import jsonschema
 import ollama
 import pytest
-from conftest import ServerProcess
+from _support.server import ServerProcess
 from text_generation import Client as TGIClient
 from text_generation.types import Grammar, GrammarType
 

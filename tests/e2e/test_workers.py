@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import MODELS_DIR, ServerProcess, start_server, stop_server
+from _support.server import MODELS_DIR, ServerProcess, start_server, stop_server
 from maaskit_server.keys import KeyRecord, hash_key, write_keys_file
 
 pytestmark = pytest.mark.e2e

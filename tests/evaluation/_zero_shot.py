@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-from conftest import MODELS_DIR
+from _support.server import MODELS_DIR
 from onnx import TensorProto, helper, numpy_helper
 from tokenizers import Tokenizer
 

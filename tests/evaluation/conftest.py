@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import MODELS_DIR
+from _support.server import MODELS_DIR
 from maaskit.testing._server import MaaSKitServer, start_server
 
 from ._zero_shot import build

@@ -3,26 +3,19 @@ traceback; an endpoint that cannot be reached is reported, not fatal. No server 
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 
 import pytest
+from _support.server import free_port
 from click.testing import CliRunner, Result
 from maaskit.eval._cli import eval_command
-
-
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "endpoints.toml"
-    port = unused_port()  # nothing listens there: every call is refused
+    port = free_port()  # nothing listens there: every call is refused
     path.write_text(
         "max_retries = 0\n"
         f'[[endpoints]]\nname = "down"\nprovider = "openai"\n'

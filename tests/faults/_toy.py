@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
+from _support.server import free_port
 from maaskit_server.app import create_app
 from maaskit_server.settings import ServerSettings
 from starlette.requests import Request
@@ -73,16 +73,9 @@ def _routes(server: ToyServer) -> list[Route]:
     return [Route(f"{TOY_PREFIX}/chat/completions", chat, methods=["POST"])]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def toy_server(empty_models_dir: Path) -> Iterator[ToyServer]:
-    port = _free_port()
+    port = free_port()
     server = ToyServer(f"http://127.0.0.1:{port}")
     settings = ServerSettings(
         models_dir=empty_models_dir,

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from _support.server import ServerProcess
 from click.testing import CliRunner
-from conftest import ServerProcess
 from maaskit_server import cli
 from maaskit_server.app import create_app
 from maaskit_server.faults import FaultMiddleware

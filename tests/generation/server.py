@@ -11,15 +11,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-from conftest import ServerProcess, free_port, stop_server
+from _support.server import ServerProcess, start_server, stop_server
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED_LM = REPO / "reference_server" / "maaskit_server" / "models" / "tiny-shakespeare"
@@ -64,45 +60,10 @@ def build_models_dir(source: Path, root: Path) -> Path:
 def generation_server(source: Path, root: Path) -> Iterator[ServerProcess]:
     models = build_models_dir(source, root)
     api_key = "maaskit-test-" + secrets.token_hex(12)
-    port = free_port()
-    log_path = root / "server.log"
-    command = [
-        sys.executable,
-        "-m",
-        "maaskit_server",
-        "--models",
-        str(models),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            env={**os.environ, "MAASKIT_API_KEYS": api_key},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = ServerProcess(f"http://127.0.0.1:{port}", api_key, process, log_path)
+    server = start_server(
+        root / "server.log", api_key=api_key, models_dir=models, ready_timeout_s=READY_TIMEOUT_S
+    )
     try:
-        _wait_ready(server)
         yield server
     finally:
         stop_server(server)
-
-
-def _wait_ready(server: ServerProcess) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    with httpx.Client(timeout=5.0) as http:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{server.log_text()[-3000:]}")
-            try:
-                if http.get(f"{server.base_url}/ready").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    raise RuntimeError(f"server not ready in {READY_TIMEOUT_S} s:\n{server.log_text()[-3000:]}")

@@ -68,8 +68,10 @@ def sdk_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("hatchling", reason="building needs hatchling (the dev extra)")
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
-        + ["--disable-pip-version-check", str(ROOT / "sdk"), "-w", str(out)],
+        [
+            *(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"),
+            *("--disable-pip-version-check", str(ROOT / "sdk"), "-w", str(out)),
+        ],
         check=True,
         capture_output=True,
         timeout=300,

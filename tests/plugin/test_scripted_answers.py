@@ -10,7 +10,7 @@ import httpx
 import ollama
 import openai
 import pytest
-from conftest import ServerProcess
+from _support.server import ServerProcess
 from maaskit.testing import MaaSKitServer
 
 MODEL = "tiny-shakespeare"

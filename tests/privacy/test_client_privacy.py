@@ -11,7 +11,7 @@ import pytest
 import respx
 from maaskit.privacy import Masker
 
-from tests.conftest import ServerProcess
+from _support.server import ServerProcess
 
 from .helpers import SENSITIVE_VALUES, check_masked_roundtrip, sentence_with
 

@@ -18,7 +18,7 @@ import httpx
 import huggingface_hub
 import numpy as np
 import pytest
-from conftest import MODELS_DIR, ServerProcess, start_server, stop_server
+from _support.server import MODELS_DIR, ServerProcess, start_server, stop_server
 from huggingface_hub import InferenceClient
 from maaskit.privacy import EndpointDetector, Masker
 

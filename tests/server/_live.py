@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
-from conftest import free_port
+from _support.server import free_port
 from maaskit_server.serving import ServeOptions, uvicorn_options
 from starlette.types import ASGIApp
 

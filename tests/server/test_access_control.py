@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _support.server import MODELS_DIR
 from click.testing import CliRunner
-from conftest import MODELS_DIR
 from maaskit_server.app import create_app
 from maaskit_server.cli import main
 from maaskit_server.keys import KeyRecord, hash_key, write_keys_file

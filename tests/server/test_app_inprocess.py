@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from conftest import MODELS_DIR
+from _support.server import MODELS_DIR
 from maaskit_server.app import create_app
 from maaskit_server.runtimes._encoder import FloatArray
 from maaskit_server.runtimes.embeddings import EmbeddingRuntime

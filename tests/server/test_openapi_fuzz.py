@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from conftest import MODELS_DIR
+from _support.server import MODELS_DIR
 from hypothesis import HealthCheck, Phase, settings
 from maaskit_server.app import create_app
 from maaskit_server.settings import ServerSettings

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import MODELS_DIR
+from _support.server import MODELS_DIR
 from maaskit_server.app import create_app
 from maaskit_server.security import hash_key
 from maaskit_server.settings import ServerSettings

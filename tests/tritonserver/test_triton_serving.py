@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pytest
 import tritonclient.grpc as triton_grpc
 import tritonclient.http as triton_http
-from conftest import ServerProcess
+from _support.server import ServerProcess
 from maaskit.testing import TritonServer
 from prometheus_client.parser import text_string_to_metric_families
 from tritonclient.utils import InferenceServerException

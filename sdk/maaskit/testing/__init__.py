@@ -21,8 +21,11 @@ Fixtures:
   respx) and on ``httpx2`` (the official ``openai`` client from v3); clients on other HTTP
   stacks need ``maaskit_server``.
 
-Helpers (no fixture: they need a repository):
+Helpers:
 
+* ``start_server(log_path, models_dir=..., api_key=..., port=..., enable_faults=...)``: what the
+  fixture runs, for a test that needs a server of its own (other models or options); returns a
+  ``MaaSKitServer`` (``.stop()``). ``free_port()``: a free loopback port.
 * ``start_triton(repository, log_path=..., python_env=...)``: a real Triton Inference Server
   (``tritonserver`` from the ``nvidia-pytriton`` wheel) on free loopback ports, e.g. on a
   repository from ``maaskit models export-triton``; ``.client()`` is a ``kserve`` client,
@@ -41,7 +44,7 @@ import pytest
 
 if TYPE_CHECKING:
     from ._mock import MaaSKitMock
-    from ._server import AnswerScript, FaultScript, MaaSKitServer
+    from ._server import AnswerScript, FaultScript, MaaSKitServer, free_port, start_server
     from ._triton import TritonServer, TritonStartError, TritonUnavailable, start_triton
 
 __all__ = [
@@ -53,7 +56,9 @@ __all__ = [
     "TritonServer",
     "TritonStartError",
     "TritonUnavailable",
+    "free_port",
     "pytest_addhooks",
+    "start_server",
     "start_triton",
 ]
 
@@ -69,6 +74,8 @@ _LAZY = {
     "TritonUnavailable": "_triton",
     "start_triton": "_triton",
     "AnswerScript": "_server",
+    "start_server": "_server",
+    "free_port": "_server",
 }
 
 

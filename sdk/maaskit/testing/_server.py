@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from .._async_client import AsyncClient
 from .._client import Client
 from ..providers import HFProvider, Provider
 
-__all__ = ["FaultScript", "MaaSKitServer", "ServerStartError", "start_server"]
+__all__ = ["FaultScript", "MaaSKitServer", "ServerStartError", "free_port", "start_server"]
 
 FAULT_HEADER = "X-MaaSKit-Fault"
 ADMIN_KEY_HEADER = "X-MaaSKit-Admin-Key"
@@ -34,7 +34,8 @@ class ServerStartError(RuntimeError):
     """The server process exited or did not become ready in time (the log tail is included)."""
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback TCP port that was free a moment ago (bound, read, released)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -256,13 +257,31 @@ def start_server(
     extra_args: Sequence[str] = (),
     ready_timeout_s: float = 180.0,
     env: Mapping[str, str] | None = None,
+    api_key: str | None = None,
+    port: int | None = None,
+    enable_faults: bool = True,
+    on_probe: Callable[[int, int], None] | None = None,
 ) -> MaaSKitServer:
-    """Start ``python -m maaskit_server`` with faults enabled and wait for ``/ready``."""
-    port = _free_port()
-    api_key = "maaskit-test-" + secrets.token_hex(12)
+    """Start ``python -m maaskit_server`` and wait for ``/ready``.
+
+    Parameters:
+        log_path: File that receives the server's stdout and stderr.
+        models_dir: The ``--models`` folder (default: the bundled models).
+        extra_args: More ``maaskit serve`` options.
+        ready_timeout_s: Seconds to wait for ``/ready`` before ``ServerStartError``.
+        env: Variables added to the server's environment.
+        api_key: The key the server accepts (default: a new random one).
+        port: The loopback port (default: a free one), e.g. to restart a stopped server where
+            its clients expect it.
+        enable_faults: Start with ``--enable-faults`` (the fixture's default).
+        on_probe: Called with ``(GET /health status, GET /ready status)`` at every poll while
+            waiting, to observe the startup (``/health`` is then polled too).
+    """
+    port = free_port() if port is None else port
+    api_key = api_key or "maaskit-test-" + secrets.token_hex(12)
     admin_key = "maaskit-admin-" + secrets.token_hex(12)
     command = [sys.executable, "-m", "maaskit_server", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--enable-faults", "--no-access-log"]
+    command += ["--enable-faults", "--no-access-log"] if enable_faults else ["--no-access-log"]
     if models_dir is not None:
         command += ["--models", str(models_dir)]
     command += list(extra_args)
@@ -283,24 +302,31 @@ def start_server(
         log_path=log_path,
     )
     try:
-        _wait_ready(server, ready_timeout_s)
+        _wait_ready(server, ready_timeout_s, on_probe)
     except BaseException:
         server.stop()
         raise
     return server
 
 
-def _wait_ready(server: MaaSKitServer, timeout_s: float) -> None:
+def _wait_ready(
+    server: MaaSKitServer, timeout_s: float, on_probe: Callable[[int, int], None] | None
+) -> None:
     deadline = time.monotonic() + timeout_s
     with httpx.Client(timeout=5.0) as http:
         while time.monotonic() < deadline:
             if server.process.poll() is not None:
                 raise ServerStartError(f"the server exited:\n{server.log_text()[-3000:]}")
             try:
-                if http.get(f"{server.url}/ready").status_code == 200:
-                    return
+                health = http.get(f"{server.url}/health").status_code if on_probe else 0
+                ready = http.get(f"{server.url}/ready").status_code
             except httpx.TransportError:
-                pass
+                time.sleep(_POLL_S)
+                continue
+            if on_probe is not None:
+                on_probe(health, ready)
+            if ready == 200:
+                return
             time.sleep(_POLL_S)
     raise ServerStartError(
         f"the server was not ready in {timeout_s} s:\n{server.log_text()[-3000:]}"

@@ -52,7 +52,7 @@ import httpx
 
 from .._async_client import AsyncClient
 from .._client import Client
-from ._server import _free_port
+from ._server import free_port
 
 __all__ = ["TritonServer", "TritonStartError", "TritonUnavailable", "start_triton"]
 
@@ -178,7 +178,7 @@ def start_triton(
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    http_port, grpc_port, metrics_port = _free_port(), _free_port(), _free_port()
+    http_port, grpc_port, metrics_port = free_port(), free_port(), free_port()
     command = [
         str(install.binary),
         f"--model-repository={repository}",
