@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -29,11 +30,17 @@ from _support.server import (
 )
 
 LOAD_DELAY_S = 2.0
+# Folders whose tests start servers of their own, train, build or benchmark: marked ``slow``, so
+# that ``pytest -m "not slow"`` is the fast subset (README). A new folder is fast by default.
+SLOW_FOLDERS = frozenset(
+    {"benchmarks", "build", "chaos", "conformance", "e2e", "generation", "train", "tritonserver"}
+)
 
 __all__ = [
     "LOAD_DELAY_S",
     "MODELS_DIR",
     "READY_TIMEOUT_S",
+    "SLOW_FOLDERS",
     "ServerProcess",
     "default_models_present",
     "free_port",
@@ -41,6 +48,16 @@ __all__ = [
     "start_server",
     "stop_server",
 ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).parent
+    for item in items:
+        parts = (
+            item.path.relative_to(tests_dir).parts if item.path.is_relative_to(tests_dir) else ()
+        )
+        if parts and parts[0] in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

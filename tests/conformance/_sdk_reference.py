@@ -4,13 +4,15 @@ text equal)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from _support.server import ServerProcess
 from maaskit import Client
 from maaskit.types import ClassificationResponse, EmbeddingResponse
 
 from ._helpers import CHAT, MAX_TOKENS, PROMPT, TOLERANCE
 
-GREEDY = {"max_tokens": MAX_TOKENS, "temperature": 0}
+GREEDY: dict[str, Any] = {"max_tokens": MAX_TOKENS, "temperature": 0}
 
 
 def openai_client(server: ServerProcess) -> Client:

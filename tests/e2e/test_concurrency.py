@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import httpx
 import numpy as np
@@ -36,11 +37,14 @@ def batches_above_one(server: ServerProcess, model: str) -> float:
     return total - single
 
 
-async def post_each(client: httpx.AsyncClient, path: str, model: str, texts: list[str]) -> list:
-    async def one(text: str) -> dict:
+async def post_each(
+    client: httpx.AsyncClient, path: str, model: str, texts: list[str]
+) -> list[dict[str, Any]]:
+    async def one(text: str) -> dict[str, Any]:
         response = await client.post(path, json={"model": model, "input": text})
         assert response.status_code == 200, response.text
-        return response.json()
+        body: dict[str, Any] = response.json()
+        return body
 
     return list(await asyncio.gather(*(one(text) for text in texts)))
 

@@ -18,6 +18,7 @@ class Clock:
 
 def stored(store: IdempotencyStore, key: str, body: bytes = b"{}") -> None:
     entry = store.start(key, "fingerprint")
+    assert entry is not None
     store.store(key, entry, StoredResponse(200, [], body))
     entry.running = False
 

@@ -40,6 +40,7 @@ def test_an_incomplete_character_at_the_end_is_flushed_lossily(
 
 def test_special_tokens_are_not_emitted(byte_level_tokenizer: Tokenizer) -> None:
     eos = byte_level_tokenizer.token_to_id("<|endoftext|>")
+    assert eos is not None
     detokenizer = IncrementalDetokenizer(byte_level_tokenizer)
     text = "".join(detokenizer.step(i) for i in [*byte_level_tokenizer.encode("be").ids, eos])
     assert text == "be"

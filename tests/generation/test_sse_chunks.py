@@ -57,7 +57,7 @@ def _split(body: list[bytes]) -> list[str]:
 
 def _without_ids(events: list[str]) -> list[Any]:
     """The events with each stream's own id and timestamp left out."""
-    parsed = [json.loads(e) if e.startswith("{") else e for e in events]
+    parsed: list[Any] = [json.loads(e) if e.startswith("{") else e for e in events]
     return [{k: v for k, v in e.items() if k not in ("id", "created")} for e in parsed[:-1]] + [
         parsed[-1]
     ]

@@ -9,9 +9,8 @@ import httpx
 import maaskit
 import pytest
 import respx
-from maaskit.privacy import Masker
-
 from _support.server import ServerProcess
+from maaskit.privacy import Masker
 
 from .helpers import SENSITIVE_VALUES, check_masked_roundtrip, sentence_with
 

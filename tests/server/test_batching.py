@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from maaskit_server.batching import BatcherLimits, DynamicBatcher, QueueFullError
@@ -26,15 +27,15 @@ class RecordingRunner:
 
 
 @pytest.fixture
-def executor() -> ThreadPoolExecutor:
+def executor() -> Iterator[ThreadPoolExecutor]:
     with ThreadPoolExecutor(2) as pool:
         yield pool
 
 
 def make(
-    runner: RecordingRunner, executor: ThreadPoolExecutor, **limits: object
+    runner: RecordingRunner, executor: ThreadPoolExecutor, **limits: Any
 ) -> DynamicBatcher[int, int]:
-    options = {"max_batch_size": 8, "max_queue_delay_s": 0.05, **limits}
+    options: dict[str, Any] = {"max_batch_size": 8, "max_queue_delay_s": 0.05, **limits}
     return DynamicBatcher(
         "test-model", runner, executor=executor, limits=BatcherLimits(**options), length_of=abs
     )

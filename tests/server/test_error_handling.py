@@ -49,7 +49,7 @@ def test_kserve_paths_answer_in_kserve_shape(tmp_path: Path) -> None:
 
 def test_empty_repository_is_live_but_never_ready(tmp_path: Path) -> None:
     with TestClient(create_app(ServerSettings(models_dir=tmp_path))) as client:
-        repository = client.app.state.maaskit.repository  # type: ignore[attr-defined]
+        repository = client.app.state.maaskit.repository
         deadline = time.monotonic() + 30
         while not repository.loading_finished.is_set() and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -58,3 +58,4 @@ def test_empty_repository_is_live_but_never_ready(tmp_path: Path) -> None:
         ready = client.get("/ready")
         assert ready.status_code == 503
         assert ready.json()["models"] == {}
+        assert ready.json()["status"] == "no models"  # not "loading": loading is over

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import maaskit
@@ -170,7 +171,7 @@ def test_the_ensemble_export_answers_like_the_reference_server(
 def test_greedy_generation_equals_the_reference_servers(
     on_triton: maaskit.Client, on_reference: maaskit.Client
 ) -> None:
-    options = {"model": GENERATION, "max_tokens": 12, "temperature": 0}
+    options: dict[str, Any] = {"model": GENERATION, "max_tokens": 12, "temperature": 0}
     for prompt in ("The king", "O Romeo, wherefore"):
         mine = on_triton.complete(prompt=prompt, **options).text
         theirs = on_reference.complete(prompt=prompt, **options).text
@@ -182,7 +183,12 @@ def test_greedy_generation_equals_the_reference_servers(
 def test_generation_streams_piece_by_piece(
     on_triton: maaskit.Client, on_reference: maaskit.Client
 ) -> None:
-    options = {"model": GENERATION, "prompt": "The king", "max_tokens": 12, "temperature": 0}
+    options: dict[str, Any] = {
+        "model": GENERATION,
+        "prompt": "The king",
+        "max_tokens": 12,
+        "temperature": 0,
+    }
     with on_triton.complete(stream=True, **options) as stream:
         pieces = [chunk.text for chunk in stream]
 
