@@ -31,12 +31,14 @@ def openai_classify(server: ServerProcess, model: str, texts: list[str]) -> Clas
 
 def openai_complete_text(server: ServerProcess, model: str, prompt: str = PROMPT) -> str:
     with openai_client(server) as client:
-        return client.complete(model=model, prompt=prompt, **GREEDY).text
+        text: str = client.complete(model=model, prompt=prompt, **GREEDY).text
+        return text
 
 
 def openai_chat_text(server: ServerProcess, model: str) -> str:
     with openai_client(server) as client:
-        return client.chat(model=model, messages=CHAT, **GREEDY).text
+        text: str = client.chat(model=model, messages=CHAT, **GREEDY).text
+        return text
 
 
 def assert_same_vectors(got: EmbeddingResponse, expected: EmbeddingResponse) -> None:

@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 import onnxruntime as ort
-import triton_python_backend_utils as pb_utils
+import triton_python_backend_utils as pb_utils  # type: ignore[import-not-found]  # in Triton only
 
 
 class TritonPythonModel:
