@@ -33,7 +33,17 @@ LOAD_DELAY_S = 2.0
 # Folders whose tests start servers of their own, train, build or benchmark: marked ``slow``, so
 # that ``pytest -m "not slow"`` is the fast subset (README). A new folder is fast by default.
 SLOW_FOLDERS = frozenset(
-    {"benchmarks", "build", "chaos", "conformance", "e2e", "generation", "train", "tritonserver"}
+    {
+        "benchmarks",
+        "build",
+        "chaos",
+        "conformance",
+        "e2e",
+        "generation",
+        "plugin",
+        "train",
+        "tritonserver",
+    }
 )
 
 __all__ = [

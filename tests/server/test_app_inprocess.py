@@ -80,8 +80,10 @@ def test_ready_is_503_until_models_answered_and_health_always_200(
     assert [card["id"] for card in client.get("/v1/models").json()["data"]] == [MODEL]
     ok = client.post("/v1/embeddings", json={"model": MODEL, "input": "now it works"})
     assert ok.status_code == 200
-    missing = client.post("/v1/embeddings", json={"model": "broken", "input": "x"})
-    assert missing.json()["error"]["code"] == "model_not_found"
+    broken = client.post("/v1/embeddings", json={"model": "broken", "input": "x"})
+    assert broken.status_code == 503  # configured but not loadable: not a 404 (#18)
+    assert broken.json()["error"]["code"] == "model_failed_to_load"
+    assert broken.json()["error"]["message"] == "model 'broken' failed to load: missing model.onnx"
 
 
 def test_batched_inference_equals_unbatched(gated: tuple[TestClient, threading.Event]) -> None:

@@ -97,6 +97,9 @@ def test_a_model_that_failed_to_load_answers_503_with_the_reason(tmp_path: Path)
         )
         assert kserve.status_code == 503
         assert "failed to load" in kserve.text
+        hf = client.post("/models/broken-minilm", json={"inputs": "x"})
+        assert hf.status_code == 503
+        assert "failed to load" in hf.text
         unknown = client.post("/v1/embeddings", json={"model": "unknown-task", "input": "x"})
         assert unknown.status_code == 503
         assert "'unknown-task' failed to load: unknown task 'speech'" in unknown.text

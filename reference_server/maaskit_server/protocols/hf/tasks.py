@@ -23,7 +23,7 @@ from ... import __version__, metrics
 from ..._json import JSONResponse
 from ...errors import model_not_found
 from ...openapi import documented
-from ...repository import ModelEntry, ModelStatus
+from ...repository import ModelEntry, ModelStatus, failed_to_load
 from ...runtimes.classification import ClassificationRuntime
 from ...runtimes.embeddings import EmbeddingRuntime
 from ...state import get_state
@@ -51,8 +51,10 @@ _PIPELINE_TAGS = {
 def _entry(request: Request) -> ModelEntry:
     name = str(request.path_params["model"])
     entry = next((e for e in get_state(request).repository.entries() if e.name == name), None)
-    if entry is None or entry.status in (ModelStatus.FAILED, ModelStatus.UNSUPPORTED):
+    if entry is None:
         raise model_not_found(name)
+    if entry.status in (ModelStatus.FAILED, ModelStatus.UNSUPPORTED):
+        raise failed_to_load(entry)
     return entry
 
 
