@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import ServerProcess
+from _support.server import ServerProcess
 from maaskit import (
     AsyncClient,
     BadRequestError,
