@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
 import httpx
+from pydantic import BaseModel
+from typing_extensions import Never
 
 from ._async_transport import AsyncTransport
 from ._auth import KeySource
-from ._base_client import _UNSET, DEFAULT, BaseClient, MessageLike, check_tags
+from ._base_client import _UNSET, DEFAULT, BaseClient, MessageLike, PreparedCall, check_tags
 from ._breaker import BreakerPolicy
 from ._call import Core
-from ._call_options import split_call_options
 from ._config import Timeout
 from ._endpoint import Budget, CertTypes, Endpoint, VerifyTypes
 from ._extra_requests import (
@@ -31,10 +32,19 @@ from ._extra_requests import (
 )
 from ._hooks import AttemptHook
 from ._middleware import AsyncMiddleware, check_client_middleware
-from ._privacy import ChunkRestorer, amask_request, restore_result
+from ._params import (
+    CHAT_PARAMS,
+    CLASSIFY_PARAMS,
+    COMPLETE_PARAMS,
+    EMBED_PARAMS,
+    call_options,
+    reject_unknown,
+)
+from ._privacy import ChunkRestorer, amask_request
 from ._retry import RetryPolicy
 from ._retry_budget import RetryBudget
-from ._streaming import AsyncStream
+from ._streaming import AsyncStream, AsyncStreamManager
+from ._structured import ResponseFormat
 from ._tasks import (
     CHAT,
     CLASSIFY,
@@ -45,6 +55,7 @@ from ._tasks import (
     RERANK,
     SIMILARITY,
     ModelsRequest,
+    Task,
 )
 from .providers import Provider
 from .types import (
@@ -59,12 +70,17 @@ from .types import (
     ModelInfo,
     RequestedOutput,
     RerankResponse,
+    Result,
     SimilarityResponse,
 )
 
 __all__ = ["AsyncClient"]
 
 _MODELS_REQUEST = ModelsRequest()
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
+ResultT = TypeVar("ResultT", bound=Result)
+ChunkT = TypeVar("ChunkT", bound=Result)
 
 
 class AsyncClient(BaseClient[httpx.AsyncClient]):
@@ -201,151 +217,587 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
     ) -> None:
         await self.aclose()
 
+    async def _request(
+        self, task: Task[RequestT, ResultT, Any], request: RequestT, prepared: PreparedCall
+    ) -> ResultT:
+        if prepared.session is not None:
+            request = await amask_request(prepared.session, request)
+        result = await self._transport.request(
+            task, request, tags=prepared.tags, per_call=prepared.per_call
+        )
+        return self._finish_result(prepared, result)
+
+    async def _stream(
+        self, task: Task[RequestT, Any, ChunkT], request: RequestT, prepared: PreparedCall
+    ) -> AsyncStream[ChunkT]:
+        session = prepared.session
+        if session is not None:
+            request = await amask_request(session, request)
+        stream = await self._transport.stream(
+            task,
+            request,
+            tags=prepared.tags,
+            per_call=prepared.per_call,
+            restorer=ChunkRestorer(session) if session is not None else None,
+        )
+        stream._expect_output(prepared.output_type)
+        return stream
+
     @overload
-    async def chat(
+    def chat(
         self,
         *,
         model: str,
         messages: Sequence[MessageLike],
         stream: Literal[False] = False,
+        frequency_penalty: float | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: bool | None = None,
+        top_logprobs: int | None = None,
+        max_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        response_format: ResponseFormat | None = None,
+        seed: int | None = None,
+        stop: str | Sequence[str] | None = None,
+        stream_options: Mapping[str, Any] | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+        user: str | None = None,
+        reasoning_effort: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        store: bool | None = None,
+        service_tier: str | None = None,
+        provider_params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         privacy: Any = None,
-        **params: Any,
-    ) -> ChatResponse: ...
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Coroutine[Any, Any, ChatResponse]: ...
 
     @overload
-    async def chat(
+    def chat(
         self,
         *,
         model: str,
         messages: Sequence[MessageLike],
         stream: Literal[True],
+        frequency_penalty: float | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: bool | None = None,
+        top_logprobs: int | None = None,
+        max_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        response_format: ResponseFormat | None = None,
+        seed: int | None = None,
+        stop: str | Sequence[str] | None = None,
+        stream_options: Mapping[str, Any] | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+        user: str | None = None,
+        reasoning_effort: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        store: bool | None = None,
+        service_tier: str | None = None,
+        provider_params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         privacy: Any = None,
-        **params: Any,
-    ) -> AsyncStream[ChatChunk]: ...
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> AsyncStreamManager[ChatChunk]: ...
 
-    async def chat(
+    def chat(
         self,
         *,
         model: str,
         messages: Sequence[MessageLike],
         stream: bool = False,
+        frequency_penalty: float | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: bool | None = None,
+        top_logprobs: int | None = None,
+        max_tokens: int | None = None,
+        max_completion_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        response_format: ResponseFormat | None = None,
+        seed: int | None = None,
+        stop: str | Sequence[str] | None = None,
+        stream_options: Mapping[str, Any] | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+        user: str | None = None,
+        reasoning_effort: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        store: bool | None = None,
+        service_tier: str | None = None,
+        provider_params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         privacy: Any = None,
-        **params: Any,
-    ) -> ChatResponse | AsyncStream[ChatChunk]:
-        """Chat completion. ``tags`` limits the call to endpoints with those tags. The
-        per-call options ``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``,
-        ``extra_body`` and ``idempotency_key`` are the SDK's and are never sent as body
-        fields; other keywords (``max_tokens``, ``temperature``, ``stream_options``…) go into
-        the request body unchanged."""
-        params, per_call = split_call_options(params)
-        request = self._chat_request(model, messages, stream, params)
-        session = self._session(privacy)
-        if session is not None:
-            request = await amask_request(session, request)
-        restorer = ChunkRestorer(session) if session is not None else None
-        if stream:
-            return await self._transport.stream(
-                CHAT, request, tags=check_tags(tags), per_call=per_call, restorer=restorer
-            )
-        result = await self._transport.request(
-            CHAT, request, tags=check_tags(tags), per_call=per_call
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        **unknown: Any,
+    ) -> Coroutine[Any, Any, ChatResponse] | AsyncStreamManager[ChatChunk]:
+        """Chat completion: the answer to ``messages`` (OpenAI's ``/chat/completions``).
+
+        Parameters left ``None`` are not sent (the server's default applies); anything
+        a provider takes that is not named here goes in ``provider_params=`` or
+        ``extra_body=``.
+
+        Parameters:
+            model: The model's name (a router maps it per endpoint).
+            messages: The conversation: dicts or :class:`ChatMessage` with ``role`` (``system``,
+                ``user``, ``assistant``, ``tool``…) and ``content``; an assistant turn may carry
+                ``tool_calls``, a ``tool`` turn needs ``tool_call_id``.
+            stream: Return a stream of :class:`ChatChunk` instead of the whole answer; ``async
+                with client.chat(..., stream=True) as stream:`` closes it when the block ends,
+                ``await`` alone works too.
+            frequency_penalty: Penalise tokens by how often they already appeared (-2 to 2).
+            logit_bias: Token id (as a str) to a bias from -100 to 100 added to its logit.
+            logprobs: Return each generated token's log-probability (``choice.logprobs``;
+                streamed in ``chunk.logprobs``).
+            top_logprobs: With ``logprobs=True``: the likeliest alternatives listed per token
+                (0-20).
+            max_tokens: The most tokens to generate.
+            max_completion_tokens: OpenAI's newer name for ``max_tokens`` (counting reasoning
+                tokens too).
+            n: How many answers (choices) to generate; a stream's chunks say which in
+                ``chunk.index``.
+            presence_penalty: Penalise tokens that already appeared at all (-2 to 2).
+            response_format: A pydantic model class (sent as a strict ``json_schema``; the
+                answer is validated into ``message.parsed``, else ``OutputValidationError``), or
+                a dict: ``{"type": "json_object"}`` or ``{"type": "json_schema", "json_schema":
+                {...}}``.
+            seed: Sample deterministically, as far as the server can.
+            stop: Up to 4 strings that end the answer (not included in it).
+            stream_options: With ``stream=True``: ``{"include_usage": True}`` adds a last chunk
+                with ``usage`` (maaskit asks for it itself to keep its ledger right, and hides
+                the chunk it asked for).
+            temperature: Sampling temperature (0 is greedy).
+            top_p: Nucleus sampling: the probability mass to sample from (0-1).
+            top_k: Sample from the k likeliest tokens (vLLM, TGI and Ollama; OpenAI itself has
+                none).
+            tools: Functions the model may call: ``[{"type": "function", "function": {"name",
+                "description", "parameters": <JSON schema>}}]``; the answer's
+                ``message.tool_calls`` (streamed: ``stream.final().tool_calls``).
+            tool_choice: ``"auto"``, ``"none"``, ``"required"`` or ``{"type": "function",
+                "function": {"name": ...}}``.
+            parallel_tool_calls: Whether the model may call several tools in one turn.
+            user: An id of the end user, for the provider's abuse monitoring.
+            reasoning_effort: For reasoning models: ``"low"``, ``"medium"`` or ``"high"``.
+            metadata: Key-value pairs stored with the completion (OpenAI).
+            store: Whether OpenAI stores the completion.
+            service_tier: OpenAI's processing tier (``"auto"``, ``"default"``, ``"flex"``).
+            provider_params: Parameters in the provider's own names, mapped the provider's way
+                (into TGI's ``parameters``, Ollama's ``options``, KServe's ``parameters``; for
+                OpenAI into the body): ``{"repetition_penalty": 1.2}``, ``{"model_version":
+                "2"}``.
+            tags: Send the call only to endpoints that have these tags.
+            privacy: Masking for this call: a ``maaskit.privacy.Masker`` or ``MaskSession``, or
+                ``False`` to turn the client's off.
+            timeout: Seconds or a :class:`Timeout` for this call instead of the client's.
+            max_retries: Retries for this call instead of the client's.
+            extra_headers: Headers added to (and winning over) the ones maaskit sends.
+            extra_query: Query parameters added to the URL.
+            extra_body: JSON fields merged into the top level of the body as is, after the
+                provider built it (anything a server takes that has no parameter here).
+            idempotency_key: The ``Idempotency-Key`` sent with every attempt, instead of the one
+                maaskit makes.
+
+        Raises :class:`InvalidRequestError` (a ``ValueError``; ``InvalidRequestTypeError``,
+        also a ``TypeError``, for a wrong type or an unknown keyword) before anything is
+        sent, :class:`ClientClosedError` on a closed client, and :class:`APIError` for what
+        the endpoint answered.
+        """
+        reject_unknown("chat", unknown, CHAT_PARAMS)
+        request, prepared = self._prepare_chat(
+            model,
+            messages,
+            stream,
+            {
+                "frequency_penalty": frequency_penalty,
+                "logit_bias": logit_bias,
+                "logprobs": logprobs,
+                "top_logprobs": top_logprobs,
+                "max_tokens": max_tokens,
+                "max_completion_tokens": max_completion_tokens,
+                "n": n,
+                "presence_penalty": presence_penalty,
+                "response_format": response_format,
+                "seed": seed,
+                "stop": stop,
+                "stream_options": stream_options,
+                "temperature": temperature,
+                "top_p": top_p,
+                "top_k": top_k,
+                "tools": tools,
+                "tool_choice": tool_choice,
+                "parallel_tool_calls": parallel_tool_calls,
+                "user": user,
+                "reasoning_effort": reasoning_effort,
+                "metadata": metadata,
+                "store": store,
+                "service_tier": service_tier,
+            },
+            provider_params=provider_params,
+            options=call_options(
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                idempotency_key=idempotency_key,
+            ),
+            tags=tags,
+            privacy=privacy,
         )
-        if session is not None:
-            restore_result(session, result)
-        return result
+        if stream:
+            return AsyncStreamManager(lambda: self._stream(CHAT, request, prepared))
+        return self._request(CHAT, request, prepared)
 
     @overload
-    async def complete(
+    def complete(
         self,
         *,
         model: str,
         prompt: str | Sequence[str],
         stream: Literal[False] = False,
+        best_of: int | None = None,
+        echo: bool | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: int | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        seed: int | None = None,
+        stop: str | Sequence[str] | None = None,
+        stream_options: Mapping[str, Any] | None = None,
+        suffix: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        user: str | None = None,
+        provider_params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         privacy: Any = None,
-        **params: Any,
-    ) -> Completion: ...
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Coroutine[Any, Any, Completion]: ...
 
     @overload
-    async def complete(
+    def complete(
         self,
         *,
         model: str,
         prompt: str | Sequence[str],
         stream: Literal[True],
+        best_of: int | None = None,
+        echo: bool | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: int | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        seed: int | None = None,
+        stop: str | Sequence[str] | None = None,
+        stream_options: Mapping[str, Any] | None = None,
+        suffix: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        user: str | None = None,
+        provider_params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         privacy: Any = None,
-        **params: Any,
-    ) -> AsyncStream[CompletionChunk]: ...
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> AsyncStreamManager[CompletionChunk]: ...
 
-    async def complete(
+    def complete(
         self,
         *,
         model: str,
         prompt: str | Sequence[str],
         stream: bool = False,
+        best_of: int | None = None,
+        echo: bool | None = None,
+        frequency_penalty: float | None = None,
+        logit_bias: Mapping[str, int] | None = None,
+        logprobs: int | None = None,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        presence_penalty: float | None = None,
+        seed: int | None = None,
+        stop: str | Sequence[str] | None = None,
+        stream_options: Mapping[str, Any] | None = None,
+        suffix: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        user: str | None = None,
+        provider_params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         privacy: Any = None,
-        **params: Any,
-    ) -> Completion | AsyncStream[CompletionChunk]:
-        """Text completion; ``tags`` and extra keywords as for ``chat``."""
-        params, per_call = split_call_options(params)
-        request = self._complete_request(model, prompt, stream, params)
-        session = self._session(privacy)
-        if session is not None:
-            request = await amask_request(session, request)
-        restorer = ChunkRestorer(session) if session is not None else None
-        if stream:
-            return await self._transport.stream(
-                COMPLETE, request, tags=check_tags(tags), per_call=per_call, restorer=restorer
-            )
-        result = await self._transport.request(
-            COMPLETE, request, tags=check_tags(tags), per_call=per_call
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        **unknown: Any,
+    ) -> Coroutine[Any, Any, Completion] | AsyncStreamManager[CompletionChunk]:
+        """Text completion (OpenAI's legacy ``/completions``); parameters as for ``chat``.
+
+        Parameters:
+            model: The model's name (a router maps it per endpoint).
+            prompt: The text to continue (one str, or a list for several completions in one
+                call).
+            stream: Return a stream of :class:`CompletionChunk` instead of the whole answer;
+                ``async with client.complete(..., stream=True) as stream:`` closes it when the
+                block ends, ``await`` alone works too.
+            best_of: Generate this many server-side and return the best ``n``.
+            echo: Return the prompt in front of the completion.
+            frequency_penalty: Penalise tokens by how often they already appeared (-2 to 2).
+            logit_bias: Token id (as a str) to a bias from -100 to 100 added to its logit.
+            logprobs: Return the log-probabilities of the generated tokens and of this many
+                likeliest alternatives per token (``completion.logprobs``; streamed too).
+            max_tokens: The most tokens to generate.
+            n: How many completions per prompt; a stream's chunks say which in ``chunk.index``.
+            presence_penalty: Penalise tokens that already appeared at all (-2 to 2).
+            seed: Sample deterministically, as far as the server can.
+            stop: Up to 4 strings that end the completion (not included in it).
+            stream_options: With ``stream=True``: ``{"include_usage": True}`` adds a last chunk
+                with ``usage``.
+            suffix: Text that comes after the completion (insertion).
+            temperature: Sampling temperature (0 is greedy).
+            top_p: Nucleus sampling: the probability mass to sample from (0-1).
+            top_k: Sample from the k likeliest tokens (vLLM, TGI and Ollama; OpenAI itself has
+                none).
+            user: An id of the end user, for the provider's abuse monitoring.
+            provider_params: Parameters in the provider's own names, mapped the provider's way
+                (into TGI's ``parameters``, Ollama's ``options``, KServe's ``parameters``; for
+                OpenAI into the body): ``{"repetition_penalty": 1.2}``, ``{"model_version":
+                "2"}``.
+            tags: Send the call only to endpoints that have these tags.
+            privacy: Masking for this call: a ``maaskit.privacy.Masker`` or ``MaskSession``, or
+                ``False`` to turn the client's off.
+            timeout: Seconds or a :class:`Timeout` for this call instead of the client's.
+            max_retries: Retries for this call instead of the client's.
+            extra_headers: Headers added to (and winning over) the ones maaskit sends.
+            extra_query: Query parameters added to the URL.
+            extra_body: JSON fields merged into the top level of the body as is, after the
+                provider built it (anything a server takes that has no parameter here).
+            idempotency_key: The ``Idempotency-Key`` sent with every attempt, instead of the one
+                maaskit makes.
+
+        Raises :class:`InvalidRequestError` (a ``ValueError``; ``InvalidRequestTypeError``,
+        also a ``TypeError``, for a wrong type or an unknown keyword) before anything is
+        sent, :class:`ClientClosedError` on a closed client, and :class:`APIError` for what
+        the endpoint answered.
+        """
+        reject_unknown("complete", unknown, COMPLETE_PARAMS)
+        request, prepared = self._prepare_complete(
+            model,
+            prompt,
+            stream,
+            {
+                "best_of": best_of,
+                "echo": echo,
+                "frequency_penalty": frequency_penalty,
+                "logit_bias": logit_bias,
+                "logprobs": logprobs,
+                "max_tokens": max_tokens,
+                "n": n,
+                "presence_penalty": presence_penalty,
+                "seed": seed,
+                "stop": stop,
+                "stream_options": stream_options,
+                "suffix": suffix,
+                "temperature": temperature,
+                "top_p": top_p,
+                "top_k": top_k,
+                "user": user,
+            },
+            provider_params=provider_params,
+            options=call_options(
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                idempotency_key=idempotency_key,
+            ),
+            tags=tags,
+            privacy=privacy,
         )
-        if session is not None:
-            restore_result(session, result)
-        return result
+        if stream:
+            return AsyncStreamManager(lambda: self._stream(COMPLETE, request, prepared))
+        return self._request(COMPLETE, request, prepared)
 
     async def embed(
         self,
         *,
         model: str,
         input: str | Sequence[str],
+        dimensions: int | None = None,
+        encoding_format: Literal["float", "base64"] | None = None,
+        user: str | None = None,
+        provider_params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         privacy: Any = None,
-        **params: Any,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        **unknown: Never,
     ) -> EmbeddingResponse:
-        """Embeddings; ``encoding_format="base64"`` is decoded to floats as well."""
-        params, per_call = split_call_options(params)
-        request = self._embed_request(model, input, params)
-        session = self._session(privacy)
-        if session is not None:
-            request = await amask_request(session, request)
-        return await self._transport.request(
-            EMBED, request, tags=check_tags(tags), per_call=per_call
+        """Embeddings: one vector per input, in input order.
+
+        Parameters:
+            model: The model's name (a router maps it per endpoint).
+            input: One text or a list of texts.
+            dimensions: Shorten the vectors to this many dimensions (models that support it).
+            encoding_format: How the server sends the vectors; ``"base64"`` is smaller on the
+                wire and decoded to floats all the same.
+            user: An id of the end user, for the provider's abuse monitoring.
+            provider_params: Parameters in the provider's own names, mapped the provider's way
+                (into TGI's ``parameters``, Ollama's ``options``, KServe's ``parameters``; for
+                OpenAI into the body): ``{"repetition_penalty": 1.2}``, ``{"model_version":
+                "2"}``.
+            tags: Send the call only to endpoints that have these tags.
+            privacy: Masking for this call: a ``maaskit.privacy.Masker`` or ``MaskSession``, or
+                ``False`` to turn the client's off.
+            timeout: Seconds or a :class:`Timeout` for this call instead of the client's.
+            max_retries: Retries for this call instead of the client's.
+            extra_headers: Headers added to (and winning over) the ones maaskit sends.
+            extra_query: Query parameters added to the URL.
+            extra_body: JSON fields merged into the top level of the body as is, after the
+                provider built it (anything a server takes that has no parameter here).
+            idempotency_key: The ``Idempotency-Key`` sent with every attempt, instead of the one
+                maaskit makes.
+
+        Raises :class:`InvalidRequestError` (a ``ValueError``; ``InvalidRequestTypeError``,
+        also a ``TypeError``, for a wrong type or an unknown keyword) before anything is
+        sent, :class:`ClientClosedError` on a closed client, and :class:`APIError` for what
+        the endpoint answered.
+        """
+        reject_unknown("embed", unknown, EMBED_PARAMS)
+        request, prepared = self._prepare_embed(
+            model,
+            input,
+            {"dimensions": dimensions, "encoding_format": encoding_format, "user": user},
+            provider_params=provider_params,
+            options=call_options(
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                idempotency_key=idempotency_key,
+            ),
+            tags=tags,
+            privacy=privacy,
         )
+        return await self._request(EMBED, request, prepared)
 
     async def classify(
         self,
         *,
         model: str,
         input: str | Sequence[str],
+        provider_params: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         privacy: Any = None,
-        **params: Any,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        **unknown: Never,
     ) -> ClassificationResponse:
-        """Labels with scores for each input text."""
-        params, per_call = split_call_options(params)
-        request = self._classify_request(model, input, params)
-        session = self._session(privacy)
-        if session is not None:
-            request = await amask_request(session, request)
-        return await self._transport.request(
-            CLASSIFY, request, tags=check_tags(tags), per_call=per_call
+        """Labels with scores for each input text.
+
+        Parameters:
+            model: The model's name (a router maps it per endpoint).
+            input: One text or a list of texts.
+            provider_params: Parameters in the provider's own names, mapped the provider's way
+                (into TGI's ``parameters``, Ollama's ``options``, KServe's ``parameters``; for
+                OpenAI into the body): ``{"repetition_penalty": 1.2}``, ``{"model_version":
+                "2"}``.
+            tags: Send the call only to endpoints that have these tags.
+            privacy: Masking for this call: a ``maaskit.privacy.Masker`` or ``MaskSession``, or
+                ``False`` to turn the client's off.
+            timeout: Seconds or a :class:`Timeout` for this call instead of the client's.
+            max_retries: Retries for this call instead of the client's.
+            extra_headers: Headers added to (and winning over) the ones maaskit sends.
+            extra_query: Query parameters added to the URL.
+            extra_body: JSON fields merged into the top level of the body as is, after the
+                provider built it (anything a server takes that has no parameter here).
+            idempotency_key: The ``Idempotency-Key`` sent with every attempt, instead of the one
+                maaskit makes.
+
+        Raises :class:`InvalidRequestError` (a ``ValueError``; ``InvalidRequestTypeError``,
+        also a ``TypeError``, for a wrong type or an unknown keyword) before anything is
+        sent, :class:`ClientClosedError` on a closed client, and :class:`APIError` for what
+        the endpoint answered.
+        """
+        reject_unknown("classify", unknown, CLASSIFY_PARAMS)
+        request, prepared = self._prepare_classify(
+            model,
+            input,
+            provider_params=provider_params,
+            options=call_options(
+                timeout=timeout,
+                max_retries=max_retries,
+                extra_headers=extra_headers,
+                extra_query=extra_query,
+                extra_body=extra_body,
+                idempotency_key=idempotency_key,
+            ),
+            tags=tags,
+            privacy=privacy,
         )
+        return await self._request(CLASSIFY, request, prepared)
 
     # -- raw tensors, reranking, similarity ----------------------------------------------------
 

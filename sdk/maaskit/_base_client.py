@@ -12,41 +12,57 @@ import dataclasses
 import ipaddress
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
 from ._auth import KeySource
 from ._breaker import BreakerPolicy
 from ._call import Core
+from ._call_options import CallOptions
 from ._config import ClientConfig, Timeout, resolve_single_endpoint
 from ._config_file import load_config
 from ._endpoint import Budget, CertTypes, Endpoint, VerifyTypes
+from ._exceptions import ClientClosedError, InvalidRequestTypeError
 from ._hooks import AttemptHook
 from ._ledger import Ledger, UsageReport
 from ._logging import logger
 from ._options import ClientOptions
-from ._privacy import Session, check_privacy, open_session
+from ._params import body_params
+from ._privacy import Session, check_privacy, open_session, restore_result
 from ._retry import RetryPolicy
 from ._retry_budget import RetryBudget, RetryThrottle
 from ._router import Router
+from ._structured import parse_choices, response_format_param
 from ._tasks import TASKS, Task
 from ._tls import tls_context
-from ._validation import check_flag, check_messages, check_model, check_prompt, check_texts
+from ._validation import (
+    check_flag,
+    check_messages,
+    check_model,
+    check_params,
+    check_prompt,
+    check_texts,
+)
 from .providers import Provider
 from .types import (
     ChatMessage,
     ChatRequest,
+    ChatResponse,
     ClassificationRequest,
     CompletionRequest,
     EmbeddingRequest,
+    Result,
 )
 
-__all__ = ["DEFAULT", "BaseClient", "MessageLike", "check_tags"]
+__all__ = ["DEFAULT", "BaseClient", "MessageLike", "PreparedCall", "check_tags"]
 
 MessageLike = ChatMessage | Mapping[str, Any]
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+ResultT = TypeVar("ResultT", bound=Result)
 
 
 class _Default:
@@ -394,43 +410,159 @@ class BaseClient(Generic[HttpT]):
                     f"provider {endpoint.protocol.name!r} has no {task.name!r} task"
                 )
 
-    def _chat_request(
-        self, model: str, messages: Sequence[MessageLike], stream: bool, params: dict[str, Any]
-    ) -> ChatRequest:
-        self._check_task(TASKS["chat"])
-        return ChatRequest(
+    def _check_open(self) -> None:
+        if any(client.is_closed for client in self._http_clients.values()):
+            raise ClientClosedError(
+                f"this {type(self).__name__} is closed (close() was called or its "
+                "http_client was closed); make a new client"
+            )
+
+    def _prepare(
+        self,
+        task: Task[Any, Any, Any],
+        named: dict[str, Any],
+        *,
+        provider_params: Mapping[str, Any] | None,
+        options: CallOptions | None,
+        tags: Any,
+        privacy: Any,
+    ) -> tuple[dict[str, Any], PreparedCall]:
+        """What every method checks first: an open client, a task the provider has, the
+        named parameters' values; then the body parameters and the call's settings."""
+        self._check_open()
+        self._check_task(task)
+        check_params(named)
+        prepared = PreparedCall(
+            per_call=options, tags=check_tags(tags), session=self._session(privacy)
+        )
+        return body_params(named, provider_params), prepared
+
+    def _prepare_chat(
+        self,
+        model: str,
+        messages: Sequence[MessageLike],
+        stream: bool,
+        named: dict[str, Any],
+        *,
+        provider_params: Mapping[str, Any] | None,
+        options: CallOptions | None,
+        tags: Any,
+        privacy: Any,
+    ) -> tuple[ChatRequest, PreparedCall]:
+        response_format, output_type = response_format_param(named.get("response_format"))
+        named = {**named, "response_format": response_format}
+        if named.get("tools") is not None:
+            check_params({"tools": named["tools"]})
+            named["tools"] = [dict(tool) for tool in named["tools"]]
+        params, prepared = self._prepare(
+            TASKS["chat"],
+            named,
+            provider_params=provider_params,
+            options=options,
+            tags=tags,
+            privacy=privacy,
+        )
+        request = ChatRequest(
             model=check_model(model),
             messages=check_messages(messages),
             stream=check_flag("stream", stream),
             params=params,
         )
+        return request, dataclasses.replace(prepared, output_type=output_type)
 
-    def _complete_request(
-        self, model: str, prompt: str | Sequence[str], stream: bool, params: dict[str, Any]
-    ) -> CompletionRequest:
-        self._check_task(TASKS["complete"])
-        return CompletionRequest(
+    def _prepare_complete(
+        self,
+        model: str,
+        prompt: str | Sequence[str],
+        stream: bool,
+        named: dict[str, Any],
+        *,
+        provider_params: Mapping[str, Any] | None,
+        options: CallOptions | None,
+        tags: Any,
+        privacy: Any,
+    ) -> tuple[CompletionRequest, PreparedCall]:
+        params, prepared = self._prepare(
+            TASKS["complete"],
+            named,
+            provider_params=provider_params,
+            options=options,
+            tags=tags,
+            privacy=privacy,
+        )
+        request = CompletionRequest(
             model=check_model(model),
             prompt=check_prompt(prompt),
             stream=check_flag("stream", stream),
             params=params,
         )
+        return request, prepared
 
-    def _embed_request(
-        self, model: str, input: str | Sequence[str], params: dict[str, Any]
-    ) -> EmbeddingRequest:
-        self._check_task(TASKS["embed"])
-        return EmbeddingRequest(
+    def _prepare_embed(
+        self,
+        model: str,
+        input: str | Sequence[str],
+        named: dict[str, Any],
+        *,
+        provider_params: Mapping[str, Any] | None,
+        options: CallOptions | None,
+        tags: Any,
+        privacy: Any,
+    ) -> tuple[EmbeddingRequest, PreparedCall]:
+        params, prepared = self._prepare(
+            TASKS["embed"],
+            named,
+            provider_params=provider_params,
+            options=options,
+            tags=tags,
+            privacy=privacy,
+        )
+        request = EmbeddingRequest(
             model=check_model(model), input=check_texts("input", input), params=params
         )
+        return request, prepared
 
-    def _classify_request(
-        self, model: str, input: str | Sequence[str], params: dict[str, Any]
-    ) -> ClassificationRequest:
-        self._check_task(TASKS["classify"])
-        return ClassificationRequest(
+    def _prepare_classify(
+        self,
+        model: str,
+        input: str | Sequence[str],
+        *,
+        provider_params: Mapping[str, Any] | None,
+        options: CallOptions | None,
+        tags: Any,
+        privacy: Any,
+    ) -> tuple[ClassificationRequest, PreparedCall]:
+        params, prepared = self._prepare(
+            TASKS["classify"],
+            {},
+            provider_params=provider_params,
+            options=options,
+            tags=tags,
+            privacy=privacy,
+        )
+        request = ClassificationRequest(
             model=check_model(model), input=check_texts("input", input), params=params
         )
+        return request, prepared
+
+    @staticmethod
+    def _finish_result(prepared: PreparedCall, result: ResultT) -> ResultT:
+        """Values put back (masking), then a ``response_format=`` model's ``parsed``."""
+        if prepared.session is not None:
+            restore_result(prepared.session, result)
+        if prepared.output_type is not None and isinstance(result, ChatResponse):
+            parse_choices(result, prepared.output_type)
+        return result
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    """A call's settings besides its neutral request."""
+
+    per_call: CallOptions | None
+    tags: dict[str, str]
+    session: Session | None
+    output_type: type[BaseModel] | None = None
 
 
 def check_tags(tags: Any) -> dict[str, str]:
@@ -439,5 +571,5 @@ def check_tags(tags: Any) -> dict[str, str]:
     if not isinstance(tags, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
     ):
-        raise TypeError("tags must be a mapping of str to str")
+        raise InvalidRequestTypeError("tags must be a mapping of str to str")
     return dict(tags)

@@ -14,10 +14,14 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BudgetExceededError",
+    "ClientClosedError",
     "ConflictError",
+    "InvalidRequestError",
+    "InvalidRequestTypeError",
     "MaaSError",
     "NoEndpointAvailable",
     "NotFoundError",
+    "OutputValidationError",
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseValidationError",
@@ -30,6 +34,45 @@ __all__ = [
 
 class MaaSError(Exception):
     """Root of every error maaskit raises on purpose."""
+
+
+class InvalidRequestError(MaaSError, ValueError):
+    """A call's arguments were refused before anything was sent: an empty input or message
+    list, a parameter value out of range, a request the provider cannot express. Also a
+    ``ValueError``, so code written against plain Python errors keeps working."""
+
+
+class InvalidRequestTypeError(InvalidRequestError, TypeError):
+    """A call's argument has the wrong type, or a keyword is unknown (the message names the
+    nearest valid one). Also a ``TypeError``."""
+
+
+class ClientClosedError(MaaSError, RuntimeError):
+    """The client (or the ``http_client`` it was given) is closed; make a new one."""
+
+
+class OutputValidationError(MaaSError, ValueError):
+    """The answer did not validate against the ``response_format=`` model it was asked for.
+
+    ``text`` is the model's raw answer, ``errors`` pydantic's list of what failed (empty when
+    the answer was cut off: ``finish_reason`` is then ``"length"``), and ``result`` the whole
+    :class:`ChatResponse`, so nothing the server sent is lost.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        text: str,
+        errors: Sequence[Mapping[str, object]] = (),
+        finish_reason: str | None = None,
+        result: object = None,
+    ) -> None:
+        super().__init__(message)
+        self.text = text
+        self.errors = list(errors)
+        self.finish_reason = finish_reason
+        self.result = result
 
 
 @dataclass(frozen=True)

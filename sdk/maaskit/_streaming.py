@@ -1,25 +1,40 @@
 """Typed streams: iterators that are also context managers and own their HTTP response.
 
 Leaving a ``with`` block (or calling ``close()``) early closes the connection, so the server
-stops generating. An error after the first chunk is raised with the text received so far in
-``error.partial_text``. ``usage`` holds the token counts once a chunk carried them (OpenAI's
-``stream_options.include_usage``, which maaskit asks for on its own to keep the ledger right;
-the usage-only chunk it did not ask for is not handed to the caller).
+stops generating. ``texts`` holds the text so far of each choice (``n=``), ``text`` that of the
+first; ``final()`` reads the rest and returns the answer a plain call would have: one
+``ChatResponse`` (or ``Completion``) with the text, tool calls joined from their pieces,
+log-probabilities, finish reason and usage. An error after the first chunk is raised with
+the text received so far in ``error.partial_text``. ``usage`` holds the token counts once a
+chunk carried them (OpenAI's ``stream_options.include_usage``, which maaskit asks for on its
+own to keep the ledger right; the usage-only chunk it did not ask for is not handed to the
+caller).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from types import TracebackType
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast, overload
 
 import httpx
+from pydantic import BaseModel
 
+from ._accumulate import ChatAccumulator, CompletionAccumulator
 from ._exceptions import APIError
 from ._privacy import ChunkRestorer
-from .types import Result, Usage
+from ._structured import parse_choices
+from .types import (
+    ChatChunk,
+    ChatResponse,
+    Completion,
+    CompletionChunk,
+    ResponseInfo,
+    Result,
+    Usage,
+)
 
-__all__ = ["AsyncStream", "Stream", "StreamFinish"]
+__all__ = ["AsyncStream", "AsyncStreamManager", "Stream", "StreamFinish"]
 
 ChunkT = TypeVar("ChunkT", bound=Result)
 
@@ -52,12 +67,47 @@ class _StreamState:
         hide_usage_chunks: bool,
         restorer: ChunkRestorer | None,
     ) -> None:
-        self.text = ""
+        self.texts: dict[int, str] = {}
         self.usage: Usage | None = None
         self.closed = False
+        self.output_type: type[BaseModel] | None = None
         self._finish = finish
         self._hide_usage_chunks = hide_usage_chunks
         self._restorer = restorer
+        self._chat = ChatAccumulator()
+        self._completion = CompletionAccumulator()
+        self._kind: type[Result] | None = None
+
+    @property
+    def text(self) -> str:
+        return self.texts.get(min(self.texts), "") if self.texts else ""
+
+    def _add(self, chunk: Result) -> None:
+        index = getattr(chunk, "index", 0)
+        text = _text_of(chunk)
+        if text or index not in self.texts:
+            self.texts[index] = self.texts.get(index, "") + text
+        if isinstance(chunk, ChatChunk):
+            self._kind = ChatChunk
+            self._chat.add(chunk)
+        elif isinstance(chunk, CompletionChunk):
+            self._kind = CompletionChunk
+            self._completion.add(chunk)
+
+    def final(self, response: httpx.Response) -> Any:
+        info = ResponseInfo(
+            status_code=response.status_code,
+            headers={k.lower(): v for k, v in response.headers.items()},
+        )
+        if self._kind is CompletionChunk:
+            completion = self._completion.result(self.usage)
+            completion.response = info
+            return completion
+        result = self._chat.result(self.usage)
+        result.response = info
+        if self.output_type is not None:
+            parse_choices(result, self.output_type)
+        return result
 
     def take(self, chunk: ChunkT) -> ChunkT | None:
         """Account for a chunk; ``None`` when the caller should not see it. With masking on,
@@ -69,14 +119,14 @@ class _StreamState:
             return None
         if self._restorer is not None:
             chunk = self._restorer.chunk(chunk)
-        self.text += _text_of(chunk)
+        self._add(chunk)
         return chunk
 
     def leftover(self) -> Result | None:
         """Restored text still held back when the stream ended, as one last chunk."""
         chunk = self._restorer.leftover() if self._restorer is not None else None
         if chunk is not None:
-            self.text += _text_of(chunk)
+            self._add(chunk)
         return chunk
 
     def finish(self, error: APIError | None) -> None:
@@ -103,8 +153,13 @@ class Stream(Generic[ChunkT]):
 
     @property
     def text(self) -> str:
-        """Everything streamed so far."""
+        """The text streamed so far (of the first choice)."""
         return self._state.text
+
+    @property
+    def texts(self) -> list[str]:
+        """The text streamed so far of each choice, in ``index`` order (``n=2``: two)."""
+        return [self._state.texts[i] for i in sorted(self._state.texts)]
 
     @property
     def usage(self) -> Usage | None:
@@ -113,6 +168,25 @@ class Stream(Generic[ChunkT]):
     @property
     def closed(self) -> bool:
         return self._state.closed
+
+    @overload
+    def final(self: Stream[ChatChunk]) -> ChatResponse: ...
+
+    @overload
+    def final(self: Stream[CompletionChunk]) -> Completion: ...
+
+    def final(self) -> Any:
+        """Read the rest of the stream and return the whole answer: a :class:`ChatResponse`
+        (tool calls assembled, ``parsed`` set with a ``response_format=`` model) or a
+        :class:`Completion`. After an early ``close()``, what had arrived."""
+        for _ in self:
+            pass
+        return self._state.final(self.response)
+
+    get_final_response = final
+
+    def _expect_output(self, model: type[BaseModel] | None) -> None:
+        self._state.output_type = model
 
     def __iter__(self) -> Stream[ChunkT]:
         return self
@@ -180,8 +254,13 @@ class AsyncStream(Generic[ChunkT]):
 
     @property
     def text(self) -> str:
-        """Everything streamed so far."""
+        """The text streamed so far (of the first choice)."""
         return self._state.text
+
+    @property
+    def texts(self) -> list[str]:
+        """The text streamed so far of each choice, in ``index`` order (``n=2``: two)."""
+        return [self._state.texts[i] for i in sorted(self._state.texts)]
 
     @property
     def usage(self) -> Usage | None:
@@ -190,6 +269,23 @@ class AsyncStream(Generic[ChunkT]):
     @property
     def closed(self) -> bool:
         return self._state.closed
+
+    @overload
+    async def final(self: AsyncStream[ChatChunk]) -> ChatResponse: ...
+
+    @overload
+    async def final(self: AsyncStream[CompletionChunk]) -> Completion: ...
+
+    async def final(self) -> Any:
+        """Read the rest of the stream and return the whole answer (as ``Stream.final``)."""
+        async for _ in self:
+            pass
+        return self._state.final(self.response)
+
+    get_final_response = final
+
+    def _expect_output(self, model: type[BaseModel] | None) -> None:
+        self._state.output_type = model
 
     def __aiter__(self) -> AsyncStream[ChunkT]:
         return self
@@ -237,3 +333,36 @@ class AsyncStream(Generic[ChunkT]):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class AsyncStreamManager(Generic[ChunkT]):
+    """What ``AsyncClient.chat(..., stream=True)`` (and ``complete``) returns: ``await`` it
+    for the :class:`AsyncStream`, or use it in ``async with``, which closes the stream (and
+    its connection) when the block ends, as the official client's stream helpers do::
+
+        async with client.chat(model=..., messages=..., stream=True) as stream:
+            async for chunk in stream:
+                ...
+
+    Nothing is sent until it is awaited or entered.
+    """
+
+    def __init__(self, open_stream: Callable[[], Awaitable[AsyncStream[ChunkT]]]) -> None:
+        self._open_stream = open_stream
+        self._stream: AsyncStream[ChunkT] | None = None
+
+    def __await__(self) -> Generator[Any, None, AsyncStream[ChunkT]]:
+        return self._open_stream().__await__()
+
+    async def __aenter__(self) -> AsyncStream[ChunkT]:
+        self._stream = await self._open_stream()
+        return self._stream
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._stream is not None:
+            await self._stream.aclose()

@@ -162,7 +162,7 @@ async def test_a_retried_post_sends_the_same_compact_json_body(
     )
     client = harness.client()
 
-    await harness.call(client.chat, model="m", messages=MESSAGES, note="café")
+    await harness.call(client.chat, model="m", messages=MESSAGES, provider_params={"note": "café"})
 
     first, second = (call.request for call in route.calls)
     assert first.content == second.content

@@ -112,7 +112,9 @@ async def test_unserializable_params_fail_before_any_request(
     client = harness.client()
 
     with pytest.raises(TypeError, match="not JSON-serializable"):
-        await harness.call(client.chat, model="m", messages=GOOD, temperature=object())
+        await harness.call(
+            client.chat, model="m", messages=GOOD, provider_params={"temperature": object()}
+        )
 
     assert respx_mock.calls.call_count == 0
 
@@ -124,6 +126,8 @@ async def test_params_json_cannot_carry_fail_before_any_request(
     client = harness.client()
 
     with pytest.raises(TypeError, match="not JSON-serializable"):
-        await harness.call(client.chat, model="m", messages=GOOD, temperature=value)
+        await harness.call(
+            client.chat, model="m", messages=GOOD, provider_params={"temperature": value}
+        )
 
     assert respx_mock.calls.call_count == 0

@@ -26,6 +26,7 @@ has one answer per call.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
@@ -45,6 +46,7 @@ from ..types import (
     ModelInfo,
     ModelList,
     Result,
+    ToolCallDelta,
     Usage,
 )
 from ._base import Provider, StreamDecoder
@@ -109,6 +111,12 @@ def _stop_list(value: Any) -> list[str]:
 
 def _message(message: ChatMessage, index: int) -> dict[str, Any]:
     body = message.model_dump(exclude_none=True)
+    if message.tool_calls:
+        # Ollama's calls carry the arguments as an object, OpenAI's as a JSON string.
+        body["tool_calls"] = [
+            {"function": {"name": c.function.name, "arguments": c.function.parsed_arguments()}}
+            for c in message.tool_calls
+        ]
     content = message.content
     if content is None:
         body["content"] = ""
@@ -143,11 +151,42 @@ def _usage(payload: Mapping[str, Any]) -> Usage | None:
     )
 
 
+def _calls(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Ollama's ``tool_calls`` in OpenAI's shape: arguments as a JSON string, and an id
+    (Ollama before 0.12 sent none; the position then names the call)."""
+    calls = message.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise TypeError("tool_calls must be a list")
+    found: list[dict[str, Any]] = []
+    for position, call in enumerate(calls):
+        function = call["function"]
+        arguments = function.get("arguments")
+        found.append(
+            {
+                "index": function.get("index", position),
+                "id": call.get("id") or f"call_{position}",
+                "type": "function",
+                "function": {
+                    "name": function["name"],
+                    "arguments": arguments
+                    if isinstance(arguments, str)
+                    else json.dumps(arguments or {}),
+                },
+            }
+        )
+    return found
+
+
 def _assistant(payload: Mapping[str, Any]) -> ChatMessage:
     message = payload["message"]
     if not isinstance(message, Mapping):
         raise TypeError("message must be an object")
-    return ChatMessage.model_validate({"role": "assistant", **message})
+    fields = {"role": "assistant", **message}
+    if message.get("tool_calls"):
+        fields["tool_calls"] = [
+            {k: v for k, v in call.items() if k != "index"} for call in _calls(message)
+        ]
+    return ChatMessage.model_validate(fields)
 
 
 def _chat(payload: Any) -> ChatResponse:
@@ -191,6 +230,8 @@ def _chat_chunk(payload: Any) -> ChatChunk:
         model=payload.get("model"),
         text=message.get("content") or "",
         role=message.get("role"),
+        # Ollama sends each call whole, in one chunk.
+        tool_calls=[ToolCallDelta.model_validate(call) for call in _calls(message)],
         finish_reason=_finish_reason(payload),
         usage=_usage(payload) if payload.get("done") else None,
         raw=payload,

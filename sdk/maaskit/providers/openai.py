@@ -21,17 +21,20 @@ from ..types import (
     ChatMessage,
     ChatRequest,
     ChatResponse,
+    ChoiceLogprobs,
     ClassificationRequest,
     ClassificationResponse,
     ClassificationResult,
     Completion,
     CompletionChunk,
+    CompletionLogprobs,
     CompletionRequest,
     EmbeddingRequest,
     EmbeddingResponse,
     ModelInfo,
     ModelList,
     Result,
+    ToolCallDelta,
     Usage,
 )
 from . import _ranking as ranking
@@ -62,25 +65,41 @@ def _chat(payload: Any) -> ChatResponse:
             # Some servers omit the role of the answer; it can only be the assistant's.
             message=ChatMessage.model_validate({"role": "assistant", **c["message"]}),
             finish_reason=c.get("finish_reason"),
+            logprobs=_chat_logprobs(c),
         )
         for i, c in enumerate(payload["choices"])
     ]
     return ChatResponse(
         id=payload.get("id"),
         model=payload.get("model"),
+        created=payload.get("created"),
+        system_fingerprint=payload.get("system_fingerprint"),
         choices=choices,
         usage=_usage(payload),
         raw=payload,
     )
 
 
+def _chat_logprobs(choice: Mapping[str, Any]) -> ChoiceLogprobs | None:
+    logprobs = choice.get("logprobs")
+    return ChoiceLogprobs.model_validate(logprobs) if isinstance(logprobs, Mapping) else None
+
+
+def _completion_logprobs(choice: Mapping[str, Any]) -> CompletionLogprobs | None:
+    logprobs = choice.get("logprobs")
+    return CompletionLogprobs.model_validate(logprobs) if isinstance(logprobs, Mapping) else None
+
+
 def _completion(payload: Any) -> Completion:
-    choices = payload["choices"]
+    choices = sorted(payload["choices"], key=lambda c: c.get("index", 0))
     return Completion(
         id=payload.get("id"),
         model=payload.get("model"),
+        created=payload.get("created"),
+        system_fingerprint=payload.get("system_fingerprint"),
         texts=[c["text"] for c in choices],
         finish_reasons=[c.get("finish_reason") for c in choices],
+        logprobs=[_completion_logprobs(c) for c in choices],
         usage=_usage(payload),
         raw=payload,
     )
@@ -151,38 +170,65 @@ def _models(payload: Any) -> ModelList:
     )
 
 
-def _chat_chunk(payload: Any) -> ChatChunk:
+def _choices_of(payload: Any) -> list[Mapping[str, Any]]:
+    """The choices of one stream event; an event without any (the ``include_usage`` chunk)
+    still becomes one chunk, so its usage is seen."""
     choices = payload.get("choices") or []
-    first = choices[0] if choices else {}
-    delta = first.get("delta") or {}
-    return ChatChunk(
-        id=payload.get("id"),
-        model=payload.get("model"),
-        text=delta.get("content") or "",
-        role=delta.get("role"),
-        finish_reason=first.get("finish_reason"),
-        usage=_usage(payload),
-        raw=payload,
-    )
+    if not isinstance(choices, list):
+        raise TypeError("choices must be a list")
+    return choices or [{}]
 
 
-def _completion_chunk(payload: Any) -> CompletionChunk:
-    choices = payload.get("choices") or []
-    first = choices[0] if choices else {}
-    return CompletionChunk(
-        id=payload.get("id"),
-        model=payload.get("model"),
-        text=first.get("text") or "",
-        finish_reason=first.get("finish_reason"),
-        usage=_usage(payload),
-        raw=payload,
-    )
+def _chat_chunks(payload: Any) -> list[ChatChunk]:
+    # One chunk per choice: with n=2 an event may carry a piece of each answer.
+    chunks: list[ChatChunk] = []
+    for position, choice in enumerate(_choices_of(payload)):
+        delta = choice.get("delta") or {}
+        chunks.append(
+            ChatChunk(
+                id=payload.get("id"),
+                model=payload.get("model"),
+                created=payload.get("created"),
+                system_fingerprint=payload.get("system_fingerprint"),
+                index=choice.get("index", position),
+                text=delta.get("content") or "",
+                role=delta.get("role"),
+                refusal=delta.get("refusal"),
+                tool_calls=[
+                    ToolCallDelta.model_validate(call) for call in delta.get("tool_calls") or []
+                ],
+                logprobs=_chat_logprobs(choice),
+                finish_reason=choice.get("finish_reason"),
+                usage=_usage(payload),
+                raw=payload,
+            )
+        )
+    return chunks
+
+
+def _completion_chunks(payload: Any) -> list[CompletionChunk]:
+    return [
+        CompletionChunk(
+            id=payload.get("id"),
+            model=payload.get("model"),
+            created=payload.get("created"),
+            system_fingerprint=payload.get("system_fingerprint"),
+            index=choice.get("index", position),
+            text=choice.get("text") or "",
+            logprobs=_completion_logprobs(choice),
+            finish_reason=choice.get("finish_reason"),
+            usage=_usage(payload),
+            raw=payload,
+        )
+        for position, choice in enumerate(_choices_of(payload))
+    ]
 
 
 class SSEJsonDecoder(StreamDecoder[ChunkT]):
-    """SSE whose ``data`` is one JSON object per event, ended by ``data: [DONE]``."""
+    """SSE whose ``data`` is one JSON object per event, ended by ``data: [DONE]``. ``build``
+    turns one event into a chunk, or into several (one per choice)."""
 
-    def __init__(self, what: str, build: Callable[[Any], ChunkT]) -> None:
+    def __init__(self, what: str, build: Callable[[Any], ChunkT | list[ChunkT]]) -> None:
         self._what = what
         self._build = build
         self._sse = SSEParser()
@@ -212,7 +258,8 @@ class SSEJsonDecoder(StreamDecoder[ChunkT]):
                 # Nothing after an error event counts.
                 self.done = True
                 break
-            chunks.append(parse_with(self._what, body, payload, self._build))
+            built = parse_with(self._what, body, payload, self._build)
+            chunks.extend(built if isinstance(built, list) else [built])
         return chunks
 
 
@@ -232,9 +279,9 @@ _PARSERS: dict[str, Callable[[Any], Result]] = {
     MODELS.name: _models,
 }
 
-_CHUNK_PARSERS: dict[str, Callable[[Any], Result]] = {
-    CHAT.name: _chat_chunk,
-    COMPLETE.name: _completion_chunk,
+_CHUNK_PARSERS: dict[str, Callable[[Any], list[Any]]] = {
+    CHAT.name: _chat_chunks,
+    COMPLETE.name: _completion_chunks,
 }
 
 
@@ -276,7 +323,7 @@ class OpenAIProvider(Provider):
     def stream_decoder(self, task: Task[Any, Any, ChunkT]) -> StreamDecoder[ChunkT]:
         if task.name not in _CHUNK_PARSERS:
             raise NotImplementedError(f"the openai provider cannot stream {task.name!r}")
-        build = cast(Callable[[Any], ChunkT], _CHUNK_PARSERS[task.name])
+        build = cast(Callable[[Any], list[ChunkT]], _CHUNK_PARSERS[task.name])
         return SSEJsonDecoder(task.name, build)
 
     def error_message(self, response: HttpResponse) -> str | None:

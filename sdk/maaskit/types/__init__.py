@@ -41,6 +41,16 @@ from ._tensors import (
     InferResponse,
     RequestedOutput,
 )
+from ._tools import (
+    ChoiceLogprobs,
+    CompletionLogprobs,
+    FunctionCall,
+    FunctionCallDelta,
+    TokenLogprob,
+    ToolCall,
+    ToolCallDelta,
+    TopLogprob,
+)
 
 __all__ = [
     "ChatChoice",
@@ -48,16 +58,20 @@ __all__ = [
     "ChatMessage",
     "ChatRequest",
     "ChatResponse",
+    "ChoiceLogprobs",
     "ClassificationRequest",
     "ClassificationResponse",
     "ClassificationResult",
     "Completion",
     "CompletionChunk",
+    "CompletionLogprobs",
     "CompletionRequest",
     "CompletionTokensDetails",
     "Datatype",
     "EmbeddingRequest",
     "EmbeddingResponse",
+    "FunctionCall",
+    "FunctionCallDelta",
     "InferInput",
     "InferOutput",
     "InferRequest",
@@ -73,5 +87,9 @@ __all__ = [
     "Result",
     "SimilarityRequest",
     "SimilarityResponse",
+    "TokenLogprob",
+    "ToolCall",
+    "ToolCallDelta",
+    "TopLogprob",
     "Usage",
 ]

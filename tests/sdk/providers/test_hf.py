@@ -41,7 +41,10 @@ async def test_classify_posts_inference_payload_to_the_base_url(
     route = respx_mock.post(BASE).respond(200, json=answer)
 
     response = await harness.call(
-        client(harness).classify, model="sentiment", input=["good", "bad"], top_k=2
+        client(harness).classify,
+        model="sentiment",
+        input=["good", "bad"],
+        provider_params={"top_k": 2},
     )
 
     assert str(route.calls[0].request.url) == BASE
@@ -74,7 +77,10 @@ async def test_classify_through_tei_predict(harness: Harness, respx_mock: respx.
     provider = HFProvider(classify_route="tei")
 
     response = await harness.call(
-        client(harness, provider=provider).classify, model="m", input=["a", "b"], truncate=True
+        client(harness, provider=provider).classify,
+        model="m",
+        input=["a", "b"],
+        provider_params={"truncate": True},
     )
 
     # The batch form [[text], …]: a bare ["a", "b"] would be read by TEI as one sentence pair.
@@ -118,7 +124,10 @@ async def test_embed_through_tei(harness: Harness, respx_mock: respx.MockRouter)
     provider = HFProvider(embed_route="tei")
 
     response = await harness.call(
-        client(harness, provider=provider).embed, model="e", input="a", normalize=False
+        client(harness, provider=provider).embed,
+        model="e",
+        input="a",
+        provider_params={"normalize": False},
     )
 
     assert sent_json(route) == {"inputs": ["a"], "normalize": False}

@@ -55,7 +55,7 @@ async def test_complete_posts_to_tgi_generate(
         top_p=1.0,
         stop="\n",
         seed=3,
-        repetition_penalty=1.2,
+        provider_params={"repetition_penalty": 1.2},
     )
 
     assert sent_json(route) == {
@@ -103,7 +103,9 @@ async def test_generated_text_without_details(
 ) -> None:
     respx_mock.post(f"{BASE}/generate").respond(200, json={"generated_text": "just text"})
 
-    completion = await harness.call(client(harness).complete, model="m", prompt="p", details=False)
+    completion = await harness.call(
+        client(harness).complete, model="m", prompt="p", provider_params={"details": False}
+    )
 
     assert completion.text == "just text"
     assert completion.finish_reason is None

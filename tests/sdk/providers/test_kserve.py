@@ -201,7 +201,7 @@ async def test_embed_json_answer(harness: Harness, respx_mock: respx.MockRouter)
     )
 
     response = await harness.call(
-        client(harness).embed, model="minilm", input=["a", "b"], priority=1
+        client(harness).embed, model="minilm", input=["a", "b"], provider_params={"priority": 1}
     )
 
     assert sent_json(route)["parameters"] == {"priority": 1}
@@ -218,7 +218,10 @@ async def test_embed_binary_answer_of_each_float_type(
     )
 
     response = await harness.call(
-        client(harness).embed, model="minilm", input=["a", "b"], model_version="3"
+        client(harness).embed,
+        model="minilm",
+        input=["a", "b"],
+        provider_params={"model_version": "3"},
     )
 
     assert response.vectors == [[1.5, -2.0], [0.25, 4.0]]
@@ -379,7 +382,12 @@ async def test_error_body_is_typed_with_the_server_message(
         ("chat", {"messages": [{"role": "user", "content": "hi"}]}, NotImplementedError, "chat"),
         ("complete", {"prompt": ["a", "b"]}, ValueError, "one prompt per call"),
         ("complete", {"prompt": "a", "n": 2}, ValueError, "n must be 1"),
-        ("embed", {"input": "a", "model_version": 3}, TypeError, "model_version"),
+        (
+            "embed",
+            {"input": "a", "provider_params": {"model_version": 3}},
+            TypeError,
+            "model_version",
+        ),
     ],
 )
 async def test_bad_calls_fail_before_any_request(

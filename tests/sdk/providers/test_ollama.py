@@ -53,8 +53,7 @@ async def test_chat_request_and_answer(harness: Harness, respx_mock: respx.MockR
         top_k=40,
         seed=7,
         stop="\n",
-        format="json",
-        keep_alive="5m",
+        provider_params={"format": "json", "keep_alive": "5m"},
     )
 
     assert sent_json(route) == {
@@ -92,7 +91,7 @@ async def test_explicit_options_win_and_text_parts_are_joined(
         model="m",
         messages=[{"role": "user", "content": parts}],
         max_tokens=5,
-        options={"num_predict": 9, "num_ctx": 4096},
+        provider_params={"options": {"num_predict": 9, "num_ctx": 4096}},
     )
 
     body = sent_json(route)
@@ -109,7 +108,11 @@ async def test_generate_with_length_finish(harness: Harness, respx_mock: respx.M
     route = respx_mock.post(f"{BASE}/api/generate").respond(200, json=answer)
 
     completion = await harness.call(
-        client(harness).complete, model="m", prompt=["Tell me"], max_tokens=2, system="be brief"
+        client(harness).complete,
+        model="m",
+        prompt=["Tell me"],
+        max_tokens=2,
+        provider_params={"system": "be brief"},
     )
 
     assert sent_json(route) == {
@@ -139,7 +142,9 @@ async def test_embed_and_models(harness: Harness, respx_mock: respx.MockRouter) 
     )
     c = client(harness)
 
-    vectors = await harness.call(c.embed, model="e", input=["a", "b"], truncate=True)
+    vectors = await harness.call(
+        c.embed, model="e", input=["a", "b"], provider_params={"truncate": True}
+    )
     models = await harness.call(c.models)
 
     assert sent_json(embed) == {"model": "e", "input": ["a", "b"], "truncate": True}
@@ -238,7 +243,12 @@ async def test_malformed_answer_is_a_validation_error(
         ("complete", {"prompt": ["a", "b"]}, ValueError, "one prompt per call"),
         ("chat", {"messages": MESSAGES, "n": 2}, ValueError, "n must be 1"),
         ("chat", {"messages": MESSAGES, "stop": 3}, TypeError, "stop must be"),
-        ("chat", {"messages": MESSAGES, "options": [1]}, TypeError, "options must be a dict"),
+        (
+            "chat",
+            {"messages": MESSAGES, "provider_params": {"options": [1]}},
+            TypeError,
+            "options must be a dict",
+        ),
         (
             "chat",
             {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]},
