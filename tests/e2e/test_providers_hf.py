@@ -103,5 +103,5 @@ def test_errors_are_typed(reference_server: ServerProcess) -> None:
         with pytest.raises(NotFoundError, match="no-such-model"):
             client.embed(model="no-such-model", input=TEXTS)
         with pytest.raises(UnprocessableEntityError, match="normalize"):
-            client.embed(model=EMBEDDING_MODEL, input=TEXTS, normalize=False)
+            client.embed(model=EMBEDDING_MODEL, input=TEXTS, provider_params={"normalize": False})
         assert len(client.embed(model=EMBEDDING_MODEL, input=["ok"]).vectors) == 1

@@ -22,7 +22,12 @@ OpenStream = Callable[[maaskit.Client], Any]
 def _openai(client: maaskit.Client) -> Any:
     messages = [{"role": "user", "content": PROMPT}]
     return client.chat(
-        model=LM, messages=messages, stream=True, max_tokens=16, temperature=0, ignore_eos=True
+        model=LM,
+        messages=messages,
+        stream=True,
+        max_tokens=16,
+        temperature=0,
+        provider_params={"ignore_eos": True},
     )
 
 

@@ -131,8 +131,12 @@ def test_classification_labels_and_scores_equal_the_reference_servers(
 def test_truncation_parameters_work_as_on_the_reference_server(
     on_triton: maaskit.Client, on_reference: maaskit.Client
 ) -> None:
-    mine = on_triton.embed(model=EMBEDDING, input=[TOO_LONG], truncate=True).vectors
-    theirs = on_reference.embed(model=EMBEDDING, input=[TOO_LONG], truncate=True).vectors
+    mine = on_triton.embed(
+        model=EMBEDDING, input=[TOO_LONG], provider_params={"truncate": True}
+    ).vectors
+    theirs = on_reference.embed(
+        model=EMBEDDING, input=[TOO_LONG], provider_params={"truncate": True}
+    ).vectors
 
     assert min(cosines(np.array(mine), np.array(theirs))) >= MIN_COSINE
 

@@ -16,12 +16,15 @@ become the ``finish_reason``) and the counts: ``prompt_eval_count`` and ``eval_c
 ``response.raw`` (and the last chunk's ``raw``). An ``{"error": …}`` line in a stream is raised
 as a :class:`maaskit.ServerError` after the chunks before it.
 
-Parameters: ``max_tokens`` → ``options.num_predict``; ``temperature``, ``top_p``, ``top_k``,
+Parameters: ``response_format`` → ``format`` (the JSON schema, or ``"json"``);
+``max_tokens`` → ``options.num_predict``; ``temperature``, ``top_p``, ``top_k``,
 ``seed``, ``stop`` (a str or a list), ``presence_penalty``, ``frequency_penalty`` →
-``options.*``; an explicit ``options={...}`` is merged over those. Any other keyword
-(``format``, ``keep_alive``, ``tools``, ``think``, ``system``, ``raw``, ``truncate``,
-``dimensions``…) is sent at the top level unchanged. ``n`` other than 1 is refused: Ollama
-has one answer per call.
+``options.*``; an explicit ``provider_params={"options": {...}}`` is merged over those. Any
+other keyword in ``provider_params=`` (``format``, ``keep_alive``, ``think``, ``system``, ``raw``,
+``truncate``…) and ``tools`` are sent at the top level unchanged. Tool calls come back with
+their arguments as an object; maaskit gives them OpenAI's shape (a JSON string, and an id
+``call_<n>`` when Ollama sent none) and turns them back when a conversation is sent. ``n``
+other than 1 is refused: Ollama has one answer per call.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
+from .._exceptions import InvalidRequestError
 from .._http import HttpRequest, HttpResponse
 from .._tasks import CHAT, COMPLETE, EMBED, MODELS, Task
 from ..types import (
@@ -83,7 +87,12 @@ def ollama_params(params: Mapping[str, Any]) -> dict[str, Any]:
             continue
         if key == "n":
             if value != 1:
-                raise ValueError("the ollama provider returns one answer per call; n must be 1")
+                raise InvalidRequestError(
+                    "the ollama provider returns one answer per call; n must be 1"
+                )
+            continue
+        if key == "response_format":
+            top["format"] = _format(value)
             continue
         if key in _OPTIONS:
             if key == "stop":
@@ -99,6 +108,23 @@ def ollama_params(params: Mapping[str, Any]) -> dict[str, Any]:
     if options:
         top["options"] = options
     return top
+
+
+def _format(response_format: Mapping[str, Any]) -> Any:
+    """OpenAI's ``response_format`` as Ollama's ``format``: a JSON schema, or ``"json"``."""
+    kind = response_format.get("type")
+    if kind == "json_object":
+        return "json"
+    if kind == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        if isinstance(schema, Mapping):
+            return dict(schema)
+    if kind == "text":
+        return None
+    raise InvalidRequestError(
+        "the ollama provider takes response_format {'type': 'json_object'} or "
+        "{'type': 'json_schema', 'json_schema': {'schema': ...}}"
+    )
 
 
 def _stop_list(value: Any) -> list[str]:
