@@ -9,6 +9,7 @@ library is an optional extra).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Iterator
 from typing import Any, Protocol, TypeVar, cast
 
@@ -85,6 +86,9 @@ def _texts(request: BaseModel) -> Iterator[str]:
                 for part in message.content:
                     if isinstance(part.get("text"), str):
                         yield part["text"]
+            # An assistant turn sent back carries the values its tool calls were made with.
+            for call in message.tool_calls or []:
+                yield call.function.arguments
     elif isinstance(request, CompletionRequest):
         yield from [request.prompt] if isinstance(request.prompt, str) else request.prompt
     elif isinstance(request, (EmbeddingRequest, ClassificationRequest)):
@@ -110,7 +114,17 @@ def _rebuild(request: RequestT, masked: Iterator[str]) -> RequestT:
                     {**part, "text": next(masked)} if isinstance(part.get("text"), str) else part
                     for part in content
                 ]
-            messages.append(message.model_copy(update={"content": content}))
+            update: dict[str, Any] = {"content": content}
+            if message.tool_calls:
+                update["tool_calls"] = [
+                    call.model_copy(
+                        update={
+                            "function": call.function.model_copy(update={"arguments": next(masked)})
+                        }
+                    )
+                    for call in message.tool_calls
+                ]
+            messages.append(message.model_copy(update=update))
         return request.model_copy(update={"messages": messages})
     if isinstance(request, CompletionRequest):
         prompt: Any = request.prompt
@@ -148,8 +162,30 @@ def restore_result(session: Session, result: Result) -> None:
         for choice in result.choices:
             if isinstance(choice.message.content, str):
                 choice.message.content = session.restore(choice.message.content)
+            for call in choice.message.tool_calls or []:
+                call.function.arguments = _restore_arguments(session, call.function.arguments)
     elif isinstance(result, Completion):
         result.texts = [session.restore(text) for text in result.texts]
+
+
+def _restore_arguments(session: Session, arguments: str) -> str:
+    """A tool call's JSON arguments with the values put back inside its strings, so a value
+    with a quote or backslash cannot break the JSON (raw text when it is not JSON)."""
+    try:
+        decoded = json.loads(arguments)
+    except ValueError:
+        return session.restore(arguments)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, str):
+            return session.restore(node)
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if isinstance(node, dict):
+            return {key: walk(value) for key, value in node.items()}
+        return node
+
+    return json.dumps(walk(decoded), ensure_ascii=False)
 
 
 class ChunkRestorer:

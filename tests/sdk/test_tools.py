@@ -12,6 +12,7 @@ import maaskit
 import openai.types.chat
 import pydantic
 import respx
+from maaskit.privacy import Masker
 
 from . import _openai_shapes as shapes
 from ._streams import final_of
@@ -234,3 +235,37 @@ async def test_ollama_streamed_tool_call(harness: Harness, respx_mock: respx.Moc
     assert json.loads(call.function.arguments) == {"zone": "UTC"}
     assert final.usage is not None
     assert final.usage.completion_tokens == 7
+
+
+async def test_masking_covers_tool_messages_and_tool_call_arguments(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    email = "ada.lovelace@example.org"
+    session = Masker().session()
+    placeholder_call = shapes.tool_call("call_m1", "send_mail", {"to": "<EMAIL_1>"})
+    answer = shapes.chat_completion(
+        shapes.completion_message(
+            {"role": "assistant", "content": None, "tool_calls": [placeholder_call]}, "tool_calls"
+        )
+    )
+    route = respx_mock.post(f"{BASE_URL}/chat/completions").respond(200, json=answer)
+    client = harness.client(privacy=session)
+    ask = [{"role": "user", "content": f"Mail {email} the report"}]
+
+    first = await harness.call(client.chat, model="m", messages=ask, tools=TOOLS)
+
+    assert email not in route.calls.last.request.content.decode()
+    # The app gets the real address to run the tool with.
+    (call,) = first.tool_calls
+    assert json.loads(call.function.arguments) == {"to": email}
+    history: list[Any] = [
+        *ask,
+        first.choices[0].message,
+        {"role": "tool", "tool_call_id": call.id, "content": f"sent to {email}"},
+    ]
+    await harness.call(client.chat, model="m", messages=history, tools=TOOLS)
+    sent = route.calls.last.request.content.decode()
+    assert email not in sent
+    messages = json.loads(sent)["messages"]
+    assert json.loads(messages[1]["tool_calls"][0]["function"]["arguments"]) == {"to": "<EMAIL_1>"}
+    assert messages[2]["content"] == "sent to <EMAIL_1>"
