@@ -104,3 +104,11 @@ def test_rerank_tensors_middleware(reference_server: ServerProcess) -> None:
     assert "[similarity attempt 1 on default: 200]" in out
     assert re.search(r"^similarity: [-\d.]+, [-\d.]+$", out, re.MULTILINE)
     assert "infer: embedding FP32 [1, 384]" in out
+
+
+def test_tools_and_structured(reference_server: ServerProcess) -> None:
+    out = run_example(reference_server, "tools_and_structured.py", "Weather in Paris?")
+    lines = out.splitlines()
+    assert lines[0].startswith("tool call: get_weather({")  # the only tool, and required
+    assert lines[1].startswith("answer: ")
+    assert re.fullmatch(r"structured: city='.*' celsius=-?\d+", lines[2])

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import respx
 
+from . import _openai_shapes as shapes
 from .conftest import chat_body, chunk_event, sse
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -115,3 +116,36 @@ def test_streaming_chat(respx_mock: respx.MockRouter, capsys: pytest.CaptureFixt
     assert sent["stream"] is True
     assert sent["stream_options"] == {"include_usage": True}
     assert sent["model"] == "bard"
+
+
+def test_tools_and_structured(
+    respx_mock: respx.MockRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tool_stream = shapes.sse_of(
+        shapes.streamed_tool_calls([("call_1", "get_weather", '{"city": "Paris"}')])
+    )
+    route = respx_mock.post(f"{BASE_URL}/chat/completions").mock(
+        side_effect=[
+            httpx.Response(200, content=tool_stream),
+            httpx.Response(200, json=chat_body("Sunny, 24 degrees.")),
+            httpx.Response(200, json=chat_body('{"city": "Paris", "celsius": 24}')),
+        ]
+    )
+
+    assert load("tools_and_structured").main(["Weather in Paris?"]) == 0
+
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        'tool call: get_weather({"city": "Paris"})',
+        "answer: 'Sunny, 24 degrees.'",
+        "structured: city='Paris' celsius=24",
+    ]
+    tool_turn = json.loads(route.calls[1].request.content)["messages"]
+    assert tool_turn[1]["tool_calls"][0]["id"] == "call_1"
+    assert tool_turn[2] == {
+        "role": "tool",
+        "tool_call_id": "call_1",
+        "content": json.dumps({"city": "Paris", "sky": "sunny", "celsius": 24}),
+    }
+    schema = json.loads(route.calls[2].request.content)["response_format"]["json_schema"]
+    assert schema["name"] == "Forecast"
