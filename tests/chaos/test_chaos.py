@@ -41,7 +41,11 @@ TEXTS = [
     "I would never buy this again.",
 ]
 PROMPTS = ["To be, or not", "My lord,", "What light through", "Now is the winter"]
-CHAT_PARAMS: dict[str, Any] = {"max_tokens": 12, "temperature": 0, "ignore_eos": True}
+CHAT_PARAMS: dict[str, Any] = {
+    "max_tokens": 12,
+    "temperature": 0,
+    "provider_params": {"ignore_eos": True},
+}
 FAULT_HEADER = "X-MaaSKit-Fault"
 RETRIES = maaskit.RetryPolicy(max_retries=2, initial_backoff=0.02, max_backoff=0.2)
 TIMEOUTS = {
