@@ -14,8 +14,9 @@ import jsonschema
 import maaskit
 import pytest
 import pytest_asyncio
-from conftest import ServerProcess
 from pydantic import BaseModel
+
+from tests.conftest import ServerProcess
 
 pytestmark = pytest.mark.e2e
 

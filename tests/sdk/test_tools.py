@@ -118,7 +118,9 @@ async def test_tool_results_go_back_in_openai_shape(
         {"role": "tool", "tool_call_id": "call_t2", "content": "ok"},
     ]
     # Each message sent is one the official client's request type accepts.
-    adapter = pydantic.TypeAdapter(openai.types.chat.ChatCompletionMessageParam)
+    adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(
+        openai.types.chat.ChatCompletionMessageParam
+    )
     for message in sent:
         adapter.validate_python(message)
 

@@ -69,12 +69,13 @@ async def test_a_closed_client_raises_client_closed_error(
         await client.aclose()
     else:
         client.close()
-    kwargs: dict[str, Any] = {
+    arguments: dict[str, dict[str, Any]] = {
         "chat": {"messages": GOOD},
         "complete": {"prompt": "p"},
         "embed": {"input": "a"},
         "classify": {"input": "a"},
-    }[method]
+    }
+    kwargs = arguments[method]
 
     with pytest.raises(maaskit.ClientClosedError, match="is closed"):
         await harness.call(getattr(client, method), model="m", **kwargs)
