@@ -190,28 +190,46 @@ def _restore_arguments(session: Session, arguments: str) -> str:
 
 class ChunkRestorer:
     """Restores a streamed answer chunk by chunk: a placeholder split across chunks is held
-    back until it is whole (the session's restorer buffers only what could be one)."""
+    back until it is whole (the session's restorer buffers only what could be one). Each
+    choice (``chunk.index``, ``n=2``) has its own restorer, as its pieces interleave with the
+    other choice's."""
 
     def __init__(self, session: Session) -> None:
-        self._restorer = session.stream_restorer() if session.restores else None
-        self._last: Result | None = None
+        self._session = session
+        self._restores = session.restores
+        self._restorers: dict[int, Restorer] = {}
+        self._last: dict[int, Result] = {}
 
     def chunk(self, chunk: ChunkT) -> ChunkT:
-        restorer = self._restorer
         text = getattr(chunk, "text", None)
-        if restorer is None or not isinstance(text, str):
+        if not self._restores or not isinstance(text, str):
             return chunk
+        index = getattr(chunk, "index", 0)
+        restorer = self._restorers.get(index)
+        if restorer is None:
+            restorer = self._restorers[index] = self._session.stream_restorer()
         restored = restorer.feed(text)
         if getattr(chunk, "finish_reason", None) is not None:
             restored += restorer.flush()
-        self._last = chunk
+        self._last[index] = chunk
         return chunk.model_copy(update={"text": restored})
 
     def leftover(self) -> Result | None:
-        """At the end of a stream that never said it finished: what is still held back."""
-        if self._restorer is None or self._last is None:
-            return None
-        text = self._restorer.flush()
-        if not text:
-            return None
-        return self._last.model_copy(update={"text": text, "finish_reason": None, "usage": None})
+        """At the end of a stream that never said it finished: what is still held back, one
+        chunk per call (one per choice that holds something back)."""
+        while self._last:
+            index = min(self._last)
+            last = self._last.pop(index)
+            text = self._restorers[index].flush()
+            if text:
+                return last.model_copy(update={"text": text, "finish_reason": None, "usage": None})
+        return None
+
+    def restore_final(self, result: Result) -> None:
+        """The tool calls of a stream's joined answer: their argument pieces were sent
+        masked and are restored once whole."""
+        if not self._restores or not isinstance(result, ChatResponse):
+            return
+        for choice in result.choices:
+            for call in choice.message.tool_calls or []:
+                call.function.arguments = _restore_arguments(self._session, call.function.arguments)

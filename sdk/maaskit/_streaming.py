@@ -105,6 +105,8 @@ class _StreamState:
             return completion
         result = self._chat.result(self.usage)
         result.response = info
+        if self._restorer is not None:
+            self._restorer.restore_final(result)
         if self.output_type is not None:
             parse_choices(result, self.output_type)
         return result

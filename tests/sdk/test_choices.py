@@ -10,6 +10,7 @@ import openai.types
 import openai.types.chat
 import pytest
 import respx
+from maaskit.privacy import Masker
 
 from . import _openai_shapes as shapes
 from ._streams import final_of
@@ -133,3 +134,25 @@ async def test_n_below_one_is_refused_before_sending(
     with pytest.raises(maaskit.InvalidRequestError, match="n must be >= 1"):
         await harness.call(client.chat, model="m", messages=MESSAGES, n=n)
     assert respx_mock.calls.call_count == 0
+
+
+async def test_masked_n2_stream_restores_each_choice_on_its_own(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    email = "ada.lovelace@example.org"
+    session = Masker().session()
+    client = harness.client(privacy=session)
+    ask = [{"role": "user", "content": f"Write to {email}"}]
+    # Each choice splits the placeholder, and their pieces interleave.
+    events = [
+        shapes.chunk(shapes.delta(0, content="To <EMA")),
+        shapes.chunk(shapes.delta(1, content="Mail <EM")),
+        shapes.chunk(shapes.delta(0, content="IL_1>.", finish_reason="stop")),
+        shapes.chunk(shapes.delta(1, content="AIL_1>!", finish_reason="stop")),
+    ]
+    respx_mock.post(f"{BASE_URL}/chat/completions").respond(200, content=shapes.sse_of(events))
+
+    stream = await harness.call(client.chat, model="m", messages=ask, n=2, stream=True)
+    await harness.collect(stream)
+
+    assert stream.texts == [f"To {email}.", f"Mail {email}!"]

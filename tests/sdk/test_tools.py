@@ -271,3 +271,25 @@ async def test_masking_covers_tool_messages_and_tool_call_arguments(
     messages = json.loads(sent)["messages"]
     assert json.loads(messages[1]["tool_calls"][0]["function"]["arguments"]) == {"to": "<EMAIL_1>"}
     assert messages[2]["content"] == "sent to <EMAIL_1>"
+
+
+async def test_masked_streamed_tool_call_arguments_are_restored_by_final(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    email = "ada.lovelace@example.org"
+    session = Masker().session()
+    client = harness.client(privacy=session)
+    ask = [{"role": "user", "content": f"Mail {email} the report"}]
+    # The model's arguments use the placeholder it was sent, split across pieces.
+    events = shapes.streamed_tool_calls(
+        [("call_m1", "send_mail", json.dumps({"to": "<EMAIL_1>"}))], piece=4
+    )
+    route = respx_mock.post(f"{BASE_URL}/chat/completions").respond(
+        200, content=shapes.sse_of(events)
+    )
+
+    stream = await harness.call(client.chat, model="m", messages=ask, tools=TOOLS, stream=True)
+    final = await final_of(stream)
+
+    assert email not in route.calls.last.request.content.decode()
+    assert json.loads(final.tool_calls[0].function.arguments) == {"to": email}
