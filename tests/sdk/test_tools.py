@@ -293,3 +293,20 @@ async def test_masked_streamed_tool_call_arguments_are_restored_by_final(
 
     assert email not in route.calls.last.request.content.decode()
     assert json.loads(final.tool_calls[0].function.arguments) == {"to": email}
+
+
+async def test_tgi_chat_tool_calls_streamed(harness: Harness, respx_mock: respx.MockRouter) -> None:
+    # TGI's /v1/chat/completions streams tool calls in OpenAI's shape (and sends no usage
+    # chunk unless asked); the hf provider decodes them as the openai one does.
+    events = streamed()[:-1]
+    respx_mock.post("http://tgi.test/v1/chat/completions").respond(
+        200, content=shapes.sse_of(events)
+    )
+    client = harness.client(provider="hf", base_url="http://tgi.test")
+
+    stream = await harness.call(client.chat, model="tgi", messages=ASK, tools=TOOLS, stream=True)
+    final = await final_of(stream)
+
+    assert [c.function.name for c in final.tool_calls] == ["get_weather", "get_time"]
+    for call in final.tool_calls:
+        jsonschema.validate(call.function.parsed_arguments(), SCHEMAS[call.function.name])
