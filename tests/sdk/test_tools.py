@@ -310,3 +310,21 @@ async def test_tgi_chat_tool_calls_streamed(harness: Harness, respx_mock: respx.
     assert [c.function.name for c in final.tool_calls] == ["get_weather", "get_time"]
     for call in final.tool_calls:
         jsonschema.validate(call.function.parsed_arguments(), SCHEMAS[call.function.name])
+
+
+async def test_a_loose_tool_call_shape_is_kept(
+    harness: Harness, respx_mock: respx.MockRouter
+) -> None:
+    # Arguments as an object and no id (llama.cpp, older Ollama /v1): kept, in OpenAI's types.
+    loose = {"type": "function", "function": {"name": "get_time", "arguments": {"zone": "UTC"}}}
+    body = shapes.chat_completion(
+        shapes.completion_message({"role": "assistant", "tool_calls": [loose]}, "tool_calls")
+    )
+    respx_mock.post(f"{BASE_URL}/chat/completions").respond(200, json=body)
+    client = harness.client()
+
+    answer = await harness.call(client.chat, model="m", messages=ASK, tools=TOOLS)
+
+    (call,) = answer.tool_calls
+    assert call.id == ""
+    assert json.loads(call.function.arguments) == {"zone": "UTC"}

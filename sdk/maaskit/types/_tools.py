@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "ChoiceLogprobs",
@@ -32,6 +32,12 @@ class FunctionCall(BaseModel):
     name: str
     arguments: str = ""
 
+    @field_validator("arguments", mode="before")
+    @classmethod
+    def _arguments_as_json_text(cls, value: Any) -> Any:
+        # Some servers (llama.cpp, older Ollama /v1) send the arguments as an object.
+        return json.dumps(value) if isinstance(value, (dict, list)) else value
+
     def parsed_arguments(self) -> Any:
         """``arguments`` decoded from JSON (raises ``json.JSONDecodeError`` if it is not)."""
         return json.loads(self.arguments) if self.arguments.strip() else {}
@@ -43,7 +49,8 @@ class ToolCall(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: str
+    # OpenAI always sends an id; a server that does not still has its call kept.
+    id: str = ""
     type: str = "function"
     function: FunctionCall
 
