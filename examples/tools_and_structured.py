@@ -20,7 +20,7 @@ import sys
 from typing import Any
 
 import maaskit
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 TOOLS: list[dict[str, Any]] = [
@@ -41,8 +41,9 @@ TOOLS: list[dict[str, Any]] = [
 
 
 class Forecast(BaseModel):
-    city: str
-    celsius: int
+    # Bounds keep a small model's answer short enough to finish within max_tokens.
+    city: str = Field(max_length=32)
+    celsius: int = Field(ge=-60, le=60)
 
 
 def get_weather(city: str) -> dict[str, Any]:
@@ -52,7 +53,7 @@ def get_weather(city: str) -> dict[str, Any]:
 async def run(client: maaskit.AsyncClient, model: str, question: str) -> None:
     messages: list[Any] = [{"role": "user", "content": question}]
     async with client.chat(
-        model=model, messages=messages, tools=TOOLS, tool_choice="required", stream=True
+        model=model, messages=messages, tools=TOOLS, tool_choice="required", seed=7, stream=True
     ) as stream:
         answer = await stream.final()  # the streamed pieces, joined into whole tool calls
     messages.append(answer.choices[0].message)
@@ -61,11 +62,11 @@ async def run(client: maaskit.AsyncClient, model: str, question: str) -> None:
         print(f"tool call: {call.function.name}({json.dumps(arguments)})")
         result = get_weather(**arguments)
         messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
-    reply = await client.chat(model=model, messages=messages, tools=TOOLS, max_tokens=24)
+    reply = await client.chat(model=model, messages=messages, tools=TOOLS, max_tokens=24, seed=7)
     print(f"answer: {reply.text!r}")
 
     forecast = await client.chat(
-        model=model, messages=messages[:1], response_format=Forecast, max_tokens=64
+        model=model, messages=messages[:1], response_format=Forecast, max_tokens=200, seed=7
     )
     parsed: Forecast = forecast.parsed
     print(f"structured: city={parsed.city!r} celsius={parsed.celsius}")
