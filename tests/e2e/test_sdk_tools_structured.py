@@ -14,9 +14,8 @@ import jsonschema
 import maaskit
 import pytest
 import pytest_asyncio
+from _support.server import ServerProcess
 from pydantic import BaseModel
-
-from tests.conftest import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
