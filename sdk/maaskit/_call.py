@@ -38,6 +38,8 @@ from ._exceptions import (
     APITimeoutError,
     AttemptFailure,
     BudgetExceededError,
+    InvalidRequestError,
+    InvalidRequestTypeError,
     NoEndpointAvailable,
     status_error_class,
 )
@@ -68,12 +70,24 @@ USER_AGENT = f"maaskit/{__version__}"
 
 
 def encode_json(body: Any, what: str) -> bytes:
-    """The bytes httpx's ``json=`` would send; a body JSON cannot carry is a ``TypeError``."""
+    """The bytes httpx's ``json=`` would send; a body JSON cannot carry is an
+    ``InvalidRequestTypeError`` (a ``TypeError``)."""
     try:
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"the {what} parameters are not JSON-serializable: {exc}") from None
+        raise InvalidRequestTypeError(
+            f"the {what} parameters are not JSON-serializable: {exc}"
+        ) from None
     return text.encode()
+
+
+def as_refusal(exc: ValueError | TypeError) -> InvalidRequestError:
+    """A provider's refusal to express a request, as the typed error the caller sees."""
+    if isinstance(exc, InvalidRequestError):
+        return exc
+    if isinstance(exc, TypeError):
+        return InvalidRequestTypeError(str(exc))
+    return InvalidRequestError(str(exc))
 
 
 def as_http_response(response: httpx.Response) -> HttpResponse:
@@ -149,6 +163,9 @@ class Call:
         # POST once.
         self.idempotency_key: str | None = per_call.idempotency_key if per_call else None
         self._prepared: dict[str, _Prepared] = {}
+        # Endpoints whose provider cannot express this request (kserve with n=2, a body JSON
+        # cannot carry): skipped like an incapable endpoint, without spending an attempt.
+        self._refused: dict[str, InvalidRequestError] = {}
         self._tried: list[str] = []
         self.history: list[AttemptFailure] = []
         self.plan: Plan = core.router.plan(self.route)
@@ -169,11 +186,15 @@ class Call:
     # -- choosing endpoints -------------------------------------------------------------------
 
     def no_endpoint(self) -> NoEndpointAvailable:
-        reasons = "; ".join(f"{name}: {why}" for name, why in self.plan.skipped.items())
+        skipped = dict(self.plan.skipped)  # the plan may be the router's shared fixed plan
+        skipped.update(
+            (name, f"cannot express this request: {error}") for name, error in self._refused.items()
+        )
+        reasons = "; ".join(f"{name}: {why}" for name, why in skipped.items())
         return NoEndpointAvailable(
             f"no endpoint can serve {self.task.name} for model {self.route.model!r}"
             + (f" ({reasons})" if reasons else ""),
-            skipped=self.plan.skipped,
+            skipped=skipped,
         )
 
     def replan(self) -> None:
@@ -198,10 +219,20 @@ class Call:
                 max_cost=budget.max_cost,
             )
 
-    def _claim(self, order: list[Endpoint]) -> Endpoint | None:
+    def _claim(self, order: list[Endpoint]) -> _Prepared | None:
+        """The first endpoint of ``order`` whose provider can express the request and whose
+        breaker lets the attempt through. The request is built before the claim, so a
+        refusal never holds a half-open breaker's one probe."""
         for endpoint in order:
+            if endpoint.name in self._refused:
+                continue
+            try:
+                prepared = self._prepare(endpoint)
+            except (ValueError, TypeError) as exc:
+                self._refused[endpoint.name] = as_refusal(exc)
+                continue
             if self.core.router.acquire(endpoint.name):
-                return endpoint
+                return prepared
         return None
 
     def begin(self, number: int) -> None:
@@ -211,11 +242,16 @@ class Call:
         if wanted is not None:
             order.remove(wanted)
             order.insert(0, wanted)
-        endpoint = self._claim(order)
-        if endpoint is None:
+        prepared = self._claim(order)
+        if prepared is None:
+            if self._refused and len(self._refused) == len(order) and not self.plan.skipped:
+                # Every endpoint refused: the request itself is at fault, so the caller gets
+                # the first provider's own words as a typed error (with other endpoints
+                # skipped for their own reasons, NoEndpointAvailable names them all).
+                raise next(iter(self._refused.values()))
             raise self.no_endpoint()
-        self._tried.append(endpoint.name)
-        self.current = self._prepare(endpoint)
+        self._tried.append(prepared.endpoint.name)
+        self.current = prepared
         self.attempt_started = self._clock()
 
     def _prepare(self, endpoint: Endpoint) -> _Prepared:
@@ -284,7 +320,11 @@ class Call:
         return None
 
     def _untried_list(self) -> list[Endpoint]:
-        return [e for e in self.plan.candidates if e.name not in self._tried]
+        return [
+            e
+            for e in self.plan.candidates
+            if e.name not in self._tried and e.name not in self._refused
+        ]
 
     def _untried(self) -> Endpoint | None:
         now = self._clock()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._config import Timeout
+from ._exceptions import InvalidRequestTypeError
 from ._options import ClientOptions, check_headers
 
 __all__ = ["CALL_OPTIONS", "CallOptions", "split_call_options"]
@@ -56,13 +57,13 @@ def split_call_options(params: dict[str, Any]) -> tuple[dict[str, Any], CallOpti
     timeout = found.get("timeout")
     retries = found.get("max_retries")
     if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int)):
-        raise TypeError(f"max_retries must be an int, got {retries!r}")
+        raise InvalidRequestTypeError(f"max_retries must be an int, got {retries!r}")
     key = found.get("idempotency_key")
     if key is not None and (not isinstance(key, str) or not key.strip()):
-        raise TypeError("idempotency_key must be a non-empty str")
+        raise InvalidRequestTypeError("idempotency_key must be a non-empty str")
     body = found.get("extra_body") or {}
     if not isinstance(body, Mapping):
-        raise TypeError("extra_body must be a mapping")
+        raise InvalidRequestTypeError("extra_body must be a mapping")
     options = CallOptions(
         timeout=None if timeout is None else Timeout.coerce(timeout),
         max_retries=retries,

@@ -7,7 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._call_options import CallOptions, split_call_options
-from ._exceptions import ResponseValidationError, UnsupportedTaskError
+from ._exceptions import (
+    InvalidRequestError,
+    InvalidRequestTypeError,
+    ResponseValidationError,
+    UnsupportedTaskError,
+)
 from ._router import Router
 from ._tasks import Task
 from ._validation import check_model, check_texts
@@ -59,13 +64,13 @@ def _check_mapping(name: str, value: Any) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-        raise TypeError(f"{name} must be a mapping with str keys")
+        raise InvalidRequestTypeError(f"{name} must be a mapping with str keys")
     return dict(value)
 
 
 def _check_optional_str(name: str, value: Any) -> str | None:
     if value is not None and (not isinstance(value, str) or not value):
-        raise TypeError(f"{name} must be a non-empty str")
+        raise InvalidRequestTypeError(f"{name} must be a non-empty str")
     return value
 
 
@@ -82,7 +87,7 @@ def infer_request(
 ) -> InferRequest:
     for name, flag in (("binary_data", binary_data), ("binary_inputs", binary_inputs)):
         if not isinstance(flag, bool):
-            raise TypeError(f"{name} must be True or False, got {flag!r}")
+            raise InvalidRequestTypeError(f"{name} must be True or False, got {flag!r}")
     return InferRequest(
         model=check_model(model),
         inputs=coerce_inputs(inputs),
@@ -97,9 +102,9 @@ def infer_request(
 
 def _check_query(name: str, value: Any) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+        raise InvalidRequestTypeError(f"{name} must be a str, got {type(value).__name__}")
     if not value.strip():
-        raise ValueError(f"{name} must not be empty")
+        raise InvalidRequestError(f"{name} must not be empty")
     return value
 
 
@@ -113,9 +118,11 @@ def rerank_request(
     params: Mapping[str, Any],
 ) -> RerankRequest:
     if top_n is not None and (isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1):
-        raise ValueError(f"top_n must be a positive int, got {top_n!r}")
+        raise InvalidRequestError(f"top_n must be a positive int, got {top_n!r}")
     if not isinstance(return_documents, bool):
-        raise TypeError(f"return_documents must be True or False, got {return_documents!r}")
+        raise InvalidRequestTypeError(
+            f"return_documents must be True or False, got {return_documents!r}"
+        )
     return RerankRequest(
         model=check_model(model),
         query=_check_query("query", query),

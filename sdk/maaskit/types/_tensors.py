@@ -11,8 +11,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .._exceptions import InvalidRequestError, InvalidRequestTypeError
 from ._common import Result
 
 __all__ = [
@@ -338,21 +339,41 @@ class InferResponse(Result):
         return self.output(name).as_numpy()
 
 
+def _input_of(name: str, value: Any) -> InferInput:
+    """``InferInput.of`` with its refusals as the SDK's typed errors: the model's validators
+    raise plain ``ValueError``/``TypeError`` (pydantic wraps the former), the call path
+    raises the ``MaaSError`` tree."""
+    try:
+        return InferInput.of(name, value)
+    except ValidationError as exc:
+        errors = exc.errors()
+        cause = errors[0].get("ctx", {}).get("error") if errors else None
+        raise InvalidRequestError(str(cause) if cause else str(exc)) from None
+    except TypeError as exc:
+        raise InvalidRequestTypeError(str(exc)) from None
+    except ValueError as exc:
+        raise InvalidRequestError(str(exc)) from None
+
+
 def coerce_inputs(inputs: Any) -> list[InferInput]:
     """``infer(inputs=...)``: a mapping name → array/list, or a sequence of InferInputs."""
     if isinstance(inputs, Mapping):
-        items = [InferInput.of(str(name), value) for name, value in inputs.items()]
+        items = [_input_of(str(name), value) for name, value in inputs.items()]
     elif isinstance(inputs, Sequence) and not isinstance(inputs, (str, bytes)):
         if not all(isinstance(item, InferInput) for item in inputs):
-            raise TypeError("inputs must be a mapping of name to array, or a list of InferInput")
+            raise InvalidRequestTypeError(
+                "inputs must be a mapping of name to array, or a list of InferInput"
+            )
         items = list(inputs)
     else:
-        raise TypeError("inputs must be a mapping of name to array, or a list of InferInput")
+        raise InvalidRequestTypeError(
+            "inputs must be a mapping of name to array, or a list of InferInput"
+        )
     if not items:
-        raise ValueError("inputs must not be empty")
+        raise InvalidRequestError("inputs must not be empty")
     names = [item.name for item in items]
     if len(set(names)) != len(names):
-        raise ValueError(f"input names must be unique, got {names}")
+        raise InvalidRequestError(f"input names must be unique, got {names}")
     return items
 
 
@@ -360,12 +381,14 @@ def coerce_outputs(outputs: Any) -> list[RequestedOutput]:
     if outputs is None:
         return []
     if isinstance(outputs, (str, bytes)) or not isinstance(outputs, Sequence):
-        raise TypeError("outputs must be a list of output names (or RequestedOutput)")
+        raise InvalidRequestTypeError("outputs must be a list of output names (or RequestedOutput)")
     wanted: list[RequestedOutput] = []
     for item in outputs:
         if isinstance(item, str):
             item = RequestedOutput(name=item)
         if not isinstance(item, RequestedOutput):
-            raise TypeError("outputs must be a list of output names (or RequestedOutput)")
+            raise InvalidRequestTypeError(
+                "outputs must be a list of output names (or RequestedOutput)"
+            )
         wanted.append(item)
     return wanted
