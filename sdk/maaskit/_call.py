@@ -55,7 +55,7 @@ from ._router import Plan, Router
 from ._routing import route_request
 from ._tasks import Task
 from ._version import __version__
-from .providers._parsing import error_details_of, text_of_body
+from .providers._parsing import error_details_of, error_fields_of, text_of_body
 from .types import (
     ResponseInfo,
     Result,
@@ -100,10 +100,10 @@ def as_http_response(response: httpx.Response) -> HttpResponse:
 _NOTHING = Charge()
 
 
-def error_details(body: bytes) -> str | None:
-    """``type``/``code``/``param`` (OpenAI) or ``error_type`` (TGI, TEI) of a JSON error body."""
+def error_payload(body: bytes) -> Any:
+    """A JSON error body, or ``None`` for any other body."""
     try:
-        return error_details_of(json.loads(body))
+        return json.loads(body)
     except ValueError:
         return None
 
@@ -439,9 +439,11 @@ class Call:
         }
         status = response.status_code
         message = f"HTTP {status}" + (f": {provider_message}" if provider_message else "")
-        details = error_details(response.body)
+        payload = error_payload(response.body)
+        details = error_details_of(payload)
         if details is not None and provider_message:
             message += f" ({scrub(details, secrets)})"
+        fields = {key: scrub(value, secrets) for key, value in error_fields_of(payload).items()}
         error = status_error_class(status)(
             message,
             status_code=status,
@@ -452,6 +454,9 @@ class Call:
             endpoint=self.endpoint,
             attempts=attempt,
             retry_hint=protocol.retry_hint(response),
+            type=fields.get("type"),
+            code=fields.get("code"),
+            param=fields.get("param"),
         )
         self._placed(error)
         return error

@@ -148,6 +148,9 @@ class APIStatusError(APIError):
     comes from the ``x-request-id`` (or ``request-id``) response header; ``retry_hint`` is a
     wait in seconds that the error body asked for (Hugging Face's ``estimated_time`` while a
     model loads), used as the retry delay when no ``Retry-After`` header says otherwise.
+    ``type``, ``code`` and ``param`` are the error body's fields of those names (OpenAI,
+    vLLM; ``type`` is TGI's and TEI's ``error_type``), as the official openai client has
+    them; ``None`` when the body has none.
     """
 
     def __init__(
@@ -162,9 +165,15 @@ class APIStatusError(APIError):
         endpoint: str | None = None,
         attempts: int = 0,
         retry_hint: float | None = None,
+        type: str | None = None,  # the openai client's name for it
+        code: str | None = None,
+        param: str | None = None,
     ) -> None:
         super().__init__(message, endpoint=endpoint, attempts=attempts)
         self.retry_hint = retry_hint
+        self.type = type
+        self.code = code
+        self.param = param
         self.status_code = status_code
         self.request_id = request_id
         self.provider_message = provider_message

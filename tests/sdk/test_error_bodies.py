@@ -64,6 +64,12 @@ async def test_openai_error_object_with_type_code_and_param(
         "HTTP 400: This model's maximum context length is 512 tokens. (type: "
         "invalid_request_error, code: context_length_exceeded, param: input)"
     )
+    # The fields themselves, under the official openai client's attribute names.
+    assert (error.type, error.code, error.param) == (
+        "invalid_request_error",
+        "context_length_exceeded",
+        "input",
+    )
 
 
 @pytest.mark.parametrize("target", [TGI, HF_TEI], ids=["tgi", "tei"])
@@ -78,6 +84,7 @@ async def test_tgi_and_tei_error_with_error_type(
     assert isinstance(error, maaskit.UnprocessableEntityError)
     assert error.provider_message == "Input validation error: `inputs` must not be empty"
     assert error.message.endswith("(error_type: Validation)")
+    assert (error.type, error.code, error.param) == ("Validation", None, None)
 
 
 @pytest.mark.parametrize("target", [KSERVE, OLLAMA], ids=["kserve", "ollama"])
@@ -89,6 +96,7 @@ async def test_error_string(
     )
     assert error.provider_message == "unexpected inference input 'x'"
     assert error.message == "HTTP 400: unexpected inference input 'x'"
+    assert (error.type, error.code, error.param) == (None, None, None)
 
 
 @pytest.mark.parametrize("target", [KSERVE, OPENAI, HF_TEI], ids=["kserve", "openai", "tei"])

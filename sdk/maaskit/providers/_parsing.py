@@ -116,18 +116,27 @@ def error_message_of(payload: Any) -> str | None:
     return None
 
 
-def error_details_of(payload: Any) -> str | None:
-    """What an error body says besides its message, for the error's text:
-    OpenAI's ``type``, ``code`` and ``param``, TGI's and TEI's ``error_type``."""
+def error_fields_of(payload: Any) -> dict[str, str]:
+    """The machine-readable fields of an error body, under OpenAI's names: ``type``,
+    ``code`` and ``param`` (OpenAI, vLLM), ``type`` from ``error_type`` (TGI, TEI)."""
     if not isinstance(payload, Mapping):
-        return None
+        return {}
     error = payload.get("error")
     pairs: list[tuple[str, Any]] = []
     if isinstance(error, Mapping):
         pairs = [(key, error.get(key)) for key in ("type", "code", "param")]
     elif isinstance(error, str):
-        pairs = [("error_type", payload.get("error_type"))]
-    shown = [f"{key}: {value}" for key, value in pairs if value not in (None, "")]
+        pairs = [("type", payload.get("error_type"))]
+    return {key: str(value) for key, value in pairs if value not in (None, "")}
+
+
+def error_details_of(payload: Any) -> str | None:
+    """What an error body says besides its message, for the error's text:
+    OpenAI's ``type``, ``code`` and ``param``, TGI's and TEI's ``error_type``."""
+    fields = error_fields_of(payload)
+    if isinstance(payload, Mapping) and isinstance(payload.get("error"), str):
+        fields = {"error_type": fields["type"]} if "type" in fields else {}
+    shown = [f"{key}: {value}" for key, value in fields.items()]
     return ", ".join(shown) or None
 
 
