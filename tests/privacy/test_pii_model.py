@@ -19,6 +19,7 @@ import huggingface_hub
 import maaskit
 import pytest
 from huggingface_hub import InferenceClient
+from huggingface_hub.utils._http import reset_sessions  # not re-exported for type checkers
 from maaskit.privacy import Detection, EndpointDetector, Masker, evaluate, load_corpus
 from maaskit_server.model_spec import read_model_spec
 from maaskit_server.runtimes import RuntimeContext
@@ -48,9 +49,9 @@ def executor() -> Iterator[ThreadPoolExecutor]:
 def hub_online(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # HF_HUB_OFFLINE=1 makes InferenceClient refuse even a loopback URL (see PEERS.md).
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-    huggingface_hub.utils.reset_sessions()
+    reset_sessions()
     yield
-    huggingface_hub.utils.reset_sessions()
+    reset_sessions()
 
 
 async def test_shipped_recogniser_meets_the_recall_bar_on_the_held_out_split(
