@@ -18,14 +18,13 @@ import httpx
 import huggingface_hub
 import maaskit
 import pytest
+from _support.server import MODELS_DIR, ServerProcess
 from huggingface_hub import InferenceClient
 from huggingface_hub.utils._http import reset_sessions  # not re-exported for type checkers
 from maaskit.privacy import Detection, EndpointDetector, Masker, evaluate, load_corpus
 from maaskit_server.model_spec import read_model_spec
 from maaskit_server.runtimes import RuntimeContext
 from maaskit_server.runtimes.token_classification import TokenClassificationRuntime
-
-from tests.conftest import MODELS_DIR, ServerProcess
 
 MODEL = "pii-ner"
 KINDS = {"PER": "PERSON", "ORG": "ORG", "LOC": "LOCATION"}
