@@ -26,6 +26,10 @@ from maaskit_server.model_spec import read_model_spec
 from maaskit_server.runtimes import RuntimeContext
 from maaskit_server.runtimes.token_classification import TokenClassificationRuntime
 
+# The held-out split through the model takes 20-40 s on the shared 2 cores; the others start
+# the session's reference server.
+pytestmark = pytest.mark.slow
+
 MODEL = "pii-ner"
 KINDS = {"PER": "PERSON", "ORG": "ORG", "LOC": "LOCATION"}
 # A sentence shape that is not one of the corpus templates, with a name, a company and a city.
