@@ -17,6 +17,7 @@ from maaskit.privacy import (
     PhoneDetector,
     SecretDetector,
     SSNDetector,
+    _secrets,
 )
 
 
@@ -200,3 +201,25 @@ def test_the_phone_detector_remembers_no_number() -> None:
     state = repr(vars(detector))
     for digits in ("7946", "0958", "12345678"):
         assert digits not in state
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *("sk-", "sk-proj-", "AKIA", "ghp_", "xoxb-", "sk_live_", "AIza", "hf_", "SG."),
+                *("eyJ", "A", "b", "Z", "0", "9", "_", "-", ".", " ", "x" * 20, "Ab9" * 12),
+            ]
+        ),
+        max_size=12,
+    ).map("".join)
+)
+def test_the_key_pattern_look_ahead_loses_no_shape(text: str) -> None:
+    # The look-ahead on first letters must cover every shape: same spans as without it.
+    reference = re.compile(
+        r"(?<![A-Za-z0-9_-])(?:" + "|".join(_secrets._KEY_SHAPES) + r")(?![A-Za-z0-9_-])"
+    )
+    assert [m.span() for m in _secrets._KEYS.finditer(text)] == [
+        m.span() for m in reference.finditer(text)
+    ]
