@@ -60,7 +60,7 @@ def cli() -> None:
 @click.option("--quick", is_flag=True, help="Small request counts: finishes in about two minutes.")
 @click.option(
     "--only",
-    type=click.Choice(["encoder", "generation", "grammar", "sdk"]),
+    type=click.Choice(["encoder", "generation", "grammar", "sdk", "privacy"]),
     multiple=True,
     help="Run only these harnesses (repeatable). Default: all.",
 )
@@ -68,7 +68,7 @@ def cli() -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=RESULTS)
 def run(quick: bool, only: tuple[str, ...], models_dir: Path, out_dir: Path) -> None:
     """Run the harnesses and write latest.json, latest.md and plots to OUT."""
-    chosen = set(only) or {"encoder", "generation", "grammar", "sdk"}
+    chosen = set(only) or {"encoder", "generation", "grammar", "sdk", "privacy"}
     results: dict[str, Any] = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "quick": quick,
@@ -92,6 +92,11 @@ def run(quick: bool, only: tuple[str, ...], models_dir: Path, out_dir: Path) -> 
     if "sdk" in chosen:
         click.echo("sdk overhead ...")
         results["sdk"] = _sdk(models_dir, quick=quick)
+    if "privacy" in chosen:
+        from benchmarks import privacy
+
+        click.echo("masking cost ...")
+        results["privacy"] = privacy.run(quick=quick)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "latest.json").write_text(json.dumps(results, indent=2) + "\n")

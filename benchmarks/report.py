@@ -126,6 +126,10 @@ def to_markdown(results: dict[str, Any]) -> str:
         lines += _grammar_lines(results["grammar"])
     if "sdk" in results:
         lines += _sdk_lines(results["sdk"])
+    if "privacy" in results:
+        from benchmarks.privacy import markdown_lines
+
+        lines += markdown_lines(results["privacy"])
     return "\n".join(lines)
 
 

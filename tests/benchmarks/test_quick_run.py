@@ -79,3 +79,7 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     assert "Constrained decoding (llguidance)" in markdown
     for plot in ("encoder_all-minilm-l6-v2.png", "encoder_sentiment.png", "sdk_overhead.png"):
         assert (tmp_path / plot).stat().st_size > 1000
+
+    privacy = results["privacy"]
+    assert privacy["ms_per_kb"]["pii: mask, all rule detectors"] > 0
+    assert privacy["load_average"]["before"] >= 0

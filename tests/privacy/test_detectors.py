@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from maaskit.privacy import (
     CardDetector,
     Detector,
@@ -13,6 +17,7 @@ from maaskit.privacy import (
     PhoneDetector,
     SecretDetector,
     SSNDetector,
+    _secrets,
 )
 
 
@@ -123,3 +128,98 @@ def test_ip_detector_can_leave_private_addresses() -> None:
 def test_phone_regions_decide_national_formats() -> None:
     assert found(PhoneDetector(regions=["DE"]), "030 901820") == ["030 901820"]
     assert found(PhoneDetector(regions=["US"]), "030 901820") == []
+
+
+# The patterns as they were before they were rewritten for speed (look-behinds first): the
+# rewrites must find exactly the same spans.
+_REFERENCE_PATTERNS = {
+    "EMAIL": (
+        r"(?<![\w.%+-])[\w.%+-]{1,64}@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}"
+        r"(?![\w-])"
+    ),
+    "CARD": r"(?<![\w-])\d(?:[ -]?\d){11,18}(?![\w]|-\d)",
+    "SSN": r"(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w]|-\d)",
+    "IPV4": r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)",
+    "IBAN": r"(?<![A-Za-z0-9])([A-Z]{2})\d{2}",
+    "NINO": r"(?<![\w])[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D](?!\w)",
+    "DNI": r"(?<![\w])[XYZ0-9]\d{7}-?[A-Z](?!\w)",
+    "NIR": r"(?<![\w])[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?!\w)",
+    "CF": r"(?<![\w])[A-Z]{6}\d{2}[A-EHLMPR-T]\d{2}[A-Z]\d{3}[A-Z](?!\w)",
+}
+_ALPHABET = "ab.Z_%+-@ 1209:x\u00e9"
+
+
+def _reference_emails(text: str) -> list[tuple[int, int]]:
+    found = []
+    for match in re.finditer(_REFERENCE_PATTERNS["EMAIL"], text):
+        local, _, domain = match.group().rpartition("@")
+        if local.startswith(".") or local.endswith(".") or ".." in local or len(domain) > 253:
+            continue
+        found.append((match.start(), match.end()))
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_ALPHABET, max_size=80))
+def test_email_detector_finds_what_the_reference_pattern_finds(text: str) -> None:
+    assert [(d.start, d.end) for d in EmailDetector()(text)] == _reference_emails(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789 -.aX", max_size=60))
+def test_rewritten_digit_patterns_match_like_the_reference(text: str) -> None:
+    pairs = (
+        (CardDetector._pattern, "CARD"),
+        (SSNDetector._pattern, "SSN"),
+        (IPAddressDetector._v4, "IPV4"),
+    )
+    for pattern, name in pairs:
+        expected = [m.span() for m in re.finditer(_REFERENCE_PATTERNS[name], text)]
+        assert [m.span() for m in pattern.finditer(text)] == expected, name
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ABXZ0129 -a", max_size=60))
+def test_rewritten_letter_patterns_match_like_the_reference(text: str) -> None:
+    pairs = (
+        (IBANDetector._start, "IBAN"),
+        (NationalIDDetector._nino, "NINO"),
+        (NationalIDDetector._dni, "DNI"),
+        (NationalIDDetector._nir, "NIR"),
+        (NationalIDDetector._cf, "CF"),
+    )
+    for pattern, name in pairs:
+        expected = [m.span() for m in re.finditer(_REFERENCE_PATTERNS[name], text)]
+        assert [m.span() for m in pattern.finditer(text)] == expected, name
+
+
+def test_the_phone_detector_remembers_no_number() -> None:
+    detector = PhoneDetector()
+    text = "Call +44 20 7946 0958 or 030 12345678."
+    assert len(list(detector(text))) == 2
+    assert len(list(detector(text))) == 2  # answered from what it remembers
+    state = repr(vars(detector))
+    for digits in ("7946", "0958", "12345678"):
+        assert digits not in state
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *("sk-", "sk-proj-", "AKIA", "ghp_", "xoxb-", "sk_live_", "AIza", "hf_", "SG."),
+                *("eyJ", "A", "b", "Z", "0", "9", "_", "-", ".", " ", "x" * 20, "Ab9" * 12),
+            ]
+        ),
+        max_size=12,
+    ).map("".join)
+)
+def test_the_key_pattern_look_ahead_loses_no_shape(text: str) -> None:
+    # The look-ahead on first letters must cover every shape: same spans as without it.
+    reference = re.compile(
+        r"(?<![A-Za-z0-9_-])(?:" + "|".join(_secrets._KEY_SHAPES) + r")(?![A-Za-z0-9_-])"
+    )
+    assert [m.span() for m in _secrets._KEYS.finditer(text)] == [
+        m.span() for m in reference.finditer(text)
+    ]

@@ -142,6 +142,21 @@ def test_the_ensemble_export_skips_generation_with_the_reason(tmp_path: Path) ->
     assert "skipped tiny-shakespeare (text-generation): text generation is not" in result.output
 
 
+@pytest.mark.parametrize("backend", ["python", "ensemble"])
+def test_token_classification_is_skipped_with_the_reason(tmp_path: Path, backend: str) -> None:
+    # The default pii-ner model: text in, entities out needs the server's aggregation.
+    models = one_model(tmp_path, "pii-ner", {})
+
+    (skipped,) = export_repository(models, tmp_path / "out", backend=backend)
+    (raw,) = export_repository(models, tmp_path / "raw", backend="onnxruntime")
+
+    assert skipped.skipped is not None
+    assert "--backend onnxruntime" in skipped.skipped
+    assert not (tmp_path / "out" / "pii-ner").exists()
+    assert raw.skipped is None
+    assert (tmp_path / "raw" / "pii-ner" / "config.pbtxt").is_file()
+
+
 def test_the_ensemble_export_chains_tokenize_graph_and_postprocess(tmp_path: Path) -> None:
     models = one_model(tmp_path, "sentiment", {})
     out = tmp_path / "out"

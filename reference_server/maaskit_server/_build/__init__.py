@@ -13,6 +13,7 @@ from pathlib import Path
 
 BUILDERS: dict[str, str] = {
     "all-minilm-l6-v2": "maaskit_server._build.minilm",
+    "pii-ner": "maaskit_server._build.pii_ner",
     "sentiment": "maaskit_server._build.sentiment",
     "tiny-shakespeare": "maaskit_server._build.lm",
 }

@@ -278,10 +278,10 @@ class _Values:
 
     def date(self) -> str:
         day = self.fake.date_object()
-        return self.rng.choice(
+        return str(self.rng.choice(
             [day.isoformat(), day.strftime("%d.%m.%Y"), day.strftime("%d/%m/%Y"),
              day.strftime("%m/%d/%Y"), day.strftime("%B %d, %Y")]
-        )  # fmt: skip
+        ))  # fmt: skip
 
     def time(self) -> str:
         return f"{self.rng.randrange(24):02d}:{self.rng.randrange(60):02d}"

@@ -25,7 +25,14 @@ from ._ensemble import export_ensemble
 from ._onnxruntime import export_onnx_model
 from ._python import export_python_model
 
-__all__ = ["BACKENDS", "GENERATION_NOT_EXPORTED", "ExportError", "Exported", "export_repository"]
+__all__ = [
+    "BACKENDS",
+    "GENERATION_NOT_EXPORTED",
+    "TOKEN_CLASSIFICATION_NOT_EXPORTED",
+    "ExportError",
+    "Exported",
+    "export_repository",
+]
 
 BACKENDS = ("python", "onnxruntime", "ensemble")
 # Why the ensemble export skips text-generation folders (the CLI prints it).
@@ -33,6 +40,11 @@ GENERATION_NOT_EXPORTED = (
     "text generation is not exported as an ensemble: its decoding loop (sampling, the KV cache) "
     "cannot be a fixed pipeline; use --backend python (a decoupled model), Triton's vLLM or "
     "TensorRT-LLM backend, or --backend onnxruntime for the raw graph"
+)
+TOKEN_CLASSIFICATION_NOT_EXPORTED = (
+    "token classification is not exported with text in and entities out (the Python-backend "
+    "model and the ensemble serve embeddings and classification); use --backend onnxruntime "
+    "for the raw graph (logits per token)"
 )
 
 
@@ -60,6 +72,12 @@ def export_repository(models_dir: Path, out: Path, *, backend: str = "python") -
         elif backend == "ensemble" and spec.task == "text-generation":
             exported.append(
                 Exported(spec.name, spec.task, out / spec.name, skipped=GENERATION_NOT_EXPORTED)
+            )
+        elif spec.task == "token-classification":
+            exported.append(
+                Exported(
+                    spec.name, spec.task, out / spec.name, skipped=TOKEN_CLASSIFICATION_NOT_EXPORTED
+                )
             )
         elif backend == "ensemble":
             exported.append(export_ensemble(spec, out))

@@ -31,6 +31,8 @@ Rules the session keeps:
   sends nothing (masking fails closed).
 """
 
+from typing import TYPE_CHECKING
+
 from ._corpus import CorpusRow, KindScore, Report, evaluate, load_corpus
 from ._custom import RegexDetector
 from ._detection import Detection, Detector, DetectorError, PrivacyError, resolve_overlaps
@@ -78,6 +80,9 @@ __all__ = [
     "load_corpus",
     "resolve_overlaps",
 ]
+
+if TYPE_CHECKING:  # type checkers see the class; at run time it is imported on first use
+    from ._phone import PhoneDetector as PhoneDetector
 
 
 def __getattr__(name: str) -> object:

@@ -29,7 +29,12 @@ _KEY_SHAPES = [
     r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}",  # SendGrid
     r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",  # JWT
 ]
-_KEYS = re.compile(r"(?<![A-Za-z0-9_-])(?:" + "|".join(_KEY_SHAPES) + r")(?![A-Za-z0-9_-])")
+# The look-ahead on the shapes' first letters comes first so that the regex engine skips ahead
+# to those letters instead of trying the twelve shapes at every character (0.11 -> 0.07 ms on
+# the 2 KB benchmark message).
+_KEYS = re.compile(
+    r"(?=[sAghxrpeS])(?<![A-Za-z0-9_-])(?:" + "|".join(_KEY_SHAPES) + r")(?![A-Za-z0-9_-])"
+)
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
     r".*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
@@ -45,6 +50,12 @@ _ASSIGNED = re.compile(
     r"""(?i:\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token)\b)\s*["']?\s*[:=]\s*["']?([^\s"',;]{6,})"""
 )
 
+_GATED: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (_BEARER, ("bearer", "token")),
+    (_URL_CREDENTIALS, ("://",)),
+    (_ASSIGNED, ("pass", "pwd", "secret", "key", "token")),
+)
+
 
 class SecretDetector:
     """API keys, bearer tokens, JWTs, private-key blocks, passwords in URLs and assigned
@@ -58,9 +69,14 @@ class SecretDetector:
         if "-----BEGIN" in text:
             for match in _PRIVATE_KEY.finditer(text):
                 yield Detection(match.start(), match.end(), self.kind)
-        for pattern in (_BEARER, _URL_CREDENTIALS, _ASSIGNED):
-            for match in pattern.finditer(text):
-                yield Detection(match.start(1), match.end(1), self.kind)
+        # Each of these needs a keyword or "://": one lower-cased copy of the text answers
+        # whether to scan at all, which is most of the time "no" (a case-insensitive regex
+        # cannot skip ahead and costs about 0.1 ms per 2 KB).
+        lowered = text.lower()
+        for pattern, needles in _GATED:
+            if any(needle in lowered for needle in needles):
+                for match in pattern.finditer(text):
+                    yield Detection(match.start(1), match.end(1), self.kind)
 
     def __repr__(self) -> str:
         return "SecretDetector()"

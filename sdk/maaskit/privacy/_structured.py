@@ -40,18 +40,28 @@ class EmailDetector:
     alphabetic top-level domain). Kind ``EMAIL``."""
 
     kind = "EMAIL"
-    _pattern = re.compile(
-        r"(?<![\w.%+-])[\w.%+-]{1,64}@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}(?![\w-])"
-    )
+    # Anchored at each "@" rather than scanned: a pattern that may start at any word character
+    # retries at every letter of the text (0.17 ms on the 2 KB benchmark message; this way the
+    # cost is proportional to the number of "@"s).
+    _local_char = re.compile(r"[\w.%+-]")
+    _domain = re.compile(r"(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}(?![\w-])")
 
     def __call__(self, text: str) -> Iterator[Detection]:
-        for match in self._pattern.finditer(text):
-            local, _, domain = match.group().rpartition("@")
-            if local.startswith(".") or local.endswith(".") or ".." in local:
+        at = text.find("@")
+        while at != -1:
+            start = at
+            while start > 0 and at - start <= 64 and self._local_char.match(text, start - 1):
+                start -= 1
+            domain = self._domain.match(text, at + 1) if 0 < at - start <= 64 else None
+            if domain is None:
+                at = text.find("@", at + 1)
                 continue
-            if len(domain) > 253:
-                continue
-            yield Detection(match.start(), match.end(), self.kind)
+            local = text[start:at]
+            if not (local.startswith(".") or local.endswith(".") or ".." in local) and (
+                domain.end() - domain.start() <= 253
+            ):
+                yield Detection(start, domain.end(), self.kind)
+            at = text.find("@", domain.end())
 
     def __repr__(self) -> str:
         return "EmailDetector()"
@@ -62,7 +72,7 @@ class CardDetector:
     passing Luhn and inside a card network's issuer range. Kind ``CARD``."""
 
     kind = "CARD"
-    _pattern = re.compile(r"(?<![\w-])\d(?:[ -]?\d){11,18}(?![\w]|-\d)")
+    _pattern = re.compile(r"\d(?<![\w-]\d)(?:[ -]?\d){11,18}(?![\w]|-\d)")
 
     def __call__(self, text: str) -> Iterator[Detection]:
         for match in self._pattern.finditer(text):
@@ -83,7 +93,7 @@ class IBANDetector:
     registered length of their country and a valid mod-97 check. Kind ``IBAN``."""
 
     kind = "IBAN"
-    _start = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2})\d{2}")
+    _start = re.compile(r"([A-Z](?<![A-Za-z0-9][A-Z])[A-Z])\d{2}")
 
     def __call__(self, text: str) -> Iterator[Detection]:
         position = 0
@@ -144,7 +154,7 @@ class IPAddressDetector:
     """
 
     kind = "IP_ADDRESS"
-    _v4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
+    _v4 = re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\w]|\.\d)")
     _v6 = re.compile(
         r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{0,4})(?![\w:])"
     )
@@ -187,7 +197,7 @@ class SSNDetector:
     look like that. Kind ``SSN``."""
 
     kind = "SSN"
-    _pattern = re.compile(r"(?<![\w-])(\d{3})([- ])(\d{2})\2(\d{4})(?![\w]|-\d)")
+    _pattern = re.compile(r"(\d(?<![\w-]\d)\d{2})([- ])(\d{2})\2(\d{4})(?![\w]|-\d)")
 
     def __call__(self, text: str) -> Iterator[Detection]:
         for match in self._pattern.finditer(text):
@@ -203,10 +213,10 @@ class NationalIDDetector:
     DNI and NIE, France's NIR and Italy's codice fiscale. Kind ``NATIONAL_ID``."""
 
     kind = "NATIONAL_ID"
-    _nino = re.compile(r"(?<![\w])[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D](?!\w)")
-    _dni = re.compile(r"(?<![\w])[XYZ0-9]\d{7}-?[A-Z](?!\w)")
-    _nir = re.compile(r"(?<![\w])[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?!\w)")
-    _cf = re.compile(r"(?<![\w])[A-Z]{6}\d{2}[A-EHLMPR-T]\d{2}[A-Z]\d{3}[A-Z](?!\w)")
+    _nino = re.compile(r"[A-Z](?<!\w[A-Z])[A-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D](?!\w)")
+    _dni = re.compile(r"[XYZ0-9](?<!\w[XYZ0-9])\d{7}-?[A-Z](?!\w)")
+    _nir = re.compile(r"[12](?<!\w[12]) ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?!\w)")
+    _cf = re.compile(r"[A-Z](?<!\w[A-Z])[A-Z]{5}\d{2}[A-EHLMPR-T]\d{2}[A-Z]\d{3}[A-Z](?!\w)")
 
     def __call__(self, text: str) -> Iterator[Detection]:
         checks = ((self._nino, nino_ok), (self._dni, dni_ok), (self._nir, nir_ok))
