@@ -157,9 +157,11 @@ def judge(outcome: Outcome, refs: dict[str, list[Any]]) -> tuple[str, str | None
 
 
 def _judge_error(outcome: Outcome, scenario: Scenario, reference: Any, where: str) -> str | None:
-    if type(outcome.error) is not scenario.expect:
-        return f"{where}: expected {scenario.expect.__name__}, got {outcome.error!r}"
-    partial = outcome.error.partial_text if outcome.error is not None else None
+    expected = scenario.expect
+    assert expected is not None  # only error scenarios are judged here
+    if type(outcome.error) is not expected:
+        return f"{where}: expected {expected.__name__}, got {outcome.error!r}"
+    partial = getattr(outcome.error, "partial_text", None)  # a stream error's text so far
     if scenario.partial and not (partial and reference.startswith(partial)):
         return f"{where}: partial text {partial!r} is not a start of {reference!r}"
     return None
@@ -205,7 +207,7 @@ def test_two_thousand_calls_under_faults_lose_and_duplicate_nothing(
     categories = Counter(category for category, _ in judged)
     delta = {name: stats_after[name] - stats_before[name] for name in stats_before}
     min_replays = sum(outcome.call.scenario.min_replays for outcome in outcomes)
-    figures = {
+    figures: dict[str, Any] = {
         "calls": len(outcomes),
         "sync_calls": len(sync_calls),
         "async_calls": len(async_calls),

@@ -44,7 +44,8 @@ def _embed(texts: list[str]) -> np.ndarray:
         {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
     )
     pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
-    return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+    unit: np.ndarray = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+    return unit
 
 
 def prototypes() -> np.ndarray:

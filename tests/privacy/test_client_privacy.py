@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import maaskit
@@ -71,7 +72,7 @@ def test_a_streamed_placeholder_split_anywhere_is_restored(
 ) -> None:
     answer = "Reply to <EMAIL_1> soon."
     parts = [answer[: split + 5], answer[split + 5 :]]
-    events = [
+    events: list[dict[str, Any]] = [
         {"choices": [{"index": 0, "delta": {"content": part}, "finish_reason": None}]}
         for part in parts
     ]

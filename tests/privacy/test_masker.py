@@ -186,7 +186,7 @@ def test_a_failing_detector_fails_closed_without_quoting_the_text() -> None:
     "bad",
     [[(5, 2, "EMAIL")], [(0, 99, "EMAIL")], [(0, 1, "lower")], [Detection(-1, 1, "X")]],
 )
-def test_bad_detections_are_typed_errors(bad: list[object]) -> None:
+def test_bad_detections_are_typed_errors(bad: list[Detection | tuple[int, int, str]]) -> None:
     session = Masker(detectors=[lambda text: bad]).session()
     with pytest.raises(DetectorError, match=r"span|kind"):
         session.mask("hello world")

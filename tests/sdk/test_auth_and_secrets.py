@@ -173,7 +173,7 @@ async def test_oauth2_token_endpoint_failure_is_an_authentication_error(
 
 def test_secrets_are_not_in_reprs() -> None:
     auth = maaskit.OAuth2ClientCredentials(TOKEN_URL, "client-a", "oauth-SECRET-xyz")
-    clients = [
+    clients: list[maaskit.Client | maaskit.AsyncClient] = [
         maaskit.Client(base_url=BASE_URL, api_key=SECRET),
         maaskit.AsyncClient(base_url=BASE_URL, api_key=SECRET),
         maaskit.Client(base_url=BASE_URL, auth=maaskit.HeaderAuth("api-key", SECRET)),

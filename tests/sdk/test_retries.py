@@ -243,7 +243,7 @@ async def test_network_failures_are_retried_then_typed(
     harness: Harness,
     respx_mock: respx.MockRouter,
     exc: Exception,
-    error_type: type[maaskit.MaaSError],
+    error_type: type[maaskit.APIError],
 ) -> None:
     route = respx_mock.post(f"{BASE_URL}/embeddings").mock(side_effect=exc)
     client = harness.client(max_retries=1)
