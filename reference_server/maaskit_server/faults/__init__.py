@@ -56,7 +56,14 @@ breaking it; see :mod:`maaskit_server.faults._answers`.
 
 from __future__ import annotations
 
-from ._answers import AnswerScript, ScriptedAnswer, take_answer
+from ._answers import (
+    AnswerScript,
+    ScriptedAnswer,
+    scripted_grammar,
+    scripted_probabilities,
+    scripted_vectors,
+    take_answer,
+)
 from ._controller import FaultController, FaultRule, RequestFacts
 from ._grammar import FaultSpec, FaultSyntaxError, parse_fault
 from ._middleware import ADMIN_PREFIX, FAULT_HEADER, FaultMiddleware
@@ -73,5 +80,8 @@ __all__ = [
     "RequestFacts",
     "ScriptedAnswer",
     "parse_fault",
+    "scripted_grammar",
+    "scripted_probabilities",
+    "scripted_vectors",
     "take_answer",
 ]

@@ -9,10 +9,15 @@ queues answers; each applies to the next ``times`` generation requests whose pat
 * ``"text": "..."`` — the assistant's text;
 * ``"json": {...}`` — a JSON value, sent as its compact text;
 * ``"tool_call": {"name": "f", "arguments": {...}}`` — a tool call (chat routes);
-* ``"embedding": [0.1, ...]`` — the vector of every input of the next ``/v1/embeddings`` call
-  (or a list of vectors, one per input);
-* ``"label": "positive"`` — the label of every input of the next ``/v1/classify`` call (its
-  probability 1, the others 0).
+* ``"embedding": [0.1, ...]`` — the vector of every input of the next embeddings call (or a
+  list of vectors, one per input): ``/v1/embeddings``, HF/TEI ``/embed`` and feature
+  extraction, KServe ``/infer``, Ollama ``/api/embed`` and ``/api/embeddings``;
+* ``"label": "positive"`` — the label of every input of the next classification call (its
+  probability 1, the others 0): ``/v1/classify``, HF/TEI ``/predict`` and text
+  classification, KServe ``/infer``.
+
+Generation answers apply on every route that generates: OpenAI, TGI/HF, KServe ``/infer``
+and ``/generate[_stream]``, and Ollama.
 
 Each kind is taken by its own routes only: a queued label never answers a chat request.
 A text, JSON or tool-call answer is not pasted into the response: it becomes a grammar that
@@ -31,13 +36,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 from starlette.requests import Request
 
+from ..errors import bad_request
 from ..generation.grammar import Grammar
 from ..generation.tools import FUNCTION_NAME
 from ._grammar import FaultSyntaxError
 
-__all__ = ["AnswerScript", "ScriptedAnswer", "take_answer"]
+__all__ = [
+    "AnswerScript",
+    "ScriptedAnswer",
+    "scripted_grammar",
+    "scripted_probabilities",
+    "scripted_vectors",
+    "take_answer",
+]
 
 MAX_ANSWERS = 1_000
 MAX_VECTOR_LENGTH = 8_192
@@ -186,3 +201,34 @@ def take_answer(
     controller = getattr(request.app.state, "faults", None)
     script: AnswerScript | None = getattr(controller, "answers", None)
     return None if script is None else script.take(kind, request.url.path, model)
+
+
+FloatRows = list[npt.NDArray[np.float32]]
+
+
+def scripted_vectors(request: Request, model: str, vectors: FloatRows) -> FloatRows:
+    """``vectors``, or the scripted embedding of every input when one is queued."""
+    scripted = take_answer(request, model, "embedding")
+    if scripted is None:
+        return vectors
+    return [np.asarray(scripted.vector_for(i), np.float32) for i in range(len(vectors))]
+
+
+def scripted_probabilities(
+    request: Request, model: str, labels: Sequence[str], probabilities: FloatRows
+) -> FloatRows:
+    """``probabilities``, or a one-hot row of the scripted label for every input."""
+    scripted = take_answer(request, model, "label")
+    if scripted is None:
+        return probabilities
+    if scripted.label not in labels:
+        message = f"The scripted label {scripted.label!r} is not one of {list(labels)}."
+        raise bad_request(message, param="label", code="invalid_scripted_answer")
+    one_hot = np.eye(len(labels), dtype=np.float32)[list(labels).index(scripted.label)]
+    return [one_hot] * len(probabilities)
+
+
+def scripted_grammar(request: Request, model: str, grammar: Grammar | None) -> Grammar | None:
+    """``grammar``, or one admitting exactly the scripted text (a tool call as plain text)."""
+    scripted = take_answer(request, model)
+    return grammar if scripted is None else scripted.grammar()

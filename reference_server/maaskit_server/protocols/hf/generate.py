@@ -25,6 +25,7 @@ from starlette.responses import Response, StreamingResponse
 
 from ... import metrics
 from ..._json import JSONResponse, dumps
+from ...faults import scripted_grammar
 from ...generation.errors import ContextLengthError, InvalidParameterError
 from ...generation.events import FinishEvent, TokenEvent
 from ...generation.runtime import GenerationRuntime
@@ -93,7 +94,10 @@ async def _start(request: Request, model: str, body: dict[str, Any]) -> _Started
         prompt_ids = prompt_ids[-tgi.truncate :]
     if not prompt_ids:
         raise validation_error("`inputs` encodes to no tokens.")
-    params = tgi.params
+    # A scripted answer (test servers only, --enable-faults) becomes the grammar.
+    params = dataclasses.replace(
+        tgi.params, grammar=scripted_grammar(request, model, tgi.params.grammar)
+    )
     explicit = (body.get("parameters") or {}).get("max_new_tokens")
     room = runtime.max_context_tokens - len(prompt_ids)
     if explicit is None and params.max_tokens is not None and room >= 1:

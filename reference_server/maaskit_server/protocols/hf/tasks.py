@@ -22,6 +22,7 @@ from starlette.responses import Response
 from ... import __version__, metrics
 from ..._json import JSONResponse
 from ...errors import model_not_found
+from ...faults import scripted_probabilities, scripted_vectors
 from ...openapi import documented
 from ...repository import ModelEntry, ModelStatus, failed_to_load
 from ...runtimes.classification import ClassificationRuntime
@@ -159,7 +160,9 @@ async def _classify(
     metrics.TOKENS.labels(model=model, kind="prompt").inc(result.prompt_tokens)
     labels = runtime.labels
     answers = []
-    for probabilities in result.probabilities:
+    # Scripted labels: test servers only (--enable-faults).
+    rows = scripted_probabilities(request, model, labels, list(result.probabilities))
+    for probabilities in rows:
         order = np.argsort(-probabilities, kind="stable")[:top_k]
         answers.append([{"label": labels[i], "score": float(probabilities[i])} for i in order])
     return answers
@@ -186,7 +189,7 @@ async def _embed(request: Request, model: str, body: dict[str, Any]) -> list[lis
         texts, truncate_to=runtime.spec.max_input_tokens if truncate else None
     )
     metrics.TOKENS.labels(model=model, kind="prompt").inc(result.prompt_tokens)
-    vectors = np.stack(result.vectors).astype(np.float32)
+    vectors = np.stack(scripted_vectors(request, model, list(result.vectors))).astype(np.float32)
     if normalize and not runtime.spec.normalize:
         vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     rows: list[list[float]] = vectors.tolist()

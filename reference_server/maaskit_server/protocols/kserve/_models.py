@@ -18,6 +18,8 @@ from ...state import get_state
 
 MODEL_VERSION = "1"
 TEXT_INPUT = "text"
+# LiteLLM's triton/ provider sends its embedding texts as ``input_text``.
+TEXT_INPUTS = (TEXT_INPUT, "input_text")
 GENERATION_INPUT = "text_input"
 GENERATION_OUTPUT = "text_output"
 PROBABILITIES = "probabilities"

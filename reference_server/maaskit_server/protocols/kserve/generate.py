@@ -2,16 +2,18 @@
 
 The body is ``{"text_input": "...", "parameters": {...}}``; as Triton's TensorRT-LLM examples
 do, sampling keys are also accepted at the top level. Parameters follow vLLM's names
-(``max_tokens`` (default 16, vLLM's), ``temperature``, ``top_p``, ``top_k``, ``seed``,
-``stop``, ``ignore_eos``, ``frequency_penalty``, ``presence_penalty``). ``text_output`` is the
-generated text alone unless ``exclude_input_in_output`` is false. ``generate_stream``
-answers SSE events ``{"model_name", "model_version", "text_output"}`` with each new piece of
-text (the whole text at once when ``parameters.stream`` is false), and an error after the
-stream began as ``data: {"error": "..."}``.
+(``max_tokens`` (default 16, vLLM's; or OpenAI's ``max_completion_tokens``, which LiteLLM
+passes on), ``temperature``, ``top_p``, ``top_k``, ``seed``, ``stop``, ``ignore_eos``,
+``frequency_penalty``, ``presence_penalty``). ``text_output`` is the generated text alone
+unless ``exclude_input_in_output`` is false. ``generate_stream`` answers SSE events
+``{"model_name", "model_version", "text_output"}`` with each new piece of text (the whole
+text at once when ``parameters.stream`` is false), and an error after the stream began as
+``data: {"error": "..."}``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +23,7 @@ from starlette.responses import Response, StreamingResponse
 from ... import metrics
 from ..._json import JSONResponse, dumps
 from ...errors import bad_request
+from ...faults import scripted_grammar
 from ...generation.errors import InvalidParameterError
 from ...generation.events import TokenEvent
 from ...generation.params import SamplingParams
@@ -59,12 +62,23 @@ RESPONSE_SCHEMA: dict[str, Any] = {
 }
 
 
+def parameter_names() -> frozenset[str]:
+    """The sampling parameters, which ``/infer`` also takes as one-element input tensors."""
+    return frozenset({"max_tokens", "max_completion_tokens", "stop", *_SAMPLING_KEYS})
+
+
 def sampling_params(parameters: dict[str, Any]) -> SamplingParams:
     """vLLM-named parameters → engine parameters; unknown keys are a 400 naming them."""
-    unknown = sorted(set(parameters) - {"max_tokens", "stop", *_SAMPLING_KEYS, *_CONTROL_KEYS})
+    unknown = sorted(set(parameters) - {*parameter_names(), *_CONTROL_KEYS})
     if unknown:
         raise bad_request(f"unsupported generation parameter(s): {', '.join(unknown)}.")
     max_tokens = parameters.get("max_tokens", DEFAULT_MAX_TOKENS)
+    # OpenAI's newer name, which LiteLLM passes on as it was given.
+    newer = parameters.get("max_completion_tokens")
+    if newer is not None:
+        if "max_tokens" in parameters and parameters["max_tokens"] != newer:
+            raise bad_request("max_tokens and max_completion_tokens disagree; give one of them.")
+        max_tokens = newer
     stop = parameters.get("stop")
     if isinstance(stop, str):
         stop = [stop]
@@ -101,6 +115,8 @@ async def _start(request: Request) -> tuple[str, GenerationRun, dict[str, Any], 
     body = await read_json_object(request)
     text, parameters = _request_parts(body)
     params = sampling_params(parameters)
+    # A scripted answer (test servers only, --enable-faults) becomes the grammar.
+    params = dataclasses.replace(params, grammar=scripted_grammar(request, entry.name, None))
     run = GenerationRun(runtime, [await runtime.encode(text)], params)
     metrics.TOKENS.labels(model=entry.name, kind="prompt").inc(run.prompt_tokens)
     return entry.name, run, parameters, text

@@ -1,16 +1,21 @@
 """``POST /v2/models/{m}[/versions/{v}]/infer`` in JSON and in Triton's binary tensor format.
 
 One input tensor of UTF-8 texts (``text``, or ``text_input`` for generation models), datatype
-``BYTES``, shape ``[n]`` or ``[n, 1]``. Outputs are every output of the task unless the
-request lists some; each one is binary when its ``parameters.binary_data`` says so, else when
-the request's ``parameters.binary_data_output`` does. Request ``parameters`` also take
-``truncate`` / ``truncate_prompt_tokens`` (as on ``/v1``) and, for generation models, the
-sampling parameters of the generate extension. Bodies compressed by tritonclient
+``BYTES``, shape ``[n]`` or ``[n, 1]``. LiteLLM's ``triton/`` provider names the encoders'
+input ``input_text`` (litellm/llms/triton/embedding/transformation.py), which is taken too,
+and sends generation parameters as one-element tensors (``max_tokens`` INT32, floats FP32,
+strings BYTES; litellm/llms/triton/completion/transformation.py), which count as request
+parameters. Outputs are every output of the task unless the request lists some; each one is
+binary when its ``parameters.binary_data`` says so, else when the request's
+``parameters.binary_data_output`` does. Request ``parameters`` also take ``truncate`` /
+``truncate_prompt_tokens`` (as on ``/v1``) and, for generation models, the sampling
+parameters of the generate extension. Bodies compressed by tritonclient
 (``Content-Encoding: gzip`` or ``deflate``) are inflated first, within the body limit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -19,6 +24,7 @@ from starlette.responses import Response
 
 from ... import metrics
 from ...errors import APIError, bad_request
+from ...faults import scripted_grammar, scripted_probabilities, scripted_vectors
 from ...generation.runtime import GenerationRuntime
 from ...openapi import documented
 from ...repository import ModelEntry
@@ -31,13 +37,14 @@ from . import _models as names
 from ._tensors import (
     HEADER_LENGTH,
     InferRequest,
+    InputTensor,
     OutputTensor,
     decompress,
     encode_response,
     texts_of,
 )
 from ._tensors import parse_infer_request as parse_request
-from .generate import sampling_params
+from .generate import parameter_names, sampling_params
 
 REQUEST_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -62,12 +69,15 @@ async def infer(request: Request) -> Response:
     limit = get_state(request).settings.max_body_bytes
     body = decompress(body, request.headers.get("content-encoding"), limit)
     parsed = parse_request(body, request.headers.get(HEADER_LENGTH))
-    input_name = names.GENERATION_INPUT if entry.task == "text-generation" else names.TEXT_INPUT
-    texts = _texts(parsed, input_name, get_state(request).settings.max_inputs_per_request)
+    generation = entry.task == "text-generation"
+    input_names = (names.GENERATION_INPUT,) if generation else names.TEXT_INPUTS
+    tensor_parameters = parameter_names() if generation else frozenset()
+    text_tensor, parameters = _split_inputs(parsed, input_names, tensor_parameters)
+    texts = _texts(text_tensor, get_state(request).settings.max_inputs_per_request)
     if entry.task == "classification":
-        outputs = await _classify(request, entry, texts, parsed.parameters)
+        outputs = await _classify(request, entry, texts, parameters)
     elif entry.task == "embeddings":
-        outputs = await _embed(request, entry, texts, parsed.parameters)
+        outputs = await _embed(request, entry, texts, parameters)
     elif entry.task != "text-generation":
         raise APIError(
             400,
@@ -75,7 +85,7 @@ async def infer(request: Request) -> Response:
             f"mapping here; use POST /models/{entry.name} (Hugging Face) instead",
         )
     else:
-        outputs = await _generate(request, entry, texts, parsed.parameters)
+        outputs = await _generate(request, entry, texts, parameters)
     selected, binary = _select(parsed, outputs)
     header: dict[str, Any] = {"model_name": entry.name, "model_version": names.MODEL_VERSION}
     if parsed.id is not None:
@@ -90,17 +100,46 @@ async def infer(request: Request) -> Response:
     )
 
 
-def _texts(parsed: InferRequest, input_name: str, max_inputs: int) -> list[str]:
-    known = {tensor.name for tensor in parsed.inputs}
-    unknown = sorted(known - {input_name})
+def _split_inputs(
+    parsed: InferRequest, text_names: tuple[str, ...], parameter_names: frozenset[str]
+) -> tuple[InputTensor, dict[str, Any]]:
+    """The text tensor, and the request parameters with the one-element parameter tensors."""
+    texts = [tensor for tensor in parsed.inputs if tensor.name in text_names]
+    scalars = [tensor for tensor in parsed.inputs if tensor.name in parameter_names]
+    unknown = sorted({t.name for t in parsed.inputs} - {*text_names, *parameter_names})
+    expected = " or ".join(map(repr, text_names))
     if unknown:
+        extra = f", and parameters as one-element inputs ({', '.join(sorted(parameter_names))})"
         raise bad_request(
             f"unknown input(s) {', '.join(map(repr, unknown))}; this model takes one BYTES "
-            f"input named {input_name!r}."
+            f"input named {expected}{extra if parameter_names else ''}."
         )
-    if len(parsed.inputs) != 1:
-        raise bad_request(f"input {input_name!r} is given more than once.")
-    (tensor,) = parsed.inputs
+    if not texts:
+        raise bad_request(f"the request has no input named {expected}.")
+    if len(texts) != 1:
+        raise bad_request(f"input {expected} is given more than once.")
+    parameters = dict(parsed.parameters)
+    for tensor in scalars:
+        if tensor.name in parameters:
+            raise bad_request(f"{tensor.name!r} is given both as an input and as a parameter.")
+        parameters[tensor.name] = _scalar(tensor)
+    return texts[0], parameters
+
+
+def _scalar(tensor: InputTensor) -> Any:
+    if len(tensor.data) != 1:
+        raise bad_request(
+            f"input {tensor.name!r} is a parameter and must hold one element, not "
+            f"{len(tensor.data)}."
+        )
+    if isinstance(tensor.data, list):
+        return texts_of(tensor)[0]
+    value: Any = tensor.data[0].item()
+    return value
+
+
+def _texts(tensor: InputTensor, max_inputs: int) -> list[str]:
+    input_name = tensor.name
     texts = texts_of(tensor)
     shape = tensor.shape
     if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
@@ -127,7 +166,9 @@ async def _classify(
     result = await runtime.classify(texts, truncate_to=truncation(parameters, runtime.spec))
     metrics.TOKENS.labels(model=entry.name, kind="prompt").inc(result.prompt_tokens)
     labels = list(runtime.labels)
-    probabilities = np.stack(result.probabilities).astype(np.float32)
+    # Scripted labels and vectors: test servers only (--enable-faults).
+    rows = scripted_probabilities(request, entry.name, labels, list(result.probabilities))
+    probabilities = np.stack(rows).astype(np.float32)
     top = [labels[int(i)].encode("utf-8") for i in probabilities.argmax(axis=1)]
     return [
         OutputTensor(names.PROBABILITIES, "FP32", list(probabilities.shape), probabilities),
@@ -142,7 +183,8 @@ async def _embed(
     runtime = get_state(request).repository.runtime(entry.name, "embeddings", EmbeddingRuntime)
     result = await runtime.embed(texts, truncate_to=truncation(parameters, runtime.spec))
     metrics.TOKENS.labels(model=entry.name, kind="prompt").inc(result.prompt_tokens)
-    vectors = np.stack(result.vectors).astype(np.float32)
+    vectors = np.stack(scripted_vectors(request, entry.name, list(result.vectors)))
+    vectors = vectors.astype(np.float32)
     return [OutputTensor(names.EMBEDDING, "FP32", list(vectors.shape), vectors)]
 
 
@@ -164,6 +206,7 @@ async def _generate(
         "timeout",
     }
     params = sampling_params({k: v for k, v in parameters.items() if k not in reserved})
+    params = dataclasses.replace(params, grammar=scripted_grammar(request, entry.name, None))
     run = GenerationRun(runtime, [await runtime.encode(text) for text in texts], params)
     metrics.TOKENS.labels(model=entry.name, kind="prompt").inc(run.prompt_tokens)
     choices = await run.collect(request)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from ... import metrics
 from ..._json import JSONResponse
 from ...errors import bad_request
+from ...faults import scripted_vectors
 from ...openapi import documented
 from ...runtimes.embeddings import EmbeddingRuntime
 from ...state import get_state
@@ -60,7 +61,8 @@ async def embed(request: Request) -> Response:
     return JSONResponse(
         {
             "model": listed_name(name),
-            "embeddings": [vector.tolist() for vector in result.vectors],
+            # Scripted vectors: test servers only (--enable-faults).
+            "embeddings": [v.tolist() for v in scripted_vectors(request, name, result.vectors)],
             "total_duration": counters["total_duration"],
             "load_duration": 0,
             "prompt_eval_count": result.prompt_tokens,
@@ -89,4 +91,5 @@ async def embeddings(request: Request) -> Response:
         return JSONResponse({"embedding": []})
     result = await runtime.embed([prompt], truncate_to=runtime.spec.max_input_tokens)
     metrics.TOKENS.labels(model=name, kind="prompt").inc(result.prompt_tokens)
-    return JSONResponse({"embedding": result.vectors[0].tolist()})
+    (vector,) = scripted_vectors(request, name, list(result.vectors))  # --enable-faults only
+    return JSONResponse({"embedding": vector.tolist()})

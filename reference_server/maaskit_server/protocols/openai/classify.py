@@ -17,8 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from ... import metrics
 from ..._json import JSONResponse
-from ...errors import bad_request
-from ...faults import take_answer
+from ...faults import scripted_probabilities
 from ...openapi import documented
 from ...runtimes.classification import ClassificationRuntime
 from ...state import get_state
@@ -68,14 +67,8 @@ async def classify(request: Request) -> Response:
     result = await runtime.classify(inputs, truncate_to=truncation(body, runtime.spec))
     metrics.TOKENS.labels(model=model, kind="prompt").inc(result.prompt_tokens)
     labels = list(runtime.labels)
-    probabilities = list(result.probabilities)
-    scripted = take_answer(request, model, "label")  # test servers only (--enable-faults)
-    if scripted is not None:
-        if scripted.label not in labels:
-            message = f"The scripted label {scripted.label!r} is not one of {labels}."
-            raise bad_request(message, param="label", code="invalid_scripted_answer")
-        one_hot = np.eye(len(labels), dtype=np.float32)[labels.index(scripted.label)]
-        probabilities = [one_hot] * len(probabilities)
+    # Scripted labels: test servers only (--enable-faults).
+    probabilities = scripted_probabilities(request, model, labels, list(result.probabilities))
     data = [
         {
             "index": index,

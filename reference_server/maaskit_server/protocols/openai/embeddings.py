@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from ... import metrics
 from ..._json import JSONResponse
 from ...errors import bad_request
-from ...faults import take_answer
+from ...faults import scripted_vectors
 from ...openapi import documented
 from ...runtimes.embeddings import EmbeddingRuntime
 from ...state import get_state
@@ -71,10 +71,7 @@ async def create_embeddings(request: Request) -> Response:
         )
     result = await runtime.embed(inputs, truncate_to=truncation(body, runtime.spec))
     metrics.TOKENS.labels(model=model, kind="prompt").inc(result.prompt_tokens)
-    vectors = list(result.vectors)
-    scripted = take_answer(request, model, "embedding")  # test servers only (--enable-faults)
-    if scripted is not None:
-        vectors = [np.asarray(scripted.vector_for(i), np.float32) for i in range(len(vectors))]
+    vectors = scripted_vectors(request, model, list(result.vectors))  # --enable-faults only
     data = [
         {"object": "embedding", "index": index, "embedding": _encode(vector, encoding_format)}
         for index, vector in enumerate(vectors)
