@@ -83,6 +83,7 @@ def create_app(
                 await loader
             await repository.close()
             executor.shutdown(wait=False, cancel_futures=True)
+            metrics.mark_worker_dead()
 
     # Faults sit outside idempotency, so an injected status never becomes a stored answer;
     # without --enable-faults the fault middleware is not in the stack at all.

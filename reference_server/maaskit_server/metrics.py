@@ -3,11 +3,22 @@
 Route code and runtimes import the metric objects below and label them; the
 :class:`MetricsMiddleware` counts every HTTP answer, including ones middleware gives (401, 413).
 Labels use the route's path template, never the raw path, so cardinality stays bounded.
+
+Beside the ``maaskit_*`` series the server writes vLLM's (``vllm:*``, labelled
+``model_name``), so dashboards, autoscalers and inference routers built for vLLM can be tested
+against it. With ``--workers N`` every worker is its own process: the CLI then points
+``PROMETHEUS_MULTIPROC_DIR`` at a folder of the shared state before the workers start, each
+worker writes its values there (prometheus_client's multiprocess mode), and ``/metrics`` on
+any worker answers the sum over all of them. Gauges say how they combine: running and waiting
+counts add up over live workers, the KV-cache use is the fullest worker's.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
+from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -16,6 +27,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import audit
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 REQUESTS = Counter(
@@ -56,6 +69,7 @@ QUEUE_DEPTH = Gauge(
     "Inputs waiting for a batch slot.",
     ["model"],
     registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 _TOKENS = Counter(
     "maaskit_tokens",
@@ -65,14 +79,39 @@ _TOKENS = Counter(
 )
 
 
+VLLM_PROMPT_TOKENS = Counter(
+    "vllm:prompt_tokens",
+    "Prefill tokens processed (vLLM's name).",
+    ["model_name"],
+    registry=REGISTRY,
+)
+VLLM_GENERATION_TOKENS = Counter(
+    "vllm:generation_tokens",
+    "Generation tokens processed (vLLM's name).",
+    ["model_name"],
+    registry=REGISTRY,
+)
+
+
+def count_tokens(model: str, kind: str, amount: int) -> None:
+    """Count ``amount`` tokens of ``kind`` (``prompt`` or ``completion``) for ``model``: in
+    ``maaskit_tokens``, vLLM's token counters and the current request's access-log record, so
+    none of them can disagree."""
+    if amount <= 0:
+        return
+    _TOKENS.labels(model=model, kind=kind).inc(amount)
+    vllm = VLLM_PROMPT_TOKENS if kind == "prompt" else VLLM_GENERATION_TOKENS
+    vllm.labels(model_name=model).inc(amount)
+    audit.note_tokens(kind, amount)
+
+
 class _TokenCount:
     def __init__(self, model: str, kind: str) -> None:
         self._model = model
         self._kind = kind
 
     def inc(self, amount: float = 1) -> None:
-        _TOKENS.labels(model=self._model, kind=self._kind).inc(amount)
-        audit.note_tokens(self._kind, amount)
+        count_tokens(self._model, self._kind, int(amount))
 
 
 class _TokenCounter:
@@ -89,6 +128,7 @@ MODEL_READY = Gauge(
     "1 when the model answered its warm-up inference, else 0.",
     ["model"],
     registry=REGISTRY,
+    multiprocess_mode="livemin",  # ready when every worker is
 )
 UNHANDLED_ERRORS = Counter(
     "maaskit_unhandled_errors",
@@ -110,9 +150,32 @@ IDEMPOTENCY = Counter(
 )
 
 
+def prepare_multiprocess_dir(folder: Path) -> Path:
+    """An empty folder for the workers' metric files (values of an earlier run removed)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+def mark_worker_dead() -> None:
+    """A worker shutting down: its live gauges stop counting (its counters stay summed)."""
+    if multiprocess_dir() is not None:
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
 async def metrics_endpoint(request: Request) -> Response:
-    """Prometheus metrics in the text exposition format."""
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus metrics in the text exposition format (summed over workers)."""
+    if multiprocess_dir() is None:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    # As prometheus_client prescribes: a fresh registry per scrape, read from every worker's
+    # files (this worker's own included).
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 class MetricsMiddleware:

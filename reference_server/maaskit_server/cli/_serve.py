@@ -12,6 +12,7 @@ import click
 from ..audit import write_json_access_log
 from ..connections import DEFAULT_MAX_HEAD_BYTES
 from ..keys import KeysFileError, hash_key, read_keys_file
+from ..metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 from ..repository import model_folders
 from ..security import parse_keys_env
 from ..serving import ServeOptions, run_workers, uvicorn_options
@@ -281,6 +282,9 @@ def serve(
         folder = state_dir or Path(tempfile.mkdtemp(prefix="maaskit-state-"))
         folder.mkdir(parents=True, exist_ok=True)
         shared_state_path = folder / "state.sqlite3"
+        if workers > 1:
+            # Before any worker imports prometheus_client: it reads this at import.
+            os.environ[MULTIPROC_ENV] = str(prepare_multiprocess_dir(folder / "prometheus"))
     settings = ServerSettings(
         models_dir=models_dir,
         shared_state_path=shared_state_path,

@@ -48,6 +48,13 @@ _IDLE_WAIT_SECONDS = 0.25
 
 
 @dataclass(eq=False)
+class _Choices:
+    """The n sequences of one handle: its end-to-end time is taken when the last finishes."""
+
+    unfinished: int
+
+
+@dataclass(eq=False)
 class _Sequence:
     """One choice of one request, as the engine thread sees it."""
 
@@ -59,6 +66,8 @@ class _Sequence:
     generated: int = 0
     next_token: int | None = field(default=None)
     matcher: GrammarMatcher | None = None
+    last_token_at: float | None = None
+    choices: _Choices = field(default_factory=lambda: _Choices(1))
 
 
 class GenerationEngine:
@@ -91,6 +100,15 @@ class GenerationEngine:
         self._ttft = self.metrics.time_to_first_token.labels(**self._labels)
         self._running_gauge = self.metrics.running.labels(**self._labels)
         self._waiting_gauge = self.metrics.waiting.labels(**self._labels)
+        vllm = {"model_name": config.name}
+        self._vllm_running = self.metrics.vllm_running.labels(**vllm)
+        self._vllm_waiting = self.metrics.vllm_waiting.labels(**vllm)
+        self._vllm_kv_cache = self.metrics.vllm_kv_cache_usage.labels(**vllm)
+        self._vllm_ttft = self.metrics.vllm_time_to_first_token.labels(**vllm)
+        self._vllm_itl = self.metrics.vllm_inter_token_latency.labels(**vllm)
+        self._vllm_tpot = self.metrics.vllm_time_per_output_token.labels(**vllm)
+        self._vllm_e2e = self.metrics.vllm_e2e_request_latency.labels(**vllm)
+        self._kv_room = max(1, config.max_running_sequences * config.max_context_tokens)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._grammars: GrammarCompiler | None = None
@@ -176,6 +194,9 @@ class GenerationEngine:
             )
             for index in range(params.n)
         ]
+        choices = _Choices(len(sequences))
+        for seq in sequences:
+            seq.choices = choices
         self._scheduler.submit(sequences)
         self._update_gauges()
         return handle
@@ -222,11 +243,12 @@ class GenerationEngine:
             except Exception as exc:  # the engine must outlive any one bad step
                 logger.exception("generation step failed")
                 self._fail_running(f"generation failed: {exc}")
+            # Gauges first: a client that has its answer and scrapes /metrics sees them.
+            self._update_gauges()
             # A step's events are otherwise posted right before the next onnxruntime call, so
             # that the event loop handles them while that call runs without the GIL.
             if self.config.step_delay_ms > 0 or not self._will_step():
                 self._flush_outbox()
-            self._update_gauges()
             if self.config.step_delay_ms > 0:
                 self._stopping.wait(self.config.step_delay_ms / 1000.0)
         self._fail_everything("the server is shutting down")
@@ -332,6 +354,11 @@ class GenerationEngine:
         if handle.first_token_at is None:
             handle.first_token_at = now
             self._ttft.observe(now - handle.created)
+            self._vllm_ttft.observe(now - handle.created)
+        if seq.last_token_at is not None:
+            self._vllm_itl.observe(now - seq.last_token_at)
+            self._vllm_tpot.observe(now - seq.last_token_at)
+        seq.last_token_at = now
         if token.token_id in self.eos_token_ids and not seq.sampler.params.ignore_eos:
             self._emit(handle, TokenEvent(seq.index, "", token))
             self._finish(seq, "stop", seq.detokenizer.flush() + seq.stops.flush())
@@ -362,6 +389,9 @@ class GenerationEngine:
 
     def _finish(self, seq: _Sequence, reason: FinishReason, text: str, *, stop: str = "") -> None:
         self._emit(seq.handle, FinishEvent(seq.index, reason, text, seq.generated, stop))
+        seq.choices.unfinished -= 1
+        if seq.choices.unfinished == 0 and seq.last_token_at is not None:
+            self._vllm_e2e.observe(seq.last_token_at - seq.handle.created)
         self._retire(seq)
 
     def _retire(self, seq: _Sequence) -> None:
@@ -417,8 +447,14 @@ class GenerationEngine:
                     handle._cancelled.set()
 
     def _update_gauges(self) -> None:
-        self._running_gauge.set(self._scheduler.running_count)
-        self._waiting_gauge.set(self._scheduler.waiting_count)
+        running = self._scheduler.running
+        waiting = self._scheduler.waiting_count
+        self._running_gauge.set(len(running))
+        self._waiting_gauge.set(waiting)
+        self._vllm_running.set(len(running))
+        self._vllm_waiting.set(waiting)
+        held = sum(seq.handle.prompt_tokens + seq.generated for seq in running)
+        self._vllm_kv_cache.set(min(1.0, held / self._kv_room))
 
 
 def _eos_from_tokenizer(tokenizer: Tokenizer, config: GenerationModelConfig) -> frozenset[int]:
