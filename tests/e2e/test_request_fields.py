@@ -353,8 +353,6 @@ def test_metadata_is_accepted_and_unknown_fields_are_refused(
         "param": "temprature",
         "code": "unknown_parameter",
     }
-    refused = _post(
-        reference_server, chat, stream=True, stream_options={"continuous_usage_stats": True}
-    )
+    refused = _post(reference_server, chat, stream=True, stream_options={"per_token": True})
     assert refused.status_code == 400
     assert refused.json()["error"]["param"] == "stream_options"

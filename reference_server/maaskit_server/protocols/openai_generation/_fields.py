@@ -138,10 +138,8 @@ def check_fields(body: dict[str, Any], *, chat: bool) -> None:
         )
     options = body.get("stream_options")
     if isinstance(options, dict):
-        for key, value in options.items():
-            if key == "include_usage":
-                continue
-            if key == "continuous_usage_stats" and value in (None, False):
+        for key in options:
+            if key in ("include_usage", "continuous_usage_stats"):
                 continue
             raise bad_request(
                 f"'stream_options.{key}' is not supported by this server.",

@@ -39,21 +39,53 @@ def body_chunks(events: list[bytes], *, coalesce: bool) -> list[bytes]:
 class ChunkEncoder:
     """SSE chunks of one stream. The fields every chunk repeats are encoded once, and the usual
     chunk (a bit of text, no logprobs, no finish) is filled into that template: the bytes are
-    exactly what :func:`sse` makes of the whole dict, at a fraction of the cost per token."""
+    exactly what :func:`sse` makes of the whole dict, at a fraction of the cost per token.
 
-    def __init__(self, base: dict[str, Any], include_usage: bool) -> None:
+    ``continuous_prompt_tokens`` (vLLM's ``continuous_usage_stats``): every chunk carries the
+    usage so far, its choice's tokens counted by :meth:`count`."""
+
+    def __init__(
+        self,
+        base: dict[str, Any],
+        include_usage: bool,
+        continuous_prompt_tokens: int | None = None,
+    ) -> None:
         self._base = base
         # OpenAI sends "usage": null on every chunk when usage was asked for.
         self._extra: dict[str, Any] = {"usage": None} if include_usage else {}
         self._head = b"data: " + dumps(base)[:-1] + b',"choices":[{"index":'
         self._tail = (b',"usage":null' if include_usage else b"") + b"}\n\n"
+        self._prompt_tokens = continuous_prompt_tokens
+        self._completion_tokens: dict[int, int] = {}
+
+    def count(self, index: int, tokens: int = 1, *, total: int | None = None) -> None:
+        """Choice ``index`` generated ``tokens`` more (or ``total`` in all)."""
+        if self._prompt_tokens is None:
+            return
+        seen = self._completion_tokens.get(index, 0) + tokens
+        self._completion_tokens[index] = seen if total is None else total
+
+    def _usage(self, index: int) -> dict[str, int]:
+        prompt = self._prompt_tokens or 0
+        completion = self._completion_tokens.get(index, 0)
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
 
     def choice(self, choice: dict[str, Any]) -> bytes:
+        if self._prompt_tokens is not None:
+            usage = self._usage(int(choice["index"]))
+            return sse({**self._base, "choices": [choice], "usage": usage})
         return sse({**self._base, "choices": [choice], **self._extra})
 
     def text(self, index: int, before: bytes, text: str, after: bytes) -> bytes:
         """``{"index": index`` + ``before`` + the JSON string ``text`` + ``after``, as a chunk."""
-        return b"".join((self._head, b"%d" % index, before, dumps(text), after, self._tail))
+        tail = self._tail
+        if self._prompt_tokens is not None:
+            tail = b',"usage":' + dumps(self._usage(index)) + b"}\n\n"
+        return b"".join((self._head, b"%d" % index, before, dumps(text), after, tail))
 
 
 def sse_error(message: str) -> bytes:

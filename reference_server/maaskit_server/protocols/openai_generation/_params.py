@@ -21,6 +21,8 @@ MAX_COMPLETION_LOGPROBS = 5
 class StreamOptions:
     stream: bool
     include_usage: bool
+    # vLLM's: every chunk carries the usage so far; only together with include_usage.
+    continuous_usage: bool = False
 
 
 def sampling_params(body: dict[str, Any], *, chat: bool) -> SamplingParams:
@@ -79,8 +81,17 @@ def stream_options(body: dict[str, Any]) -> StreamOptions:
     if include_usage is not None and not isinstance(include_usage, bool):
         message = "'stream_options.include_usage' must be true or false."
         raise bad_request(message, param="stream_options")
-    # An empty object behaves like OpenAI's: no usage chunk unless include_usage is true.
-    return StreamOptions(stream, include_usage=bool(include_usage))
+    continuous = options.get("continuous_usage_stats")
+    if continuous is not None and not isinstance(continuous, bool):
+        message = "'stream_options.continuous_usage_stats' must be true or false."
+        raise bad_request(message, param="stream_options")
+    # An empty object behaves like OpenAI's: no usage chunk unless include_usage is true; and
+    # as in vLLM, continuous_usage_stats adds usage to every chunk only with include_usage.
+    return StreamOptions(
+        stream,
+        include_usage=bool(include_usage),
+        continuous_usage=bool(include_usage) and bool(continuous),
+    )
 
 
 def chat_messages(value: Any) -> list[dict[str, str]]:

@@ -94,6 +94,7 @@ async def create_chat_completion(request: Request) -> Response:
             model,
             params.logprobs,
             stream.include_usage,
+            continuous_usage=stream.continuous_usage,
             coalesce=not state.settings.faults_enabled,
             tool_call=constraints.calls_tool,
         )
@@ -162,6 +163,7 @@ async def _stream(
     logprobs: bool,
     include_usage: bool,
     *,
+    continuous_usage: bool = False,
     coalesce: bool = True,
     tool_call: bool = False,
 ) -> AsyncIterator[bytes]:
@@ -172,7 +174,7 @@ async def _stream(
         "model": model,
         "system_fingerprint": None,
     }
-    encoder = ChunkEncoder(base, include_usage)
+    encoder = ChunkEncoder(base, include_usage, run.prompt_tokens if continuous_usage else None)
 
     def chunk(
         index: int, delta: dict[str, Any], finish: str | None, tokens: list[SampledToken]
@@ -221,10 +223,12 @@ async def _stream(
                 held = pending.setdefault(event.index, [])
                 if isinstance(event, TokenEvent):
                     held.append(event.token)
+                    encoder.count(event.index)
                     if event.text:
                         out.append(content(event.index, event.text, held))
                         held.clear()
                     continue
+                encoder.count(event.index, total=event.completion_tokens)
                 if event.text or held:
                     out.append(content(event.index, event.text, held))
                     held.clear()

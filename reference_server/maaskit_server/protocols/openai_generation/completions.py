@@ -96,6 +96,7 @@ async def create_completion(request: Request) -> Response:
             params.logprobs,
             stream.include_usage,
             echoes,
+            continuous_usage=stream.continuous_usage,
             coalesce=not state.settings.faults_enabled,
         )
         return StreamingResponse(
@@ -151,10 +152,11 @@ async def _stream(
     include_usage: bool,
     echoes: list[str],
     *,
+    continuous_usage: bool = False,
     coalesce: bool = True,
 ) -> AsyncIterator[bytes]:
     base = {"id": new_id("cmpl"), "object": "text_completion", "created": now(), "model": model}
-    encoder = ChunkEncoder(base, include_usage)
+    encoder = ChunkEncoder(base, include_usage, run.prompt_tokens if continuous_usage else None)
     offsets = [0] * run.choice_count
 
     def chunk(index: int, text: str, finish: str | None, tokens: list[SampledToken]) -> bytes:
@@ -180,10 +182,12 @@ async def _stream(
                 held = pending.setdefault(event.index, [])
                 if isinstance(event, TokenEvent):
                     held.append(event.token)
+                    encoder.count(event.index)
                     if event.text:
                         out.append(chunk(event.index, event.text, None, held))
                         held.clear()
                     continue
+                encoder.count(event.index, total=event.completion_tokens)
                 completion_tokens += event.completion_tokens
                 out.append(chunk(event.index, event.text, event.reason, held))
                 held.clear()
