@@ -99,6 +99,31 @@ async def test_a_stop_string_ends_the_text_before_it(engine: GenerationEngine) -
     assert stop not in stopped.texts[0]
 
 
+async def test_min_tokens_holds_back_stop_strings_until_it_is_reached(
+    engine: GenerationEngine,
+) -> None:
+    # vLLM's rule: the text of the first min_tokens tokens is never searched for stop strings.
+    full = await run(engine, PROMPTS[0], GREEDY)
+    pieces = [engine.decode([token]) for token in full.tokens[0]]
+    early = next(i for i, piece in enumerate(pieces) if len(piece.strip()) >= 2 and i >= 1)
+    stop = pieces[early].strip()[:2]
+    first = full.texts[0].index(stop)
+    assert first < len("".join(pieces[: early + 1]))  # within the first early+1 tokens
+    params = dataclasses.replace(GREEDY, stop=(stop,), min_tokens=early + 1)
+    held = await run(engine, PROMPTS[0], params)
+    # A later one counts, also one that begins in the last character of the unsearched text.
+    later = full.texts[0].find(stop, len("".join(pieces[: early + 1])) - 1)
+    if later < 0:  # the stop string never comes again: the sequence runs to its length
+        assert held.reasons == {0: "length"}
+        assert held.texts[0] == full.texts[0]
+    else:
+        assert held.reasons == {0: "stop"}
+        assert held.texts[0] == full.texts[0][:later]
+    assert len(held.texts[0]) > first  # went on past the stop string of its first tokens
+    plain = await run(engine, PROMPTS[0], dataclasses.replace(GREEDY, stop=(stop,)))
+    assert plain.texts[0] == full.texts[0][:first]
+
+
 async def test_the_same_seed_gives_the_same_text(engine: GenerationEngine) -> None:
     params = SamplingParams(max_tokens=16, temperature=1.0, top_p=0.95, seed=1234)
     first = await run(engine, "KING", params)

@@ -61,3 +61,11 @@ def test_the_matched_stop_string_is_reported_earliest_then_longest() -> None:
     assert matcher.feed("the E").matched == ""
     check = matcher.feed("ND")
     assert (check.text, check.stopped, check.matched) == ("", True, "END")
+
+
+def test_a_disarmed_matcher_matches_nothing_but_a_stop_reaching_into_armed_text_counts() -> None:
+    matcher = StopMatcher(("STOP",))
+    check = matcher.feed("go STOP ST", armed=False)
+    assert (check.text, check.stopped, matcher.held) == ("go STOP ", False, "ST")
+    armed = matcher.feed("OP now")
+    assert (armed.text, armed.stopped) == ("", True)

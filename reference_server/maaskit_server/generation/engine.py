@@ -369,7 +369,9 @@ class GenerationEngine:
             except RuntimeError as exc:
                 self._fail(handle, f"generation failed: {exc}")
                 return
-        check = seq.stops.feed(seq.detokenizer.step(token.token_id))
+        # vLLM's min_tokens: stop strings count only in the text of later tokens.
+        armed = seq.generated > seq.sampler.params.min_tokens
+        check = seq.stops.feed(seq.detokenizer.step(token.token_id), armed=armed)
         self._emit(handle, TokenEvent(seq.index, check.text, token))
         if check.stopped:
             self._finish(seq, "stop", "", stop=check.matched)
@@ -378,10 +380,10 @@ class GenerationEngine:
         ):
             # A stop token (vLLM's stop_token_ids; its text is kept, as vLLM keeps it), or the
             # grammar is complete and only the end of the output may follow.
-            tail = seq.stops.feed(seq.detokenizer.flush())
+            tail = seq.stops.feed(seq.detokenizer.flush(), armed=armed)
             self._finish(seq, "stop", tail.text + seq.stops.flush(), stop=tail.matched)
         elif seq.generated >= handle.max_new_tokens:
-            tail = seq.stops.feed(seq.detokenizer.flush())
+            tail = seq.stops.feed(seq.detokenizer.flush(), armed=armed)
             reason: FinishReason = "stop" if tail.stopped else "length"
             self._finish(seq, reason, tail.text + seq.stops.flush(), stop=tail.matched)
         else:

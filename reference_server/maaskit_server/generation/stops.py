@@ -1,7 +1,9 @@
 """Stop strings matched on the decoded text, across token boundaries.
 
 Text that could still be the start of a stop string is held back until the next token proves
-it is not; a matched stop string and everything after it are never emitted.
+it is not; a matched stop string and everything after it are never emitted. As in vLLM, the
+text of a sequence's first ``min_tokens`` tokens is not searched (``armed=False``): a stop
+string wholly inside it does not end the sequence.
 """
 
 from __future__ import annotations
@@ -25,11 +27,14 @@ class StopMatcher:
     def held(self) -> str:
         return self._held
 
-    def feed(self, new_text: str) -> StopCheck:
+    def feed(self, new_text: str, *, armed: bool = True) -> StopCheck:
         if not self._stops:
             return StopCheck(new_text, stopped=False)
         buffer = self._held + new_text
-        first = _first_match(buffer, self._stops)
+        # Disarmed, nothing matches, but a possible beginning is still held back: a stop string
+        # that starts in the last unsearched text and ends in searched text counts (vLLM's
+        # search window reaches len(stop) - 1 characters back).
+        first = _first_match(buffer, self._stops) if armed else None
         if first is not None:
             self._held = ""
             position, stop = first
