@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 from maaskit_server.errors import APIError
+from maaskit_server.protocols import requests
 from maaskit_server.protocols.openai_generation import _params
 
 
 def test_chat_messages_accept_text_parts_and_empty_assistant_turns() -> None:
-    messages = _params.chat_messages(
+    messages = requests.chat_messages(
         [
             {"role": "system", "content": "Be brief."},
             {
@@ -46,7 +47,7 @@ def test_chat_messages_accept_text_parts_and_empty_assistant_turns() -> None:
 )
 def test_bad_messages_name_the_field(messages: Any, param: str) -> None:
     with pytest.raises(APIError) as caught:
-        _params.chat_messages(messages)
+        requests.chat_messages(messages)
     assert caught.value.status_code == 400
     assert caught.value.param == param
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from maaskit_server.errors import APIError
 from maaskit_server.model_spec import ModelSpec
-from maaskit_server.protocols.openai._requests import text_inputs, truncation
+from maaskit_server.protocols.requests import text_inputs, truncation
 
 SPEC = ModelSpec(name="m", path=Path("."), task="embeddings", max_input_tokens=128)
 

@@ -17,7 +17,7 @@ from .._json import JSONResponse
 from ..errors import APIError, bad_request
 from ..faults import ADMIN_PREFIX, FaultController, FaultSyntaxError
 from ..idempotency import IdempotencyStore
-from .openai._requests import read_json_object
+from .requests import read_json_object
 
 ADMIN_KEY_HEADER = "x-maaskit-admin-key"
 

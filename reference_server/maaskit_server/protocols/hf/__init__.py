@@ -17,8 +17,8 @@ from starlette.routing import BaseRoute, Route
 
 from ..._json import dumps
 from ...errors import APIError, register_error_shape
-from ..openai._requests import read_json_object
 from ..openai_generation.chat import create_chat_completion
+from ..requests import read_json_object
 from . import generate, tasks
 
 _ERROR_TYPES = {401: "authentication", 404: "not_found", 413: "validation", 429: "overloaded"}

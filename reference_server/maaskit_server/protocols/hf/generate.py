@@ -32,8 +32,8 @@ from ...generation.runtime import GenerationRuntime
 from ...generation.sampling import SampledToken
 from ...openapi import documented
 from ...state import get_state
-from ..openai._requests import read_json_object
 from ..openai_generation._run import GenerationFailed, GenerationRun
+from ..requests import read_json_object
 from ._tgi import DEFAULT_MAX_NEW_TOKENS, TGIRequest, tgi_request, validation_error
 
 GENERATE_SCHEMA: dict[str, Any] = {

@@ -28,7 +28,7 @@ from ...repository import ModelEntry, ModelStatus, failed_to_load
 from ...runtimes.classification import ClassificationRuntime
 from ...runtimes.embeddings import EmbeddingRuntime
 from ...state import get_state
-from ..openai._requests import read_json_object, text_inputs
+from ..requests import read_json_object, text_inputs
 from . import token_classification
 from ._tgi import validation_error
 from .generate import generate_response

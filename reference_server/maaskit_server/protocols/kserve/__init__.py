@@ -16,7 +16,7 @@ from ...errors import bad_request
 from ...openapi import documented
 from ...repository import ModelStatus
 from ...state import get_state
-from ..openai._requests import read_json_object
+from ..requests import read_json_object
 from . import _models, generate, infer
 
 

@@ -31,8 +31,8 @@ from ...repository import ModelEntry
 from ...runtimes.classification import ClassificationRuntime
 from ...runtimes.embeddings import EmbeddingRuntime
 from ...state import get_state
-from ..openai._requests import truncation
 from ..openai_generation._run import GenerationRun
+from ..requests import truncation
 from . import _models as names
 from ._tensors import (
     HEADER_LENGTH,

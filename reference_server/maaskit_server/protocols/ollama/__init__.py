@@ -20,7 +20,7 @@ from ...errors import APIError, model_not_found, register_error_shape
 from ...openapi import documented
 from ...repository import ModelEntry, ModelStatus
 from ...state import get_state
-from ..openai._requests import read_json_object
+from ..requests import read_json_object
 from . import embed, generation
 from ._options import listed_name, model_name
 

@@ -17,7 +17,7 @@ from ...faults import scripted_vectors
 from ...openapi import documented
 from ...runtimes.embeddings import EmbeddingRuntime
 from ...state import get_state
-from ..openai._requests import read_json_object, text_inputs
+from ..requests import read_json_object, text_inputs
 from ._options import Timer, listed_name, model_name
 
 

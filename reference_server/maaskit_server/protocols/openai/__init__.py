@@ -1,7 +1,7 @@
 """OpenAI-compatible routes under ``/v1`` (plus vLLM's ``/classify`` alias).
 
 Errors raised here as :class:`~maaskit_server.errors.APIError` render in OpenAI's shape.
-Request parsing helpers shared by every OpenAI route live in ``_requests``.
+Request parsing shared by every protocol lives in :mod:`maaskit_server.protocols.requests`.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from ...faults import scripted_vectors
 from ...openapi import documented
 from ...runtimes.embeddings import EmbeddingRuntime
 from ...state import get_state
-from ._requests import read_json_object, required_string, text_inputs, truncation
+from ..requests import read_json_object, required_string, text_inputs, truncation
 
 REQUEST_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -24,7 +24,7 @@ from ..._json import JSONResponse
 from ...errors import bad_request
 from ...runtimes.embeddings import EmbeddingRuntime
 from ...state import get_state
-from ._requests import read_json_object, required_string, truncation
+from ..requests import read_json_object, required_string, truncation
 
 
 async def _cosines(

@@ -24,7 +24,7 @@ from ...errors import bad_request
 from ...openapi import documented
 from ...state import get_state
 from ..hf import token_classification as hf_token_classification
-from ._requests import read_json_object, required_string
+from ..requests import read_json_object, required_string
 
 REQUEST_SCHEMA: dict[str, Any] = {
     "type": "object",

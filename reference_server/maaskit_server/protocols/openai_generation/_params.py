@@ -13,7 +13,6 @@ from ...errors import APIError, bad_request
 from ...generation.errors import InvalidParameterError
 from ...generation.params import SamplingParams
 
-CHAT_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 MAX_COMPLETION_LOGPROBS = 5
 
 
@@ -94,36 +93,6 @@ def stream_options(body: dict[str, Any]) -> StreamOptions:
     )
 
 
-def chat_messages(value: Any) -> list[dict[str, str]]:
-    """Messages reduced to role and text content, ready for the chat template."""
-    if value is None:
-        raise bad_request(
-            "Missing required parameter: 'messages'.", param="messages", code="missing"
-        )
-    if not isinstance(value, list):
-        raise bad_request("'messages' must be a list.", param="messages", code="invalid_type")
-    if not value:
-        raise bad_request(
-            "'messages' must contain at least one message.", param="messages", code="empty_array"
-        )
-    messages: list[dict[str, str]] = []
-    for index, message in enumerate(value):
-        where = f"messages[{index}]"
-        if not isinstance(message, dict):
-            raise bad_request(f"{where} must be an object.", param=where, code="invalid_type")
-        role = message.get("role")
-        if not isinstance(role, str) or role not in CHAT_ROLES:
-            known = ", ".join(sorted(CHAT_ROLES))
-            raise bad_request(
-                f"{where}.role {role!r} is not one of: {known}.",
-                param=f"{where}.role",
-                code="invalid_value",
-            )
-        content = _content_text(message.get("content"), role, f"{where}.content")
-        messages.append({"role": role, "content": content})
-    return messages
-
-
 def reject_unsupported(body: dict[str, Any]) -> None:
     # tools and response_format are constraints (see _structured); suffix has no equivalent.
     if body.get("suffix"):
@@ -137,30 +106,6 @@ def boolean(body: dict[str, Any], name: str) -> bool:
     if not isinstance(value, bool):
         raise bad_request(f"'{name}' must be true or false.", param=name, code="invalid_type")
     return value
-
-
-def _content_text(content: Any, role: str, where: str) -> str:
-    if content is None:
-        if role == "assistant":
-            return ""  # an assistant turn that only carried tool calls
-        raise bad_request(f"{where} is required.", param=where, code="missing")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts: list[str] = []
-        for index, part in enumerate(content):
-            if not isinstance(part, dict) or part.get("type") != "text":
-                message = f"{where}[{index}]: only text content parts are supported."
-                raise bad_request(message, param=where, code="invalid_type")
-            text = part.get("text")
-            if not isinstance(text, str):
-                message = f"{where}[{index}].text must be a string."
-                raise bad_request(message, param=where, code="invalid_type")
-            parts.append(text)
-        return "".join(parts)
-    raise bad_request(
-        f"{where} must be a string or a list of text parts.", param=where, code="invalid_type"
-    )
 
 
 def _token_ids(value: Any, name: str) -> tuple[int, ...]:

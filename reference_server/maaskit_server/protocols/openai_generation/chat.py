@@ -21,7 +21,7 @@ from ...generation.sampling import SampledToken
 from ...generation.tools import CallStream, split_call
 from ...openapi import documented
 from ...state import get_state
-from ..openai._requests import read_json_object, required_string
+from ..requests import chat_messages, read_json_object, required_string
 from . import _fields, _params, _structured
 from ._format import (
     SSE_DONE,
@@ -70,7 +70,7 @@ async def create_chat_completion(request: Request) -> Response:
     body = await read_json_object(request)
     _fields.check_fields(body, chat=True)
     model = required_string(body, "model")
-    messages = _params.chat_messages(body.get("messages"))
+    messages = chat_messages(body.get("messages"))
     runtime = state.repository.runtime(model, "text-generation", GenerationRuntime)
     _params.reject_unsupported(body)
     params = _params.sampling_params(body, chat=True)

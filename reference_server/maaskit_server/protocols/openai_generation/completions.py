@@ -19,7 +19,7 @@ from ...generation.runtime import GenerationRuntime
 from ...generation.sampling import SampledToken
 from ...openapi import documented
 from ...state import get_state
-from ..openai._requests import read_json_object, required_string, text_inputs
+from ..requests import read_json_object, required_string, text_inputs
 from . import _fields, _params, _structured
 from ._format import (
     SSE_DONE,

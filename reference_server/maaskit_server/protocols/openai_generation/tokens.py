@@ -14,8 +14,7 @@ from ...generation.errors import ChatTemplateError
 from ...generation.runtime import GenerationRuntime
 from ...openapi import documented
 from ...state import get_state
-from ..openai._requests import read_json_object, required_string
-from . import _params
+from ..requests import chat_messages, read_json_object, required_string
 
 
 @documented(
@@ -46,7 +45,7 @@ async def tokenize(request: Request) -> Response:
     model = required_string(body, "model")
     runtime = state.repository.runtime(model, "text-generation", GenerationRuntime)
     if body.get("messages") is not None:
-        messages = _params.chat_messages(body["messages"])
+        messages = chat_messages(body["messages"])
         add_prompt = body.get("add_generation_prompt")
         try:
             text = runtime.engine.chat_template.render(

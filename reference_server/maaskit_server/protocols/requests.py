@@ -1,4 +1,8 @@
-"""Parsing and validating OpenAI-style request bodies into clear 400s that name the field."""
+"""Request bodies every protocol reads: the JSON object, and field checks that answer a clear
+400 naming the field (in the shape of the protocol whose path it is, see ``errors``).
+
+Shared by all protocols, so none of them reaches into another's private modules for it.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ from typing import Any
 import orjson
 from starlette.requests import ClientDisconnect, Request
 
-from ...errors import APIError, bad_request
-from ...model_spec import ModelSpec
-from ...tokenization import TextInputs
+from ..errors import APIError, bad_request
+from ..model_spec import ModelSpec
+from ..tokenization import TextInputs
+
+CHAT_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 
 
 async def read_json_object(request: Request) -> dict[str, Any]:
@@ -91,6 +97,60 @@ def truncation(body: dict[str, Any], spec: ModelSpec) -> int | None:
             raise bad_request("'truncate' must be true or false.", param="truncate")
         return spec.max_input_tokens if truncate else None
     return spec.max_input_tokens if spec.truncation_default else None
+
+
+def chat_messages(value: Any) -> list[dict[str, str]]:
+    """Messages reduced to role and text content, ready for the chat template."""
+    if value is None:
+        raise bad_request(
+            "Missing required parameter: 'messages'.", param="messages", code="missing"
+        )
+    if not isinstance(value, list):
+        raise bad_request("'messages' must be a list.", param="messages", code="invalid_type")
+    if not value:
+        raise bad_request(
+            "'messages' must contain at least one message.", param="messages", code="empty_array"
+        )
+    messages: list[dict[str, str]] = []
+    for index, message in enumerate(value):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict):
+            raise bad_request(f"{where} must be an object.", param=where, code="invalid_type")
+        role = message.get("role")
+        if not isinstance(role, str) or role not in CHAT_ROLES:
+            known = ", ".join(sorted(CHAT_ROLES))
+            raise bad_request(
+                f"{where}.role {role!r} is not one of: {known}.",
+                param=f"{where}.role",
+                code="invalid_value",
+            )
+        content = _content_text(message.get("content"), role, f"{where}.content")
+        messages.append({"role": role, "content": content})
+    return messages
+
+
+def _content_text(content: Any, role: str, where: str) -> str:
+    if content is None:
+        if role == "assistant":
+            return ""  # an assistant turn that only carried tool calls
+        raise bad_request(f"{where} is required.", param=where, code="missing")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts: list[str] = []
+        for index, part in enumerate(content):
+            if not isinstance(part, dict) or part.get("type") != "text":
+                message = f"{where}[{index}]: only text content parts are supported."
+                raise bad_request(message, param=where, code="invalid_type")
+            text = part.get("text")
+            if not isinstance(text, str):
+                message = f"{where}[{index}].text must be a string."
+                raise bad_request(message, param=where, code="invalid_type")
+            parts.append(text)
+        return "".join(parts)
+    raise bad_request(
+        f"{where} must be a string or a list of text parts.", param=where, code="invalid_type"
+    )
 
 
 def _is_int(value: Any) -> bool:
