@@ -18,7 +18,7 @@ import openai.types.chat.completion_create_params as chat_params
 import openai.types.completion_create_params as completion_params
 import pytest
 from _support.server import ServerProcess
-from maaskit_server.protocols.openai_generation import _fields
+from maaskit_server.protocols.openai import _fields
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from maaskit_server.errors import APIError
 from maaskit_server.protocols import requests
-from maaskit_server.protocols.openai_generation import _params
+from maaskit_server.protocols.openai import _params
 
 
 def test_chat_messages_accept_text_parts_and_empty_assistant_turns() -> None:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from maaskit_server.generation.events import FinishEvent, TokenEvent
 from maaskit_server.generation.sampling import SampledToken
-from maaskit_server.protocols.openai_generation import chat, completions
-from maaskit_server.protocols.openai_generation._format import ChunkEncoder, sse
+from maaskit_server.protocols.openai import chat, completions
+from maaskit_server.protocols.openai._format import ChunkEncoder, sse
 
 TEXTS = ["plain", ' "quoted" \\ back', "line\nbreak\ttab\u0001", "café ☃ 𝄞", "", "</script>"]
 

@@ -16,8 +16,8 @@ from maaskit_server.generation.model_config import GenerationModelConfig
 from maaskit_server.generation.onnx_model import OnnxCausalLM
 from maaskit_server.generation.params import SamplingParams
 from maaskit_server.generation.token_text import TokenText
-from maaskit_server.protocols.openai_generation import completions
-from maaskit_server.protocols.openai_generation._run import GenerationRun
+from maaskit_server.protocols.generation_run import GenerationRun
+from maaskit_server.protocols.openai import completions
 from tokenizers import Tokenizer
 
 

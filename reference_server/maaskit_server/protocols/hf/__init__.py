@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..._json import dumps
 from ...errors import APIError, register_error_shape
-from ..openai_generation.chat import create_chat_completion
+from ..openai.chat import create_chat_completion
 from ..requests import read_json_object
 from . import generate, tasks
 

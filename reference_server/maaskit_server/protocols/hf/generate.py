@@ -32,7 +32,7 @@ from ...generation.runtime import GenerationRuntime
 from ...generation.sampling import SampledToken
 from ...openapi import documented
 from ...state import get_state
-from ..openai_generation._run import GenerationFailed, GenerationRun
+from ..generation_run import GenerationFailed, GenerationRun
 from ..requests import read_json_object
 from ._tgi import DEFAULT_MAX_NEW_TOKENS, TGIRequest, tgi_request, validation_error
 

@@ -30,7 +30,7 @@ from ...generation.params import SamplingParams
 from ...generation.runtime import GenerationRuntime
 from ...openapi import documented
 from ...state import get_state
-from ..openai_generation._run import GenerationFailed, GenerationRun
+from ..generation_run import GenerationFailed, GenerationRun
 from ..requests import read_json_object
 from ._models import MODEL_VERSION, model_entry
 

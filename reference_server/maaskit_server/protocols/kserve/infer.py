@@ -31,7 +31,7 @@ from ...repository import ModelEntry
 from ...runtimes.classification import ClassificationRuntime
 from ...runtimes.embeddings import EmbeddingRuntime
 from ...state import get_state
-from ..openai_generation._run import GenerationRun
+from ..generation_run import GenerationRun
 from ..requests import truncation
 from . import _models as names
 from ._tensors import (

@@ -32,7 +32,7 @@ from ...generation.runtime import GenerationRuntime
 from ...generation.tools import last_role, parse_tools, plan_tools, split_call
 from ...openapi import documented
 from ...state import get_state
-from ..openai_generation._run import GenerationFailed, GenerationRun
+from ..generation_run import GenerationFailed, GenerationRun
 from ..requests import chat_messages, read_json_object
 from ._options import (
     Timer,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import APIError, bad_request
+from ...errors import bad_request
 from ...generation.errors import InvalidParameterError
 from ...generation.params import SamplingParams
 
@@ -170,7 +170,3 @@ def _logprobs(body: dict[str, Any], *, chat: bool) -> tuple[bool, int]:
             param="logprobs",
         )
     return True, raw
-
-
-def context_error(exc: InvalidParameterError) -> APIError:
-    return bad_request(exc.message, param=exc.param, code="context_length_exceeded")

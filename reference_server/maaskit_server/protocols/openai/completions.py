@@ -19,6 +19,7 @@ from ...generation.runtime import GenerationRuntime
 from ...generation.sampling import SampledToken
 from ...openapi import documented
 from ...state import get_state
+from ..generation_run import GenerationFailed, GenerationRun, usage
 from ..requests import read_json_object, required_string, text_inputs
 from . import _fields, _params, _structured
 from ._format import (
@@ -31,7 +32,6 @@ from ._format import (
     sse,
     sse_error,
 )
-from ._run import GenerationFailed, GenerationRun, usage
 
 REQUEST_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -1,4 +1,5 @@
-"""Submitting one API request's prompts to the engine and reading back its events.
+"""Submitting one API request's prompts to the engine and reading back its events: the run
+every protocol's generation routes share (OpenAI, TGI, KServe, Ollama).
 
 A completions request may carry several prompts and any request may ask for ``n`` choices; all
 of them share one event queue, with choice indexes ``prompt_index * n + i`` as OpenAI numbers
@@ -14,13 +15,17 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from ...errors import APIError, bad_request
-from ...generation.errors import ContextLengthError, EngineStoppedError, QueueFullError
-from ...generation.events import ErrorEvent, EventQueue, FinishEvent, GenerationHandle, TokenEvent
-from ...generation.params import SamplingParams
-from ...generation.runtime import GenerationRuntime
-from ...generation.sampling import SampledToken
-from ._params import context_error
+from ..errors import APIError, bad_request
+from ..generation.errors import (
+    ContextLengthError,
+    EngineStoppedError,
+    InvalidParameterError,
+    QueueFullError,
+)
+from ..generation.events import ErrorEvent, EventQueue, FinishEvent, GenerationHandle, TokenEvent
+from ..generation.params import SamplingParams
+from ..generation.runtime import GenerationRuntime
+from ..generation.sampling import SampledToken
 
 # Longest silence tolerated between two events of a running request; a stuck engine then
 # produces an error instead of a hung client.
@@ -154,6 +159,10 @@ class GenerationRun:
         self._client_gone = True
         self.cancel()
         self._queue.put_nowait(ErrorEvent("the client disconnected"))
+
+
+def context_error(exc: InvalidParameterError) -> APIError:
+    return bad_request(exc.message, param=exc.param, code="context_length_exceeded")
 
 
 def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:

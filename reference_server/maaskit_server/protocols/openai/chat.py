@@ -21,6 +21,7 @@ from ...generation.sampling import SampledToken
 from ...generation.tools import CallStream, split_call
 from ...openapi import documented
 from ...state import get_state
+from ..generation_run import GenerationFailed, GenerationRun, usage
 from ..requests import chat_messages, read_json_object, required_string
 from . import _fields, _params, _structured
 from ._format import (
@@ -33,7 +34,6 @@ from ._format import (
     sse,
     sse_error,
 )
-from ._run import GenerationFailed, GenerationRun, usage
 
 REQUEST_SCHEMA: dict[str, Any] = {
     "type": "object",
