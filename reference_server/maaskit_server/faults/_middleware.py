@@ -65,6 +65,20 @@ async def read_body(receive: Receive) -> tuple[bytes, Receive]:
     return body, _replay([{"type": "http.request", "body": body, "more_body": False}], receive)
 
 
+def _units(body: bytes, separator: bytes | None) -> list[bytes]:
+    """``body`` cut after each ``separator`` (kept); a rest without one is a unit too."""
+    if separator is None:
+        return [body]
+    units = []
+    start = 0
+    while (end := body.find(separator, start)) >= 0:
+        units.append(body[start : end + len(separator)])
+        start = end + len(separator)
+    if start < len(body):
+        units.append(body[start:])
+    return units
+
+
 def _replay(messages: list[Message], receive: Receive) -> Receive:
     pending = list(messages)
 
@@ -142,7 +156,11 @@ _ERROR_TYPES = {429: "rate_limit_error", 529: "overloaded_error", 401: "authenti
 
 class _Injector:
     """Wraps ``send``: delays the headers, resets, or cuts / spoils / stalls the body after
-    ``n`` non-empty body chunks (one chunk = one ASGI body message; a streamed event each)."""
+    ``n`` body units. A unit is an SSE event (``text/event-stream``), an NDJSON line
+    (``application/x-ndjson``), or else one ASGI body message. The injector splits what the
+    app writes into units itself, so a route writes its stream the same way whether faults are
+    on or off (events that arrived together in one write); only where a fault acts is a write
+    split."""
 
     def __init__(self, spec: FaultSpec, path: str, send: Send) -> None:
         self.spec = spec
@@ -150,6 +168,7 @@ class _Injector:
         self._send = send
         self.chunks = 0
         self.sse = False
+        self._separator: bytes | None = None
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -166,7 +185,12 @@ class _Injector:
         if spec.reset_before_headers:
             await self._reset()
         raw = list(message.get("headers", []))
-        self.sse = Headers(raw=raw).get("content-type", "").startswith("text/event-stream")
+        content_type = Headers(raw=raw).get("content-type", "")
+        self.sse = content_type.startswith("text/event-stream")
+        if self.sse:
+            self._separator = b"\n\n"
+        elif content_type.startswith("application/x-ndjson"):
+            self._separator = b"\n"
         if any(getattr(spec, name) is not None for name in _BODY_FAULTS):
             # The body will not be the length announced: send it chunked instead.
             raw = [(k, v) for k, v in raw if k.lower() != b"content-length"]
@@ -174,8 +198,24 @@ class _Injector:
         await self._send({**message, "headers": raw})
 
     async def _chunk(self, message: Message) -> None:
+        pending: list[bytes] = []
+        for unit in _units(message["body"], self._separator):
+            if self._acts_at(self.chunks):
+                if pending:
+                    await self._body(b"".join(pending))
+                    pending = []
+                await self._before_unit(self.chunks)
+            pending.append(unit)
+            self.chunks += 1
+        await self._send({**message, "body": b"".join(pending)})
+
+    def _acts_at(self, sent: int) -> bool:
         spec = self.spec
-        sent = self.chunks
+        at = (spec.reset, spec.truncate, spec.malformed, spec.error_event, spec.stall)
+        return sent in at or bool(spec.drip_ms and sent > 0)
+
+    async def _before_unit(self, sent: int) -> None:
+        spec = self.spec
         if spec.reset == sent:
             await self._reset()
         if spec.truncate == sent:
@@ -192,8 +232,6 @@ class _Injector:
             await self._reset()
         if spec.drip_ms and sent > 0:
             await asyncio.sleep(spec.drip_ms / 1000)
-        self.chunks += 1
-        await self._send(message)
 
     async def _body(self, data: bytes) -> None:
         await self._send({"type": "http.response.body", "body": data, "more_body": True})

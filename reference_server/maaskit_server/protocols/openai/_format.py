@@ -27,15 +27,6 @@ def sse(payload: Any) -> bytes:
     return b"data: " + dumps(payload) + b"\n\n"
 
 
-def body_chunks(events: list[bytes], *, coalesce: bool) -> list[bytes]:
-    """The SSE events that arrived together, as the body chunks to write.
-
-    One chunk for all of them, unless fault injection is on: its grammar counts body chunks as
-    events (truncate=N, reset=N, ...).
-    """
-    return [b"".join(events)] if coalesce and events else events
-
-
 class ChunkEncoder:
     """SSE chunks of one stream. The fields every chunk repeats are encoded once, and the usual
     chunk (a bit of text, no logprobs, no finish) is filled into that template: the bytes are

@@ -27,7 +27,6 @@ from . import _fields, _params, _structured
 from ._format import (
     SSE_DONE,
     ChunkEncoder,
-    body_chunks,
     chat_logprobs,
     new_id,
     now,
@@ -95,7 +94,6 @@ async def create_chat_completion(request: Request) -> Response:
             params.logprobs,
             stream.include_usage,
             continuous_usage=stream.continuous_usage,
-            coalesce=not state.settings.faults_enabled,
             tool_call=constraints.calls_tool,
         )
         return StreamingResponse(
@@ -164,7 +162,6 @@ async def _stream(
     include_usage: bool,
     *,
     continuous_usage: bool = False,
-    coalesce: bool = True,
     tool_call: bool = False,
 ) -> AsyncIterator[bytes]:
     base = {
@@ -235,8 +232,9 @@ async def _stream(
                 completion_tokens += event.completion_tokens
                 out.append(chunk(event.index, {}, _finish_reason(event.reason, tool_call), []))
             out = [piece for piece in out if piece]
-            for piece in body_chunks(out, coalesce=coalesce):
-                yield piece
+            if out:
+                # The events that arrived together go out in one write.
+                yield b"".join(out)
         metrics.TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
         if include_usage:
             yield sse({**base, "choices": [], "usage": usage(run.prompt_tokens, completion_tokens)})

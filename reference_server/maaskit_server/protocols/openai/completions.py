@@ -25,7 +25,6 @@ from . import _fields, _params, _structured
 from ._format import (
     SSE_DONE,
     ChunkEncoder,
-    body_chunks,
     completion_logprobs,
     new_id,
     now,
@@ -97,7 +96,6 @@ async def create_completion(request: Request) -> Response:
             stream.include_usage,
             echoes,
             continuous_usage=stream.continuous_usage,
-            coalesce=not state.settings.faults_enabled,
         )
         return StreamingResponse(
             events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
@@ -153,7 +151,6 @@ async def _stream(
     echoes: list[str],
     *,
     continuous_usage: bool = False,
-    coalesce: bool = True,
 ) -> AsyncIterator[bytes]:
     base = {"id": new_id("cmpl"), "object": "text_completion", "created": now(), "model": model}
     encoder = ChunkEncoder(base, include_usage, run.prompt_tokens if continuous_usage else None)
@@ -191,8 +188,9 @@ async def _stream(
                 completion_tokens += event.completion_tokens
                 out.append(chunk(event.index, event.text, event.reason, held))
                 held.clear()
-            for piece in body_chunks(out, coalesce=coalesce):
-                yield piece
+            if out:
+                # The events that arrived together go out in one write.
+                yield b"".join(out)
         metrics.TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
         if include_usage:
             yield sse({**base, "choices": [], "usage": usage(run.prompt_tokens, completion_tokens)})
