@@ -18,6 +18,9 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from prometheus_client import (
@@ -93,11 +96,18 @@ VLLM_GENERATION_TOKENS = Counter(
 )
 
 
+_UNCOUNTED: ContextVar[bool] = ContextVar("maaskit_tokens_uncounted", default=False)
+
+
 def count_tokens(model: str, kind: str, amount: int) -> None:
     """Count ``amount`` tokens of ``kind`` (``prompt`` or ``completion``) for ``model``: in
     ``maaskit_tokens``, vLLM's token counters and the current request's access-log record, so
-    none of them can disagree."""
-    if amount <= 0:
+    none of them can disagree.
+
+    Called where the work happens, once for every protocol: the encoder runtimes count the
+    tokens they ran, the generation run the prompts it submitted and the tokens each choice
+    generated."""
+    if amount <= 0 or _UNCOUNTED.get():
         return
     _TOKENS.labels(model=model, kind=kind).inc(amount)
     vllm = VLLM_PROMPT_TOKENS if kind == "prompt" else VLLM_GENERATION_TOKENS
@@ -105,24 +115,16 @@ def count_tokens(model: str, kind: str, amount: int) -> None:
     audit.note_tokens(kind, amount)
 
 
-class _TokenCount:
-    def __init__(self, model: str, kind: str) -> None:
-        self._model = model
-        self._kind = kind
-
-    def inc(self, amount: float = 1) -> None:
-        count_tokens(self._model, self._kind, int(amount))
-
-
-class _TokenCounter:
-    """``TOKENS.labels(model=, kind=).inc(n)`` as on a Prometheus counter, and the same count
-    noted on the current request's access-log record, so the two can never disagree."""
-
-    def labels(self, *, model: str, kind: str) -> _TokenCount:
-        return _TokenCount(model, kind)
+@contextmanager
+def uncounted() -> Iterator[None]:
+    """Tokens processed inside (a model's warm-up) are nobody's usage."""
+    token = _UNCOUNTED.set(True)
+    try:
+        yield
+    finally:
+        _UNCOUNTED.reset(token)
 
 
-TOKENS = _TokenCounter()
 MODEL_READY = Gauge(
     "maaskit_model_ready",
     "1 when the model answered its warm-up inference, else 0.",

@@ -109,7 +109,8 @@ class ModelRepository:
                 self.context.executor, factory, entry.spec, self.context
             )
             entry.runtime = runtime
-            await runtime.warmup()
+            with metrics.uncounted():
+                await runtime.warmup()
             entry.details = runtime.describe()
         except Exception as exc:  # a broken folder must not stop the others
             logger.exception("model %s failed to load", entry.name)

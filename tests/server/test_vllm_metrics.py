@@ -5,6 +5,7 @@ with ``--workers 2`` every scrape shows the sum over both workers. No timing is 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import ServerProcess, default_models_present, start_server, stop_server
+from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.e2e
@@ -156,8 +158,33 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serv
     server = start_server(
         folder / "server.log", api_key="maaskit-test-workers", extra_args=arguments
     )
-    yield server, folder / "state" / "prometheus"
-    stop_server(server)
+    metrics_dir = folder / "state" / "prometheus"
+    try:
+        wait_for_both_workers(metrics_dir)
+        yield server, metrics_dir
+    finally:
+        stop_server(server)
+
+
+def wait_for_both_workers(metrics_dir: Path) -> None:
+    """/ready answers from whichever worker takes the connection; each worker's own ready
+    gauge (in its metric file) says when both have loaded the models this test uses."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        ready = 0
+        for path in metrics_dir.glob("gauge_livemin_*.db"):
+            values: dict[str, float] = {}
+            rows = MmapedDict.read_all_values_from_file(str(path))  # type: ignore[no-untyped-call]
+            for key, value, *_ in rows:
+                metric, _, labels, *_ = json.loads(key)
+                if metric == "maaskit_model_ready":
+                    values[labels.get("model", "")] = value
+            if all(values.get(model) == 1 for model in (GENERATOR, EMBEDDER)):
+                ready += 1
+        if ready == 2:
+            return
+        time.sleep(0.1)  # polling a condition with a deadline, not waiting for time to pass
+    raise AssertionError("the two workers did not both load the models in 180 s")
 
 
 def test_vllm_metrics_sum_over_two_workers_on_every_scrape(

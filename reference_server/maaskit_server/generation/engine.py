@@ -161,6 +161,7 @@ class GenerationEngine:
         *,
         queue: EventQueue | None = None,
         index_offset: int = 0,
+        observed: bool = True,
     ) -> GenerationHandle:
         """Queue a request (raises ContextLengthError, QueueFullError); call from the loop.
 
@@ -177,6 +178,7 @@ class GenerationEngine:
             max_new_tokens=self.max_new_tokens(len(prompt_ids), params.max_tokens),
             loop=asyncio.get_running_loop(),
             queue=queue if queue is not None else EventQueue(),
+            observed=observed,
             _on_cancel=self._cancel,
         )
         sequences = [
@@ -354,8 +356,9 @@ class GenerationEngine:
         if handle.first_token_at is None:
             handle.first_token_at = now
             self._ttft.observe(now - handle.created)
-            self._vllm_ttft.observe(now - handle.created)
-        if seq.last_token_at is not None:
+            if handle.observed:
+                self._vllm_ttft.observe(now - handle.created)
+        if seq.last_token_at is not None and handle.observed:
             self._vllm_itl.observe(now - seq.last_token_at)
             self._vllm_tpot.observe(now - seq.last_token_at)
         seq.last_token_at = now
@@ -392,7 +395,7 @@ class GenerationEngine:
     def _finish(self, seq: _Sequence, reason: FinishReason, text: str, *, stop: str = "") -> None:
         self._emit(seq.handle, FinishEvent(seq.index, reason, text, seq.generated, stop))
         seq.choices.unfinished -= 1
-        if seq.choices.unfinished == 0 and seq.last_token_at is not None:
+        if seq.choices.unfinished == 0 and seq.last_token_at is not None and seq.handle.observed:
             self._vllm_e2e.observe(seq.last_token_at - seq.handle.created)
         self._retire(seq)
 

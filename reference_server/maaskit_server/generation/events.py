@@ -121,6 +121,8 @@ class GenerationHandle:
     queue: EventQueue = field(default_factory=EventQueue)
     created: float = field(default_factory=time.monotonic)
     first_token_at: float | None = None
+    # False for the server's own warm-up: nobody's request, so not in vLLM's request metrics.
+    observed: bool = True
     _cancelled: threading.Event = field(default_factory=threading.Event)
     _on_cancel: Callable[[GenerationHandle], None] | None = None
 

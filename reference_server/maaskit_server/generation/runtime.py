@@ -59,7 +59,8 @@ class GenerationRuntime:
 
     async def warmup(self) -> None:
         prompt = self.engine.encode("Hello") or [0]
-        handle = self.engine.submit(prompt, SamplingParams(max_tokens=1, temperature=0.0))
+        params = SamplingParams(max_tokens=1, temperature=0.0)
+        handle = self.engine.submit(prompt, params, observed=False)
         async for _ in handle.events(timeout=_WARMUP_TIMEOUT_SECONDS):
             pass
 

@@ -26,6 +26,7 @@ from ..generation.events import ErrorEvent, EventQueue, FinishEvent, GenerationH
 from ..generation.params import SamplingParams
 from ..generation.runtime import GenerationRuntime
 from ..generation.sampling import SampledToken
+from ..metrics import count_tokens
 
 # Longest silence tolerated between two events of a running request; a stuck engine then
 # produces an error instead of a hung client.
@@ -95,6 +96,10 @@ class GenerationRun:
         except EngineStoppedError as exc:
             self.cancel()
             raise APIError(503, str(exc), type="server_error", code="shutting_down") from exc
+        # Counted here for every protocol: the prompts the engine took, and below each
+        # choice's tokens when it finishes.
+        self._model = engine.config.name
+        count_tokens(self._model, "prompt", self.prompt_tokens)
 
     def cancel(self) -> None:
         for handle in self._handles:
@@ -117,6 +122,7 @@ class GenerationRun:
                     raise GenerationFailed(event.message)
                 if isinstance(event, FinishEvent):
                     remaining -= 1
+                    count_tokens(self._model, "completion", event.completion_tokens)
                 ready.append(event)
             yield ready
 

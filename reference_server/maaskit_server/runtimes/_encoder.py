@@ -15,6 +15,7 @@ import onnxruntime as ort
 
 from ..batching import BatcherLimits, DynamicBatcher, QueueFullError
 from ..errors import APIError
+from ..metrics import count_tokens
 from ..model_spec import ModelSpec
 from ..tokenization import (
     TextInputs,
@@ -161,12 +162,15 @@ class EncoderRuntime:
             if isinstance(result, APIError):  # the runner returns errors, submit raises them
                 raise result
             encoded.append(result)
-        return [item.output for item in encoded], sum(item.tokens for item in encoded)
+        tokens = sum(item.tokens for item in encoded)
+        count_tokens(self.spec.name, "prompt", tokens)
+        return [item.output for item in encoded], tokens
 
     async def infer(self, token_ids: list[list[int]]) -> list[FloatArray]:
         """One output row per input, through the model's dynamic batcher."""
         items = [PendingInput(index, ids=ids) for index, ids in enumerate(token_ids)]
         results = await self._submit(items)
+        count_tokens(self.spec.name, "prompt", sum(len(ids) for ids in token_ids))
         return [result.output for result in results if isinstance(result, Encoded)]
 
     async def _submit(self, items: list[PendingInput]) -> list[Encoded | APIError]:

@@ -23,7 +23,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from ... import metrics
 from ..._json import JSONResponse, dumps
 from ...faults import scripted_grammar
 from ...generation.errors import ContextLengthError, InvalidParameterError
@@ -108,7 +107,6 @@ async def _start(request: Request, model: str, body: dict[str, Any]) -> _Started
     except ContextLengthError as exc:
         raise validation_error(exc.message) from exc
     run = GenerationRun(runtime, [prompt_ids], params)
-    metrics.TOKENS.labels(model=model, kind="prompt").inc(run.prompt_tokens)
     return _Started(model, runtime, tgi, prompt_ids, run)
 
 
@@ -142,7 +140,6 @@ async def generate_stream(request: Request) -> Response:
 
 async def _collect(request: Request, started: _Started) -> tuple[dict[str, Any], dict[str, str]]:
     (choice,) = await started.run.collect(request)
-    metrics.TOKENS.labels(model=started.model, kind="completion").inc(choice.completion_tokens)
     payload: dict[str, Any] = {"generated_text": started.full_text(choice.text + choice.stop)}
     if started.tgi.details:
         last = choice.tokens[-1] if choice.tokens else None
@@ -206,7 +203,6 @@ def _last(
     event: FinishEvent,
     text: str,
 ) -> bytes:
-    metrics.TOKENS.labels(model=started.model, kind="completion").inc(event.completion_tokens)
     plain = [token for token, _ in held if not token["special"]]
     if (event.text or event.stop) and plain:
         # Text the engine held back (a partial stop sequence, an unfinished character) and the

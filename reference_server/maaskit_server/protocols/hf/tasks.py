@@ -19,7 +19,7 @@ import numpy as np
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ... import __version__, metrics
+from ... import __version__
 from ..._json import JSONResponse
 from ...errors import model_not_found
 from ...faults import scripted_probabilities, scripted_vectors
@@ -157,7 +157,6 @@ async def _classify(
     result = await runtime.classify(
         texts, truncate_to=runtime.spec.max_input_tokens if truncate else None
     )
-    metrics.TOKENS.labels(model=model, kind="prompt").inc(result.prompt_tokens)
     labels = runtime.labels
     answers = []
     # Scripted labels: test servers only (--enable-faults).
@@ -188,7 +187,6 @@ async def _embed(request: Request, model: str, body: dict[str, Any]) -> list[lis
     result = await runtime.embed(
         texts, truncate_to=runtime.spec.max_input_tokens if truncate else None
     )
-    metrics.TOKENS.labels(model=model, kind="prompt").inc(result.prompt_tokens)
     vectors = np.stack(scripted_vectors(request, model, list(result.vectors))).astype(np.float32)
     if normalize and not runtime.spec.normalize:
         vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

@@ -15,7 +15,6 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ... import metrics
 from ...errors import APIError
 from ...runtimes.token_classification import STRATEGIES, TokenClassificationRuntime
 from ...state import get_state
@@ -54,5 +53,4 @@ async def recognise(
         model, "token-classification", TokenClassificationRuntime
     )
     result = await runtime.recognise(texts, **kwargs)
-    metrics.TOKENS.labels(model=model, kind="prompt").inc(result.prompt_tokens)
     return result.entities, result.prompt_tokens

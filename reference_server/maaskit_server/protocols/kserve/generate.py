@@ -20,7 +20,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from ... import metrics
 from ..._json import JSONResponse, dumps
 from ...errors import bad_request
 from ...faults import scripted_grammar
@@ -118,7 +117,6 @@ async def _start(request: Request) -> tuple[str, GenerationRun, dict[str, Any], 
     # A scripted answer (test servers only, --enable-faults) becomes the grammar.
     params = dataclasses.replace(params, grammar=scripted_grammar(request, entry.name, None))
     run = GenerationRun(runtime, [await runtime.encode(text)], params)
-    metrics.TOKENS.labels(model=entry.name, kind="prompt").inc(run.prompt_tokens)
     return entry.name, run, parameters, text
 
 
@@ -127,7 +125,6 @@ async def generate(request: Request) -> Response:
     """Generate text from ``text_input`` (Triton's generate extension)."""
     model, run, parameters, prompt = await _start(request)
     (choice,) = await run.collect(request)
-    metrics.TOKENS.labels(model=model, kind="completion").inc(choice.completion_tokens)
     text = choice.text
     if parameters.get("exclude_input_in_output") is False:
         # vLLM's backend option: the prompt, then the generated text.
@@ -161,7 +158,6 @@ async def _events(run: GenerationRun, model: str, pieces: bool) -> AsyncIterator
                 text += item.text
                 continue
             text += item.text
-            metrics.TOKENS.labels(model=model, kind="completion").inc(item.completion_tokens)
             if pieces and item.text:
                 yield event({**base, "text_output": item.text})
             elif not pieces:

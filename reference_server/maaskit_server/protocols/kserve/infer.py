@@ -22,7 +22,6 @@ import numpy as np
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from ... import metrics
 from ...errors import APIError, bad_request
 from ...faults import scripted_grammar, scripted_probabilities, scripted_vectors
 from ...generation.runtime import GenerationRuntime
@@ -164,7 +163,6 @@ async def _classify(
         entry.name, "classification", ClassificationRuntime
     )
     result = await runtime.classify(texts, truncate_to=truncation(parameters, runtime.spec))
-    metrics.TOKENS.labels(model=entry.name, kind="prompt").inc(result.prompt_tokens)
     labels = list(runtime.labels)
     # Scripted labels and vectors: test servers only (--enable-faults).
     rows = scripted_probabilities(request, entry.name, labels, list(result.probabilities))
@@ -182,7 +180,6 @@ async def _embed(
 ) -> list[OutputTensor]:
     runtime = get_state(request).repository.runtime(entry.name, "embeddings", EmbeddingRuntime)
     result = await runtime.embed(texts, truncate_to=truncation(parameters, runtime.spec))
-    metrics.TOKENS.labels(model=entry.name, kind="prompt").inc(result.prompt_tokens)
     vectors = np.stack(scripted_vectors(request, entry.name, list(result.vectors)))
     vectors = vectors.astype(np.float32)
     return [OutputTensor(names.EMBEDDING, "FP32", list(vectors.shape), vectors)]
@@ -208,10 +205,7 @@ async def _generate(
     params = sampling_params({k: v for k, v in parameters.items() if k not in reserved})
     params = dataclasses.replace(params, grammar=scripted_grammar(request, entry.name, None))
     run = GenerationRun(runtime, [await runtime.encode(text) for text in texts], params)
-    metrics.TOKENS.labels(model=entry.name, kind="prompt").inc(run.prompt_tokens)
     choices = await run.collect(request)
-    completion = sum(choice.completion_tokens for choice in choices)
-    metrics.TOKENS.labels(model=entry.name, kind="completion").inc(completion)
     generated = [choice.text.encode("utf-8") for choice in choices]
     return [OutputTensor(names.GENERATION_OUTPUT, "BYTES", [len(generated)], generated)]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ... import metrics
 from ..._json import JSONResponse
 from ...errors import bad_request
 from ...faults import scripted_vectors
@@ -56,7 +55,6 @@ async def embed(request: Request) -> Response:
         inputs, truncate_to=runtime.spec.max_input_tokens if truncate else None
     )
     timer.token()
-    metrics.TOKENS.labels(model=name, kind="prompt").inc(result.prompt_tokens)
     counters = timer.counters(result.prompt_tokens, 0)
     return JSONResponse(
         {
@@ -90,6 +88,5 @@ async def embeddings(request: Request) -> Response:
         # Ollama answers an empty prompt with an empty vector.
         return JSONResponse({"embedding": []})
     result = await runtime.embed([prompt], truncate_to=runtime.spec.max_input_tokens)
-    metrics.TOKENS.labels(model=name, kind="prompt").inc(result.prompt_tokens)
     (vector,) = scripted_vectors(request, name, list(result.vectors))  # --enable-faults only
     return JSONResponse({"embedding": vector.tolist()})

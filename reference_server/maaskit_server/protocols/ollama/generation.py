@@ -21,7 +21,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from ... import metrics
 from ..._json import JSONResponse, dumps
 from ...errors import bad_request
 from ...faults import take_answer
@@ -175,13 +174,11 @@ async def _answer(
     stream = stream and not whole
     timer = Timer()
     run = GenerationRun(runtime, [await runtime.encode(prompt)], params)
-    metrics.TOKENS.labels(model=name, kind="prompt").inc(run.prompt_tokens)
     if stream:
         lines = _lines(run, name, piece, timer)
         return StreamingResponse(lines, media_type=NDJSON, headers={"Cache-Control": "no-cache"})
     (choice,) = await run.collect(request)
     timer.token()
-    metrics.TOKENS.labels(model=name, kind="completion").inc(choice.completion_tokens)
     return JSONResponse(
         {
             "model": listed_name(name),
@@ -217,7 +214,6 @@ async def _lines(run: GenerationRun, name: str, piece: Piece, timer: Timer) -> A
                 yield line(
                     {"model": model, "created_at": created_at(), **piece(event.text), "done": False}
                 )
-            metrics.TOKENS.labels(model=name, kind="completion").inc(event.completion_tokens)
             yield line(
                 {
                     "model": model,

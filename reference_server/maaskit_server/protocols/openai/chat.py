@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from ... import metrics
 from ..._json import JSONResponse
 from ...errors import bad_request
 from ...faults import take_answer
@@ -85,7 +84,6 @@ async def create_chat_completion(request: Request) -> Response:
         raise bad_request(exc.message, param="messages", code="chat_template_error") from exc
     prompt_ids = await runtime.encode(prompt)
     run = GenerationRun(runtime, [prompt_ids], params)
-    metrics.TOKENS.labels(model=model, kind="prompt").inc(run.prompt_tokens)
     if stream.stream:
         events = _stream(
             run,
@@ -101,7 +99,6 @@ async def create_chat_completion(request: Request) -> Response:
         )
     choices = await run.collect(request)
     completion_tokens = sum(choice.completion_tokens for choice in choices)
-    metrics.TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
     return JSONResponse(
         {
             "id": new_id("chatcmpl"),
@@ -235,7 +232,6 @@ async def _stream(
             if out:
                 # The events that arrived together go out in one write.
                 yield b"".join(out)
-        metrics.TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
         if include_usage:
             yield sse({**base, "choices": [], "usage": usage(run.prompt_tokens, completion_tokens)})
     except GenerationFailed as exc:

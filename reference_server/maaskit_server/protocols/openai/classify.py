@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ... import metrics
 from ..._json import JSONResponse
 from ...faults import scripted_probabilities
 from ...openapi import documented
@@ -65,7 +64,6 @@ async def classify(request: Request) -> Response:
     runtime = state.repository.runtime(model, "classification", ClassificationRuntime)
     inputs = text_inputs(body.get("input"), max_inputs=state.settings.max_inputs_per_request)
     result = await runtime.classify(inputs, truncate_to=truncation(body, runtime.spec))
-    metrics.TOKENS.labels(model=model, kind="prompt").inc(result.prompt_tokens)
     labels = list(runtime.labels)
     # Scripted labels: test servers only (--enable-faults).
     probabilities = scripted_probabilities(request, model, labels, list(result.probabilities))

@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from ... import metrics
 from ..._json import JSONResponse
 from ...errors import bad_request
 from ...faults import take_answer
@@ -85,7 +84,6 @@ async def create_completion(request: Request) -> Response:
         raise bad_request("'echo' together with 'logprobs' is not supported.", param="echo")
     prompts = [await _prompt_ids(runtime, item) for item in inputs]
     run = GenerationRun(runtime, prompts, params)
-    metrics.TOKENS.labels(model=model, kind="prompt").inc(run.prompt_tokens)
     echoes = [runtime.engine.decode(p) if echo else "" for p in prompts for _ in range(params.n)]
     if stream.stream:
         events = _stream(
@@ -102,7 +100,6 @@ async def create_completion(request: Request) -> Response:
         )
     choices = await run.collect(request)
     completion_tokens = sum(choice.completion_tokens for choice in choices)
-    metrics.TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
     return JSONResponse(
         {
             "id": new_id("cmpl"),
@@ -191,7 +188,6 @@ async def _stream(
             if out:
                 # The events that arrived together go out in one write.
                 yield b"".join(out)
-        metrics.TOKENS.labels(model=model, kind="completion").inc(completion_tokens)
         if include_usage:
             yield sse({**base, "choices": [], "usage": usage(run.prompt_tokens, completion_tokens)})
     except GenerationFailed as exc:

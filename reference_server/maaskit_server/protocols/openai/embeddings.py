@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ... import metrics
 from ..._json import JSONResponse
 from ...errors import bad_request
 from ...faults import scripted_vectors
@@ -70,7 +69,6 @@ async def create_embeddings(request: Request) -> Response:
             code="unsupported_dimensions",
         )
     result = await runtime.embed(inputs, truncate_to=truncation(body, runtime.spec))
-    metrics.TOKENS.labels(model=model, kind="prompt").inc(result.prompt_tokens)
     vectors = scripted_vectors(request, model, list(result.vectors))  # --enable-faults only
     data = [
         {"object": "embedding", "index": index, "embedding": _encode(vector, encoding_format)}

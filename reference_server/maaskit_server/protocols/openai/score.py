@@ -19,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ... import metrics
 from ..._json import JSONResponse
 from ...errors import bad_request
 from ...runtimes.embeddings import EmbeddingRuntime
@@ -41,7 +40,6 @@ async def _cosines(
             code="too_many_inputs",
         )
     embedded = await runtime.embed(unique, truncate_to=truncation(body, runtime.spec))
-    metrics.TOKENS.labels(model=model, kind="prompt").inc(embedded.prompt_tokens)
     vectors = {
         text: np.asarray(v, np.float64) for text, v in zip(unique, embedded.vectors, strict=True)
     }
