@@ -35,6 +35,7 @@ from .idempotency import IdempotencyMiddleware, IdempotencyStore
 from .idempotency_shared import SharedIdempotencyStore
 from .keys import KeysFile
 from .last_resort import LastResortMiddleware
+from .overload import QueueFullError
 from .protocols import all_routes
 from .ratelimit import RateLimiter, RateLimitMiddleware, SharedBuckets
 from .repository import ModelRepository
@@ -127,6 +128,7 @@ def create_app(
         exception_handlers={
             APIError: _api_error,
             HTTPException: _http_error,
+            QueueFullError: _queue_full,
         },
         lifespan=lifespan,
     )
@@ -169,6 +171,19 @@ async def _load_models(
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, APIError)
     return error_response(request.url.path, exc)
+
+
+async def _queue_full(request: Request, exc: Exception) -> Response:
+    """The one place an overloaded model becomes an answer, for every protocol."""
+    assert isinstance(exc, QueueFullError)
+    error = APIError(
+        429,
+        str(exc),
+        type="rate_limit_error",
+        code="queue_full",
+        headers={"Retry-After": str(exc.retry_after_s)},
+    )
+    return error_response(request.url.path, error)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -32,19 +32,12 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from . import metrics
+from .overload import QueueFullError
 
 InputT = TypeVar("InputT")
 OutputT = TypeVar("OutputT")
 
 RunBatch = Callable[[Sequence[InputT]], Sequence[OutputT]]
-
-
-class QueueFullError(Exception):
-    """The model's queue cannot take these inputs now; retry after ``retry_after_s``."""
-
-    def __init__(self, model: str, retry_after_s: int = 1) -> None:
-        super().__init__(f"the queue of model {model!r} is full")
-        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def test_a_full_queue_rejects_the_whole_request() -> None:
     scheduler.submit(["a"])
     with pytest.raises(QueueFullError) as caught:
         scheduler.submit(["b", "c"])  # n=2 does not fit beside "a": neither is queued
-    assert caught.value.retry_after_seconds >= 1
+    assert caught.value.retry_after_s >= 1
     assert scheduler.waiting_count == 1
     scheduler.admit()  # "a" runs, the queue empties
     scheduler.submit(["b", "c"])

@@ -21,7 +21,11 @@ from tokenizers import Tokenizer
 
 from maaskit_server.generation.chat_template import ChatTemplate
 from maaskit_server.generation.detokenize import IncrementalDetokenizer
-from maaskit_server.generation.errors import ContextLengthError, EngineStoppedError
+from maaskit_server.generation.errors import (
+    ContextLengthError,
+    EngineStoppedError,
+    QueueFullError,
+)
 from maaskit_server.generation.events import (
     ErrorEvent,
     Event,
@@ -199,7 +203,10 @@ class GenerationEngine:
         choices = _Choices(len(sequences))
         for seq in sequences:
             seq.choices = choices
-        self._scheduler.submit(sequences)
+        try:
+            self._scheduler.submit(sequences)
+        except QueueFullError as exc:
+            raise QueueFullError(self.config.name, exc.retry_after_s) from None
         self._update_gauges()
         return handle
 

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+# The overload error is the server's one, shared with the encoders' batcher.
+from maaskit_server.overload import QueueFullError
+
+__all__ = [
+    "ChatTemplateError",
+    "ContextLengthError",
+    "EngineStoppedError",
+    "GenerationError",
+    "InvalidParameterError",
+    "QueueFullError",
+]
+
 
 class GenerationError(Exception):
     """Base of every error raised by the generation engine."""
@@ -35,14 +47,6 @@ class ContextLengthError(InvalidParameterError):
         )
         self.max_context = max_context
         self.prompt_tokens = prompt_tokens
-
-
-class QueueFullError(GenerationError):
-    """The waiting queue is full (HTTP 429 with Retry-After)."""
-
-    def __init__(self, retry_after_seconds: int = 1) -> None:
-        super().__init__("The server is busy: too many waiting generation requests. Retry later.")
-        self.retry_after_seconds = retry_after_seconds
 
 
 class ChatTemplateError(InvalidParameterError):

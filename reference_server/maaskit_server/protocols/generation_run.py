@@ -84,15 +84,9 @@ class GenerationRun:
                     prompt, params, queue=self._queue, index_offset=number * params.n
                 )
                 self._handles.append(handle)
-        except QueueFullError as exc:
+        except QueueFullError:
             self.cancel()
-            raise APIError(
-                429,
-                str(exc),
-                type="rate_limit_error",
-                code="queue_full",
-                headers={"Retry-After": str(exc.retry_after_seconds)},
-            ) from exc
+            raise  # the app answers 429
         except EngineStoppedError as exc:
             self.cancel()
             raise APIError(503, str(exc), type="server_error", code="shutting_down") from exc

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from ..batching import BatcherLimits, DynamicBatcher, QueueFullError
+from ..batching import BatcherLimits, DynamicBatcher
 from ..errors import APIError
 from ..metrics import count_tokens
 from ..model_spec import ModelSpec
@@ -184,16 +184,7 @@ class EncoderRuntime:
                 param="input",
                 code="too_many_inputs",
             )
-        try:
-            return await self.batcher.submit(items)
-        except QueueFullError as exc:
-            raise APIError(
-                429,
-                f"model {self.spec.name!r} is busy: its queue is full; retry shortly",
-                type="rate_limit_error",
-                code="queue_full",
-                headers={"Retry-After": str(exc.retry_after_s)},
-            ) from exc
+        return await self.batcher.submit(items)  # QueueFullError: the app answers 429
 
     def infer_unbatched(self, token_ids: list[int]) -> FloatArray:
         """Blocking single-input inference, bypassing the batcher (for tests and tools)."""
