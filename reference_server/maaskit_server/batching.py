@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from . import metrics
-from .overload import QueueFullError
+from .overload import QueueFullError as QueueFullError  # raised by submit
 
 InputT = TypeVar("InputT")
 OutputT = TypeVar("OutputT")
