@@ -33,6 +33,7 @@ from .errors import APIError, error_response
 from .faults import FaultController, FaultMiddleware
 from .idempotency import IdempotencyMiddleware, IdempotencyStore
 from .idempotency_shared import SharedIdempotencyStore
+from .inputs import InputError
 from .keys import KeysFile
 from .last_resort import LastResortMiddleware
 from .overload import QueueFullError
@@ -129,6 +130,7 @@ def create_app(
             APIError: _api_error,
             HTTPException: _http_error,
             QueueFullError: _queue_full,
+            InputError: _input_error,
         },
         lifespan=lifespan,
     )
@@ -183,6 +185,13 @@ async def _queue_full(request: Request, exc: Exception) -> Response:
         code="queue_full",
         headers={"Retry-After": str(exc.retry_after_s)},
     )
+    return error_response(request.url.path, error)
+
+
+async def _input_error(request: Request, exc: Exception) -> Response:
+    """A runtime refused an input: a 400 naming the field, in the protocol's shape."""
+    assert isinstance(exc, InputError)
+    error = APIError(400, exc.message, param=exc.param, code=exc.code)
     return error_response(request.url.path, error)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from .errors import APIError
+from .inputs import InputTooLongError, InvalidTokenIdError
 
 # A request's inputs: texts, or token ids the caller already produced with this model's tokenizer.
 TextInputs = list[str] | list[list[int]]
@@ -34,14 +34,11 @@ def chars_per_token_bound(tokenizer: Tokenizer) -> int:
     return 2 * (longest + 1)
 
 
-def too_many_characters(index: int, text: str, *, max_tokens: int) -> APIError:
-    return APIError(
-        400,
+def too_many_characters(index: int, text: str, *, max_tokens: int) -> InputTooLongError:
+    return InputTooLongError(
         f"input[{index}] has {len(text)} characters, more than this model's limit of "
         f"{max_tokens} tokens could hold (max_input_tokens); shorten it or ask to truncate "
-        'with "truncate_prompt_tokens" or "truncate": true',
-        param="input",
-        code="context_length_exceeded",
+        'with "truncate_prompt_tokens" or "truncate": true'
     )
 
 
@@ -111,13 +108,10 @@ def token_limit(max_tokens: int, truncate_to: int | None) -> int:
 def check_length(index: int, row: Sequence[int], *, limit: int, max_tokens: int) -> None:
     """The 400 for an input over the limit (only reachable when truncation was not asked)."""
     if len(row) > limit:
-        raise APIError(
-            400,
+        raise InputTooLongError(
             f"input[{index}] has {len(row)} tokens, more than this model's limit of "
             f"{max_tokens} tokens per input (max_input_tokens); shorten it or ask to "
-            f'truncate with "truncate_prompt_tokens" or "truncate": true',
-            param="input",
-            code="context_length_exceeded",
+            f'truncate with "truncate_prompt_tokens" or "truncate": true'
         )
 
 
@@ -167,14 +161,11 @@ def prepare_token_ids(
     for index, row in enumerate(ids):
         bad = next((t for t in row if not 0 <= t < tokenizer.vocab_size), None)
         if bad is not None:
-            raise APIError(
-                400,
+            raise InvalidTokenIdError(
                 f"input[{index}] contains token id {bad}, outside this model's vocabulary "
                 f"of {tokenizer.vocab_size} tokens. Token arrays are read in the model's own "
                 "vocabulary; LangChain's OpenAIEmbeddings sends tiktoken ids unless it is "
-                "created with check_embedding_ctx_length=False (then it sends the texts)",
-                param="input",
-                code="invalid_token_id",
+                "created with check_embedding_ctx_length=False (then it sends the texts)"
             )
     if truncate_to is not None:
         ids = [row[:limit] for row in ids]

@@ -7,13 +7,13 @@ from typing import Any
 
 from tokenizers import Tokenizer
 
-from maaskit_server.errors import APIError
 from maaskit_server.generation.engine import GenerationEngine
 from maaskit_server.generation.metrics import server_metrics
 from maaskit_server.generation.model_config import GenerationModelConfig
 from maaskit_server.generation.onnx_model import OnnxCausalLM
 from maaskit_server.generation.params import SamplingParams
 from maaskit_server.generation.token_text import TokenText
+from maaskit_server.inputs import InputTooLongError
 from maaskit_server.model_spec import ModelSpec
 from maaskit_server.runtimes import RuntimeContext
 from maaskit_server.tokenization import chars_per_token_bound
@@ -44,11 +44,10 @@ class GenerationRuntime:
         A prompt longer than any context-filling text is a 400 before tokenization.
         """
         if len(text) > self.max_prompt_chars:
-            raise APIError(
-                400,
+            raise InputTooLongError(
                 f"The prompt has {len(text)} characters, more than this model's context of "
                 f"{self.max_context_tokens} tokens could hold; shorten it.",
-                code="context_length_exceeded",
+                param=None,
             )
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.engine.encode, text)

@@ -14,7 +14,7 @@ import numpy.typing as npt
 import onnxruntime as ort
 
 from ..batching import BatcherLimits, DynamicBatcher
-from ..errors import APIError
+from ..inputs import InputError, TooManyInputsError
 from ..metrics import count_tokens
 from ..model_spec import ModelSpec
 from ..tokenization import (
@@ -100,7 +100,7 @@ class EncoderRuntime:
             raise ValueError("model.onnx has no input_ids input")
         self._output_names = [node.name for node in self.session.get_outputs()]
         self._executor = context.executor
-        self.batcher: DynamicBatcher[PendingInput, Encoded | APIError] = DynamicBatcher(
+        self.batcher: DynamicBatcher[PendingInput, Encoded | InputError] = DynamicBatcher(
             spec.name,
             functools.partial(self._run_pending, session=self.session),
             run_lane=self._run_lane if lanes > 1 else None,
@@ -159,7 +159,7 @@ class EncoderRuntime:
         results = await self._submit(items)
         encoded: list[Encoded] = []
         for result in results:
-            if isinstance(result, APIError):  # the runner returns errors, submit raises them
+            if isinstance(result, InputError):  # the runner returns errors, submit raises them
                 raise result
             encoded.append(result)
         tokens = sum(item.tokens for item in encoded)
@@ -173,16 +173,13 @@ class EncoderRuntime:
         count_tokens(self.spec.name, "prompt", sum(len(ids) for ids in token_ids))
         return [result.output for result in results if isinstance(result, Encoded)]
 
-    async def _submit(self, items: list[PendingInput]) -> list[Encoded | APIError]:
+    async def _submit(self, items: list[PendingInput]) -> list[Encoded | InputError]:
         queue_size = self.batcher.limits.max_queue_size
         if len(items) > queue_size:
             # A 429 here could never succeed on retry: the request is larger than the queue.
-            raise APIError(
-                400,
+            raise TooManyInputsError(
                 f"this request has {len(items)} inputs; model {self.spec.name!r} queues at "
-                f"most {queue_size} (max_queue_size): split it into smaller requests",
-                param="input",
-                code="too_many_inputs",
+                f"most {queue_size} (max_queue_size): split it into smaller requests"
             )
         return await self.batcher.submit(items)  # QueueFullError: the app answers 429
 
@@ -199,7 +196,7 @@ class EncoderRuntime:
     def describe(self) -> dict[str, Any]:
         return {"max_input_tokens": self.spec.max_input_tokens}
 
-    def _run_lane(self, batch: Sequence[PendingInput]) -> list[Encoded | APIError]:
+    def _run_lane(self, batch: Sequence[PendingInput]) -> list[Encoded | InputError]:
         session = self._lane_sessions.get()
         try:
             return self._run_pending(batch, session=session)
@@ -208,14 +205,14 @@ class EncoderRuntime:
 
     def _run_pending(
         self, batch: Sequence[PendingInput], *, session: ort.InferenceSession
-    ) -> list[Encoded | APIError]:
+    ) -> list[Encoded | InputError]:
         """Run in a worker thread: tokenize the batch's texts at once, then one inference.
 
-        An input over the limit becomes an :class:`APIError` in its own place only.
+        An input over the limit becomes an :class:`InputError` in its own place only.
         """
         texts = [item.text for item in batch if item.text is not None]
         encoded = iter(self.tokenizer.encode(texts) if texts else [])
-        results: list[Encoded | APIError | None] = [None] * len(batch)
+        results: list[Encoded | InputError | None] = [None] * len(batch)
         ready: list[tuple[int, list[int]]] = []
         for position, item in enumerate(batch):
             if item.ids is not None:
@@ -231,7 +228,7 @@ class EncoderRuntime:
                     max_tokens=self.spec.max_input_tokens,
                     truncate_to=item.truncate_to,
                 )
-            except APIError as exc:
+            except InputError as exc:
                 results[position] = exc
                 continue
             ready.append((position, ids))
