@@ -23,7 +23,7 @@ from .security import MODEL_SCOPE
 
 logger = logging.getLogger("maaskit_server.repository")
 
-RuntimeT = TypeVar("RuntimeT")
+RuntimeT = TypeVar("RuntimeT", bound=Runtime)
 
 
 class ModelStatus(str, enum.Enum):
@@ -136,8 +136,12 @@ class ModelRepository:
     def ready_entries(self) -> list[ModelEntry]:
         return [entry for entry in self.entries() if entry.status is ModelStatus.READY]
 
-    def runtime(self, name: str, task: str, runtime_type: type[RuntimeT]) -> RuntimeT:
-        """The ready runtime of model ``name``, or the client's error (404, 503, wrong task)."""
+    def runtime(self, name: str, runtime_type: type[RuntimeT]) -> RuntimeT:
+        """The ready runtime of model ``name``, or the client's error (404, 503, wrong task).
+
+        ``runtime_type`` says what the route needs; its ``task`` is the task the model must
+        serve."""
+        task = runtime_type.task
         scope = MODEL_SCOPE.get()
         entry = self._entries.get(name) if scope is None or name in scope else None
         if entry is not None:

@@ -16,6 +16,8 @@ from click.testing import CliRunner
 from maaskit_server.app import create_app
 from maaskit_server.cli import main
 from maaskit_server.keys import KeyRecord, hash_key, write_keys_file
+from maaskit_server.runtimes.embeddings import EmbeddingRuntime
+from maaskit_server.runtimes.generation import GenerationRuntime
 from maaskit_server.settings import ServerSettings
 from starlette.testclient import TestClient
 
@@ -298,8 +300,8 @@ def test_ollama_chat_with_messages_not_a_list_is_400(client: TestClient, message
 
 def test_an_oversized_prompt_is_refused_before_it_is_tokenized(client: TestClient) -> None:
     state = client.app.state.maaskit  # type: ignore[attr-defined]
-    lm = state.repository.runtime(LM, "text-generation", object)
-    embedder = state.repository.runtime(EMBEDDER, "embeddings", object)
+    lm = state.repository.runtime(LM, GenerationRuntime)
+    embedder = state.repository.runtime(EMBEDDER, EmbeddingRuntime)
     calls: list[int] = []
     originals = (lm.engine.encode, embedder.tokenizer.encode)
     lm.engine.encode = lambda text: calls.append(len(text)) or originals[0](text)

@@ -91,7 +91,7 @@ def test_batched_inference_equals_unbatched(gated: tuple[TestClient, threading.E
     gate.set()
     wait_ready(client)
     state: AppState = client.app.state.maaskit  # type: ignore[attr-defined]
-    runtime = state.repository.runtime(MODEL, "embeddings", EmbeddingRuntime)
+    runtime = state.repository.runtime(MODEL, EmbeddingRuntime)
     texts = [
         f"Short {i}." if i % 2 else f"A much longer sentence number {i}, " * 3 for i in range(64)
     ]
@@ -117,7 +117,7 @@ def test_full_queue_answers_429_with_retry_after(gated: tuple[TestClient, thread
     gate.set()
     wait_ready(client)
     state: AppState = client.app.state.maaskit  # type: ignore[attr-defined]
-    batcher = state.repository.runtime(MODEL, "embeddings", EmbeddingRuntime).batcher
+    batcher = state.repository.runtime(MODEL, EmbeddingRuntime).batcher
     # Hold the real runner so the queue fills deterministically (the model still computes).
     runner_gate = threading.Event()
     runner_entered = threading.Event()
@@ -168,7 +168,7 @@ def test_tokenized_in_the_batch_an_over_long_input_fails_only_its_request(
     gate.set()
     wait_ready(client)
     state: AppState = client.app.state.maaskit  # type: ignore[attr-defined]
-    runtime = state.repository.runtime(MODEL, "embeddings", EmbeddingRuntime)
+    runtime = state.repository.runtime(MODEL, EmbeddingRuntime)
     short = ["a short one", "another short sentence"]
     too_long = "word " * 600
     # A held first batch lets both requests queue, so they share the next batch.

@@ -24,9 +24,9 @@ from ..generation.errors import (
 )
 from ..generation.events import ErrorEvent, EventQueue, FinishEvent, GenerationHandle, TokenEvent
 from ..generation.params import SamplingParams
-from ..generation.runtime import GenerationRuntime
 from ..generation.sampling import SampledToken
 from ..metrics import count_tokens
+from ..runtimes.generation import GenerationRuntime
 
 # Longest silence tolerated between two events of a running request; a stuck engine then
 # produces an error instead of a hung client.

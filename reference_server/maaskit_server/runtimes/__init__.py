@@ -5,19 +5,19 @@ inferred from ``config.json``). A factory is called in a worker thread (it loads
 sessions) with the model's :class:`~maaskit_server.model_spec.ModelSpec` and a
 :class:`RuntimeContext`, and returns an object satisfying :class:`Runtime`.
 
-To add a task (e.g. text generation), either add a line to ``_BUILTIN`` pointing at
-``"module:factory"`` (imported lazily, so a missing optional dependency only fails that task), or
-call :func:`register_runtime` before the app starts. Model folders whose task has no factory are
-listed as not loaded, with the reason, and the rest of the repository still serves.
+Each runtime class declares its ``task``; a route asks the repository for a model's runtime by
+class (``repository.runtime(name, EmbeddingRuntime)``), and the task comes with it. To add a
+task, add its class to :func:`_builtin`, or call :func:`register_runtime` before the app
+starts. Model folders whose task has no factory are listed as not loaded, with the reason, and
+the rest of the repository still serves.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from ..model_spec import ModelSpec
 
@@ -34,6 +34,7 @@ class RuntimeContext:
 
 @runtime_checkable
 class Runtime(Protocol):
+    task: ClassVar[str]  # the maaskit.json task this runtime serves
     spec: ModelSpec
 
     async def warmup(self) -> None:
@@ -48,15 +49,23 @@ class Runtime(Protocol):
 
 RuntimeFactory = Callable[[ModelSpec, RuntimeContext], Runtime]
 
-_BUILTIN: dict[str, str] = {
-    "embeddings": "maaskit_server.runtimes.embeddings:EmbeddingRuntime",
-    "classification": "maaskit_server.runtimes.classification:ClassificationRuntime",
-    "text-generation": "maaskit_server.generation.runtime:GenerationRuntime",
-    "token-classification": (
-        "maaskit_server.runtimes.token_classification:TokenClassificationRuntime"
-    ),
-}
 _REGISTERED: dict[str, RuntimeFactory] = {}
+
+
+def _builtin() -> dict[str, RuntimeFactory]:
+    # Imported here, not at the top: the runtime modules import RuntimeContext from this package.
+    from .classification import ClassificationRuntime
+    from .embeddings import EmbeddingRuntime
+    from .generation import GenerationRuntime
+    from .token_classification import TokenClassificationRuntime
+
+    runtimes: list[type[Runtime]] = [
+        EmbeddingRuntime,
+        ClassificationRuntime,
+        GenerationRuntime,
+        TokenClassificationRuntime,
+    ]
+    return {runtime.task: runtime for runtime in runtimes}
 
 
 def register_runtime(task: str, factory: RuntimeFactory) -> None:
@@ -67,13 +76,8 @@ def register_runtime(task: str, factory: RuntimeFactory) -> None:
 def runtime_factory(task: str) -> RuntimeFactory | None:
     if task in _REGISTERED:
         return _REGISTERED[task]
-    target = _BUILTIN.get(task)
-    if target is None:
-        return None
-    module_name, _, attribute = target.partition(":")
-    factory: RuntimeFactory = getattr(importlib.import_module(module_name), attribute)
-    return factory
+    return _builtin().get(task)
 
 
 def supported_tasks() -> list[str]:
-    return sorted(set(_BUILTIN) | set(_REGISTERED))
+    return sorted(set(_builtin()) | set(_REGISTERED))

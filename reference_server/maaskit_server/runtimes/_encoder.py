@@ -7,7 +7,7 @@ import functools
 import queue
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -80,6 +80,8 @@ def _approximate_length(item: PendingInput) -> int:
 
 class EncoderRuntime:
     """Base for classification and embeddings; subclasses implement :meth:`postprocess`."""
+
+    task: ClassVar[str]  # each subclass's maaskit.json task
 
     def __init__(self, spec: ModelSpec, context: RuntimeContext) -> None:
         self.spec = spec

@@ -21,6 +21,8 @@ class Classified:
 
 
 class ClassificationRuntime(EncoderRuntime):
+    task = "classification"
+
     def __init__(self, spec: ModelSpec, context: RuntimeContext) -> None:
         super().__init__(spec, context)
         names = self._output_names

@@ -21,6 +21,8 @@ class Embedded:
 
 
 class EmbeddingRuntime(EncoderRuntime):
+    task = "embeddings"
+
     def __init__(self, spec: ModelSpec, context: RuntimeContext) -> None:
         super().__init__(spec, context)
         names = self._output_names

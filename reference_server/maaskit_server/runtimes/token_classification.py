@@ -44,6 +44,8 @@ class _Window:
 
 
 class TokenClassificationRuntime(EncoderRuntime):
+    task = "token-classification"
+
     def __init__(self, spec: ModelSpec, context: RuntimeContext) -> None:
         super().__init__(spec, context)
         names = self._output_names

@@ -27,9 +27,9 @@ from ..._json import JSONResponse, dumps
 from ...faults import scripted_grammar
 from ...generation.errors import ContextLengthError, InvalidParameterError
 from ...generation.events import FinishEvent, TokenEvent
-from ...generation.runtime import GenerationRuntime
 from ...generation.sampling import SampledToken
 from ...openapi import documented
+from ...runtimes.generation import GenerationRuntime
 from ...state import get_state
 from ..generation_run import GenerationFailed, GenerationRun
 from ..requests import read_json_object
@@ -81,7 +81,7 @@ class _Started:
 
 
 async def _start(request: Request, model: str, body: dict[str, Any]) -> _Started:
-    runtime = get_state(request).repository.runtime(model, "text-generation", GenerationRuntime)
+    runtime = get_state(request).repository.runtime(model, GenerationRuntime)
     tgi = tgi_request(body, max_new_tokens_default=DEFAULT_MAX_NEW_TOKENS)
     if tgi.params.grammar is not None:
         try:

@@ -143,7 +143,7 @@ async def _classify(
     request: Request, model: str, raw: Any, parameters: dict[str, Any]
 ) -> list[list[dict[str, Any]]]:
     state = get_state(request)
-    runtime = state.repository.runtime(model, "classification", ClassificationRuntime)
+    runtime = state.repository.runtime(model, ClassificationRuntime)
     function = parameters.get("function_to_apply")
     if function not in (None, "softmax"):
         raise validation_error(
@@ -169,7 +169,7 @@ async def _classify(
 
 async def _embed(request: Request, model: str, body: dict[str, Any]) -> list[list[float]]:
     state = get_state(request)
-    runtime = state.repository.runtime(model, "embeddings", EmbeddingRuntime)
+    runtime = state.repository.runtime(model, EmbeddingRuntime)
     if body.get("prompt_name") is not None:
         raise validation_error("`prompt_name` is not supported: this model has no prompts.")
     direction = body.get("truncation_direction")

@@ -49,8 +49,6 @@ async def recognise(
     request: Request, model: str, texts: list[str], kwargs: dict[str, Any]
 ) -> tuple[list[list[dict[str, Any]]], int]:
     """Each text's entities, and the prompt tokens the model read."""
-    runtime = get_state(request).repository.runtime(
-        model, "token-classification", TokenClassificationRuntime
-    )
+    runtime = get_state(request).repository.runtime(model, TokenClassificationRuntime)
     result = await runtime.recognise(texts, **kwargs)
     return result.entities, result.prompt_tokens

@@ -26,8 +26,8 @@ from ...faults import scripted_grammar
 from ...generation.errors import InvalidParameterError
 from ...generation.events import TokenEvent
 from ...generation.params import SamplingParams
-from ...generation.runtime import GenerationRuntime
 from ...openapi import documented
+from ...runtimes.generation import GenerationRuntime
 from ...state import get_state
 from ..generation_run import GenerationFailed, GenerationRun
 from ..requests import read_json_object
@@ -108,9 +108,7 @@ def _request_parts(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 async def _start(request: Request) -> tuple[str, GenerationRun, dict[str, Any], str]:
     entry = model_entry(request)
-    runtime = get_state(request).repository.runtime(
-        entry.name, "text-generation", GenerationRuntime
-    )
+    runtime = get_state(request).repository.runtime(entry.name, GenerationRuntime)
     body = await read_json_object(request)
     text, parameters = _request_parts(body)
     params = sampling_params(parameters)

@@ -24,11 +24,11 @@ from starlette.responses import Response
 
 from ...errors import APIError, bad_request
 from ...faults import scripted_grammar, scripted_probabilities, scripted_vectors
-from ...generation.runtime import GenerationRuntime
 from ...openapi import documented
 from ...repository import ModelEntry
 from ...runtimes.classification import ClassificationRuntime
 from ...runtimes.embeddings import EmbeddingRuntime
+from ...runtimes.generation import GenerationRuntime
 from ...state import get_state
 from ..generation_run import GenerationRun
 from ..requests import truncation
@@ -159,9 +159,7 @@ def _texts(tensor: InputTensor, max_inputs: int) -> list[str]:
 async def _classify(
     request: Request, entry: ModelEntry, texts: list[str], parameters: dict[str, Any]
 ) -> list[OutputTensor]:
-    runtime = get_state(request).repository.runtime(
-        entry.name, "classification", ClassificationRuntime
-    )
+    runtime = get_state(request).repository.runtime(entry.name, ClassificationRuntime)
     result = await runtime.classify(texts, truncate_to=truncation(parameters, runtime.spec))
     labels = list(runtime.labels)
     # Scripted labels and vectors: test servers only (--enable-faults).
@@ -178,7 +176,7 @@ async def _classify(
 async def _embed(
     request: Request, entry: ModelEntry, texts: list[str], parameters: dict[str, Any]
 ) -> list[OutputTensor]:
-    runtime = get_state(request).repository.runtime(entry.name, "embeddings", EmbeddingRuntime)
+    runtime = get_state(request).repository.runtime(entry.name, EmbeddingRuntime)
     result = await runtime.embed(texts, truncate_to=truncation(parameters, runtime.spec))
     vectors = np.stack(scripted_vectors(request, entry.name, list(result.vectors)))
     vectors = vectors.astype(np.float32)
@@ -188,9 +186,7 @@ async def _embed(
 async def _generate(
     request: Request, entry: ModelEntry, texts: list[str], parameters: dict[str, Any]
 ) -> list[OutputTensor]:
-    runtime = get_state(request).repository.runtime(
-        entry.name, "text-generation", GenerationRuntime
-    )
+    runtime = get_state(request).repository.runtime(entry.name, GenerationRuntime)
     # Triton's reserved request parameters steer the server, not the sampling.
     reserved = {
         "binary_data_output",

@@ -37,7 +37,7 @@ async def embed(request: Request) -> Response:
     state = get_state(request)
     body = await read_json_object(request)
     name = model_name(body)
-    runtime = state.repository.runtime(name, "embeddings", EmbeddingRuntime)
+    runtime = state.repository.runtime(name, EmbeddingRuntime)
     raw = body.get("input")
     if not (
         isinstance(raw, str) or (isinstance(raw, list) and all(isinstance(x, str) for x in raw))
@@ -80,7 +80,7 @@ async def embeddings(request: Request) -> Response:
     """The legacy route: one prompt, one vector under ``embedding``."""
     body = await read_json_object(request)
     name = model_name(body)
-    runtime = get_state(request).repository.runtime(name, "embeddings", EmbeddingRuntime)
+    runtime = get_state(request).repository.runtime(name, EmbeddingRuntime)
     prompt = body.get("prompt")
     if not isinstance(prompt, str):
         raise bad_request("prompt must be a string")

@@ -27,9 +27,9 @@ from ...faults import take_answer
 from ...generation.errors import ChatTemplateError, InvalidParameterError
 from ...generation.events import TokenEvent
 from ...generation.grammar import Grammar
-from ...generation.runtime import GenerationRuntime
 from ...generation.tools import last_role, parse_tools, plan_tools, split_call
 from ...openapi import documented
+from ...runtimes.generation import GenerationRuntime
 from ...state import get_state
 from ..generation_run import GenerationFailed, GenerationRun
 from ..requests import chat_messages, read_json_object
@@ -65,7 +65,7 @@ async def chat(request: Request) -> Response:
     """The assistant's reply to a conversation (NDJSON stream unless ``stream: false``)."""
     body = await read_json_object(request)
     name = model_name(body)
-    runtime = get_state(request).repository.runtime(name, "text-generation", GenerationRuntime)
+    runtime = get_state(request).repository.runtime(name, GenerationRuntime)
     reject_unsupported(body, "think")
     raw_messages = body.get("messages")
     if not isinstance(raw_messages, list):
@@ -131,7 +131,7 @@ async def generate(request: Request) -> Response:
     """Continue a prompt (NDJSON stream unless ``stream: false``)."""
     body = await read_json_object(request)
     name = model_name(body)
-    runtime = get_state(request).repository.runtime(name, "text-generation", GenerationRuntime)
+    runtime = get_state(request).repository.runtime(name, GenerationRuntime)
     reject_unsupported(body, "suffix", "images", "think", "template", "system")
     prompt = body.get("prompt")
     if prompt is not None and not isinstance(prompt, str):

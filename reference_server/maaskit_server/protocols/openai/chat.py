@@ -15,10 +15,10 @@ from ...errors import bad_request
 from ...faults import take_answer
 from ...generation.errors import ChatTemplateError
 from ...generation.events import TokenEvent
-from ...generation.runtime import GenerationRuntime
 from ...generation.sampling import SampledToken
 from ...generation.tools import CallStream, split_call
 from ...openapi import documented
+from ...runtimes.generation import GenerationRuntime
 from ...state import get_state
 from ..generation_run import GenerationFailed, GenerationRun, usage
 from ..requests import chat_messages, read_json_object, required_string
@@ -69,7 +69,7 @@ async def create_chat_completion(request: Request) -> Response:
     _fields.check_fields(body, chat=True)
     model = required_string(body, "model")
     messages = chat_messages(body.get("messages"))
-    runtime = state.repository.runtime(model, "text-generation", GenerationRuntime)
+    runtime = state.repository.runtime(model, GenerationRuntime)
     _params.reject_unsupported(body)
     params = _params.sampling_params(body, chat=True)
     constraints = _structured.constraints(body, lambda: runtime.engine.grammars, messages=messages)

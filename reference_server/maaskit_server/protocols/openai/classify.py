@@ -61,7 +61,7 @@ async def classify(request: Request) -> Response:
     state = get_state(request)
     body = await read_json_object(request)
     model = required_string(body, "model")
-    runtime = state.repository.runtime(model, "classification", ClassificationRuntime)
+    runtime = state.repository.runtime(model, ClassificationRuntime)
     inputs = text_inputs(body.get("input"), max_inputs=state.settings.max_inputs_per_request)
     result = await runtime.classify(inputs, truncate_to=truncation(body, runtime.spec))
     labels = list(runtime.labels)

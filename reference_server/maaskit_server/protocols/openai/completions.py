@@ -14,9 +14,9 @@ from ..._json import JSONResponse
 from ...errors import bad_request
 from ...faults import take_answer
 from ...generation.events import TokenEvent
-from ...generation.runtime import GenerationRuntime
 from ...generation.sampling import SampledToken
 from ...openapi import documented
+from ...runtimes.generation import GenerationRuntime
 from ...state import get_state
 from ..generation_run import GenerationFailed, GenerationRun, usage
 from ..requests import read_json_object, required_string, text_inputs
@@ -70,7 +70,7 @@ async def create_completion(request: Request) -> Response:
     inputs = text_inputs(
         body.get("prompt"), max_inputs=state.settings.max_inputs_per_request, param="prompt"
     )
-    runtime = state.repository.runtime(model, "text-generation", GenerationRuntime)
+    runtime = state.repository.runtime(model, GenerationRuntime)
     _params.reject_unsupported(body)
     params = _params.sampling_params(body, chat=False)
     grammar = _structured.constraints(body, lambda: runtime.engine.grammars).grammar

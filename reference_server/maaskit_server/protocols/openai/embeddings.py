@@ -55,7 +55,7 @@ async def create_embeddings(request: Request) -> Response:
     state = get_state(request)
     body = await read_json_object(request)
     model = required_string(body, "model")
-    runtime = state.repository.runtime(model, "embeddings", EmbeddingRuntime)
+    runtime = state.repository.runtime(model, EmbeddingRuntime)
     inputs = text_inputs(body.get("input"), max_inputs=state.settings.max_inputs_per_request)
     encoding_format = body.get("encoding_format") or "float"
     if encoding_format not in ("float", "base64"):

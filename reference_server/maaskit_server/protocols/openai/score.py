@@ -31,7 +31,7 @@ async def _cosines(
 ) -> tuple[list[float], int]:
     """Cosine of ``left[i]`` and ``right[i]`` for every i; the texts are embedded once each."""
     state = get_state(request)
-    runtime = state.repository.runtime(model, "embeddings", EmbeddingRuntime)
+    runtime = state.repository.runtime(model, EmbeddingRuntime)
     unique = list(dict.fromkeys([*left, *right]))
     limit = state.settings.max_inputs_per_request
     if len(unique) > limit:

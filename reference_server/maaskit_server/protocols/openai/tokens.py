@@ -11,8 +11,8 @@ from starlette.routing import BaseRoute, Route
 from ..._json import JSONResponse
 from ...errors import bad_request
 from ...generation.errors import ChatTemplateError
-from ...generation.runtime import GenerationRuntime
 from ...openapi import documented
+from ...runtimes.generation import GenerationRuntime
 from ...state import get_state
 from ..requests import chat_messages, read_json_object, required_string
 
@@ -43,7 +43,7 @@ async def tokenize(request: Request) -> Response:
     state = get_state(request)
     body = await read_json_object(request)
     model = required_string(body, "model")
-    runtime = state.repository.runtime(model, "text-generation", GenerationRuntime)
+    runtime = state.repository.runtime(model, GenerationRuntime)
     if body.get("messages") is not None:
         messages = chat_messages(body["messages"])
         add_prompt = body.get("add_generation_prompt")
@@ -82,7 +82,7 @@ async def detokenize(request: Request) -> Response:
     state = get_state(request)
     body = await read_json_object(request)
     model = required_string(body, "model")
-    runtime = state.repository.runtime(model, "text-generation", GenerationRuntime)
+    runtime = state.repository.runtime(model, GenerationRuntime)
     tokens: Any = body.get("tokens")
     vocab = runtime.engine.tokenizer.get_vocab_size(with_added_tokens=True)
     if not isinstance(tokens, list) or not all(

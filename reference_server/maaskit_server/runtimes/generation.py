@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 from tokenizers import Tokenizer
 
@@ -23,6 +23,8 @@ _WARMUP_TIMEOUT_SECONDS = 60.0
 
 class GenerationRuntime:
     """Created in a worker thread by the model repository; starts the engine thread."""
+
+    task: ClassVar[str] = "text-generation"
 
     def __init__(self, spec: ModelSpec, context: RuntimeContext) -> None:
         self.spec = spec
