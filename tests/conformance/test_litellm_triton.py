@@ -11,14 +11,13 @@ this provider (as real Triton has none), so the server here is started without A
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
-from conftest import ServerProcess, start_server, stop_server
+from maaskit.testing import MaaSKitServer, start_server
 
 from ._helpers import EMBEDDING_MODEL, GENERATION_MODEL, TEXTS, TOLERANCE
 
@@ -32,33 +31,28 @@ SCRIPT = "To be, or not to be"
 
 
 @pytest.fixture(scope="module")
-def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, str]]:
-    admin_key = "maaskit-admin-" + secrets.token_hex(12)
+def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MaaSKitServer]:
     log_path = tmp_path_factory.mktemp("litellm") / "server.log"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MAASKIT_FAULT_ADMIN_KEY", admin_key)  # the child copies the environment
-        server = start_server(log_path, api_key="", extra_args=["--enable-faults"])
-    yield server, admin_key
-    stop_server(server)
+    server = start_server(log_path, api_key="")  # faults enabled: scripted answers
+    yield server
+    server.stop()
 
 
-def script_text(server: tuple[ServerProcess, str], route: str, times: int = 1) -> None:
-    process, admin_key = server
-    response = httpx.post(
-        f"{process.base_url}/_maaskit/answers",
+def script_text(server: MaaSKitServer, route: str, times: int = 1) -> None:
+    response = server.admin_request(
+        "POST",
+        "/_maaskit/answers",
         json={"answers": [{"text": SCRIPT, "route": route, "times": times}]},
-        headers={"x-maaskit-admin-key": admin_key},
-        timeout=30,
     )
     assert response.status_code == 200, response.text
 
 
-def v2(server: tuple[ServerProcess, str], model: str, path: str) -> str:
-    return f"{server[0].base_url}/v2/models/{model}/{path}"
+def v2(server: MaaSKitServer, model: str, path: str) -> str:
+    return f"{server.url}/v2/models/{model}/{path}"
 
 
 def test_litellm_embeddings_read_input_text_and_equal_the_openai_vectors(
-    open_server: tuple[ServerProcess, str],
+    open_server: MaaSKitServer,
 ) -> None:
     answer: Any = litellm.embedding(
         model=f"triton/{EMBEDDING_MODEL}",
@@ -67,7 +61,7 @@ def test_litellm_embeddings_read_input_text_and_equal_the_openai_vectors(
     )
     vectors = np.array([item["embedding"] for item in answer.data], dtype=np.float64)
     reference = httpx.post(
-        f"{open_server[0].base_url}/v1/embeddings",
+        f"{open_server.url}/v1/embeddings",
         json={"model": EMBEDDING_MODEL, "input": TEXTS},
         timeout=60,
     )
@@ -79,7 +73,7 @@ def test_litellm_embeddings_read_input_text_and_equal_the_openai_vectors(
 
 
 def test_litellm_infer_generation_honours_its_int32_max_tokens_input(
-    open_server: tuple[ServerProcess, str],
+    open_server: MaaSKitServer,
 ) -> None:
     route = f"/v2/models/{GENERATION_MODEL}/infer"
     script_text(open_server, route, times=2)
@@ -100,7 +94,7 @@ def test_litellm_infer_generation_honours_its_int32_max_tokens_input(
     assert whole.choices[0].message.content == SCRIPT
 
 
-def test_litellm_generate_and_its_stream(open_server: tuple[ServerProcess, str]) -> None:
+def test_litellm_generate_and_its_stream(open_server: MaaSKitServer) -> None:
     script_text(open_server, f"/v2/models/{GENERATION_MODEL}/generate*", times=2)
     messages = [{"role": "user", "content": "The king"}]
     api_base = v2(open_server, GENERATION_MODEL, "generate")
@@ -121,7 +115,7 @@ def test_litellm_generate_and_its_stream(open_server: tuple[ServerProcess, str])
 
 
 def test_a_parameter_input_the_route_does_not_know_is_a_400_naming_it(
-    open_server: tuple[ServerProcess, str],
+    open_server: MaaSKitServer,
 ) -> None:
     body: dict[str, Any] = {
         "inputs": [

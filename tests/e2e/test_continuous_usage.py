@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ServerProcess
+from _support.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
 

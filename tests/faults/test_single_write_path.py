@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MODELS_DIR
+from _support.server import MODELS_DIR
 from maaskit_server.app import create_app
 from maaskit_server.faults import parse_fault
 from maaskit_server.faults._middleware import _Injector, _Stop

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ServerProcess, default_models_present, start_server, stop_server
+from _support.server import ServerProcess, default_models_present, start_server, stop_server
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 

@@ -188,7 +188,7 @@ class MaaSKitServer:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}"}
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     def base_url(self, provider: str) -> str:
         urls = {
@@ -270,7 +270,8 @@ def start_server(
         extra_args: More ``maaskit serve`` options.
         ready_timeout_s: Seconds to wait for ``/ready`` before ``ServerStartError``.
         env: Variables added to the server's environment.
-        api_key: The key the server accepts (default: a new random one).
+        api_key: The key the server accepts (default: a new random one; ``""``: no key at
+            all, an open server, for clients that send none such as LiteLLM's ``triton/``).
         port: The loopback port (default: a free one), e.g. to restart a stopped server where
             its clients expect it.
         enable_faults: Start with ``--enable-faults`` (the fixture's default).
@@ -278,7 +279,8 @@ def start_server(
             waiting, to observe the startup (``/health`` is then polled too).
     """
     port = free_port() if port is None else port
-    api_key = api_key or "maaskit-test-" + secrets.token_hex(12)
+    if api_key is None:
+        api_key = "maaskit-test-" + secrets.token_hex(12)
     admin_key = "maaskit-admin-" + secrets.token_hex(12)
     command = [sys.executable, "-m", "maaskit_server", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--enable-faults", "--no-access-log"] if enable_faults else ["--no-access-log"]
