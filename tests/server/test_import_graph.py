@@ -73,6 +73,28 @@ def test_no_protocol_imports_another_protocols_private_module() -> None:
     assert violations() == []
 
 
+# The one protocol that uses another's public module: TGI serves OpenAI's chat route under
+# /models/{m}/v1/chat/completions, as TGI does.
+ALLOWED_ACROSS = {("hf", f"{PACKAGE}.openai.chat")}
+
+
+def test_protocols_share_through_the_shared_rooms_not_each_other() -> None:
+    found = set()
+    for path in sorted(PROTOCOLS.rglob("*.py")):
+        home = protocol_of(module_name(path))
+        for imported in imported_modules(path):
+            owner = protocol_of(imported)
+            if owner is not None and home is not None and owner != home:
+                found.add((home, imported))
+    # ``from ..openai.chat import x`` also names ``openai.chat.x``; only modules count here.
+    modules = {
+        (home, m)
+        for home, m in found
+        if (PROTOCOLS / Path(*m.split(".")[2:])).with_suffix(".py").exists()
+    }
+    assert modules == ALLOWED_ACROSS
+
+
 def test_the_walk_sees_private_imports_inside_a_protocol() -> None:
     # The check is only as good as its walk: kserve's own private imports must be seen.
     infer = PROTOCOLS / "kserve" / "infer.py"
@@ -84,6 +106,6 @@ def test_the_walk_sees_private_imports_inside_a_protocol() -> None:
 
 
 def test_the_shared_rooms_import_no_protocol() -> None:
-    for shared in ("requests.py", "generation_run.py"):
+    for shared in ("requests.py", "generation_run.py", "recognition.py"):
         owners = {protocol_of(m) for m in imported_modules(PROTOCOLS / shared)}
         assert owners == {None}, shared

@@ -3,8 +3,9 @@ collects them for the app. A new protocol (or new OpenAI routes) is one module p
 (or in ``openai/__init__.py``).
 
 What every protocol shares has rooms of its own here, so no protocol imports another's private
-modules: :mod:`.requests` (reading the body, field checks) and :mod:`.generation_run` (a
-request's prompts through the generation engine and back).
+modules: :mod:`.requests` (reading the body, field checks), :mod:`.generation_run` (a
+request's prompts through the generation engine and back) and :mod:`.recognition` (token
+classification).
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ from ...repository import ModelEntry, ModelStatus, failed_to_load
 from ...runtimes.classification import ClassificationRuntime
 from ...runtimes.embeddings import EmbeddingRuntime
 from ...state import get_state
+from .. import recognition
 from ..requests import read_json_object, text_inputs
-from . import token_classification
 from ._tgi import validation_error
 from .generate import generate_response
 
@@ -195,10 +195,10 @@ async def _embed(request: Request, model: str, body: dict[str, Any]) -> list[lis
 
 
 async def _recognise(request: Request, model: str, body: dict[str, Any]) -> Any:
-    kwargs = token_classification.parse_parameters(_parameters(body), validation_error)
+    kwargs = recognition.parse_parameters(_parameters(body), validation_error)
     raw = body.get("inputs")
     texts = _texts(raw, get_state(request).settings.max_inputs_per_request)
-    found, _ = await token_classification.recognise(request, model, texts, kwargs)
+    found, _ = await recognition.recognise(request, model, texts, kwargs)
     return found[0] if isinstance(raw, str) else found
 
 

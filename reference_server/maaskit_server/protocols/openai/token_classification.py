@@ -23,7 +23,7 @@ from ..._json import JSONResponse
 from ...errors import bad_request
 from ...openapi import documented
 from ...state import get_state
-from ..hf import token_classification as hf_token_classification
+from .. import recognition
 from ..requests import read_json_object, required_string
 
 REQUEST_SCHEMA: dict[str, Any] = {
@@ -68,8 +68,8 @@ async def token_classification(request: Request) -> Response:
             param="input",
             code="too_many_inputs",
         )
-    kwargs = hf_token_classification.parse_parameters(body, bad_request)
-    found, tokens = await hf_token_classification.recognise(request, model, texts, kwargs)
+    kwargs = recognition.parse_parameters(body, bad_request)
+    found, tokens = await recognition.recognise(request, model, texts, kwargs)
     data = [
         {"index": index, "object": "token_classification", "entities": entities}
         for index, entities in enumerate(found)

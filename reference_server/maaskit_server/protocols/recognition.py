@@ -1,4 +1,6 @@
-"""The Inference API ``token-classification`` task on ``POST /models/{name}``, as
+"""Token classification (entities) shared by the HF task route and ``/v1/token-classification``.
+
+The Inference API ``token-classification`` task on ``POST /models/{name}``, as
 ``huggingface_hub.InferenceClient.token_classification`` calls it.
 
 Body: ``{"inputs": str | [str], "parameters": {"aggregation_strategy", "ignore_labels",
@@ -15,9 +17,9 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ...errors import APIError
-from ...runtimes.token_classification import STRATEGIES, TokenClassificationRuntime
-from ...state import get_state
+from ..errors import APIError
+from ..runtimes.token_classification import STRATEGIES, TokenClassificationRuntime
+from ..state import get_state
 
 ErrorFactory = Callable[[str], APIError]
 DEFAULT_STRATEGY = "simple"
