@@ -33,7 +33,7 @@ from .errors import APIError, error_response
 from .faults import FaultController, FaultMiddleware
 from .idempotency import IdempotencyMiddleware, IdempotencyStore
 from .idempotency_shared import SharedIdempotencyStore
-from .inputs import InputError
+from .inputs import InputError, InputTooLongError
 from .keys import KeysFile
 from .last_resort import LastResortMiddleware
 from .overload import QueueFullError
@@ -191,8 +191,20 @@ async def _queue_full(request: Request, exc: Exception) -> Response:
 async def _input_error(request: Request, exc: Exception) -> Response:
     """A runtime refused an input: a 400 naming the field, in the protocol's shape."""
     assert isinstance(exc, InputError)
-    error = APIError(400, exc.message, param=exc.param, code=exc.code)
-    return error_response(request.url.path, error)
+    path = request.url.path
+    message = exc.message
+    if isinstance(exc, InputTooLongError) and exc.truncatable:
+        message += " or ask to truncate with " + _truncation_field(path)
+    return error_response(path, APIError(400, message, param=exc.param, code=exc.code))
+
+
+def _truncation_field(path: str) -> str:
+    """How a request on ``path`` asks to cut over-long inputs, in its protocol's words."""
+    if path.startswith("/v2/models/"):
+        return 'parameters "truncate": true (KServe v2)'
+    if path.startswith(("/models/", "/api/")):
+        return '"truncate": true'  # TEI / Hugging Face, Ollama
+    return '"truncate_prompt_tokens" or "truncate": true'  # OpenAI routes, vLLM's fields
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

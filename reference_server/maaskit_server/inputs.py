@@ -20,9 +20,18 @@ class InputError(ValueError):
 
 
 class InputTooLongError(InputError):
-    """More tokens (or characters) than the model takes, and truncation was not asked for."""
+    """More tokens (or characters) than the model takes, and truncation was not asked for.
+
+    ``truncatable``: the request could have asked to cut it instead; how it asks is the
+    protocol's wording, added where the error is answered."""
 
     code = "context_length_exceeded"
+
+    def __init__(
+        self, message: str, *, param: str | None = "input", truncatable: bool = False
+    ) -> None:
+        super().__init__(message, param=param)
+        self.truncatable = truncatable
 
 
 class InvalidTokenIdError(InputError):

@@ -37,8 +37,8 @@ def chars_per_token_bound(tokenizer: Tokenizer) -> int:
 def too_many_characters(index: int, text: str, *, max_tokens: int) -> InputTooLongError:
     return InputTooLongError(
         f"input[{index}] has {len(text)} characters, more than this model's limit of "
-        f"{max_tokens} tokens could hold (max_input_tokens); shorten it or ask to truncate "
-        'with "truncate_prompt_tokens" or "truncate": true'
+        f"{max_tokens} tokens could hold (max_input_tokens); shorten it",
+        truncatable=True,
     )
 
 
@@ -110,8 +110,8 @@ def check_length(index: int, row: Sequence[int], *, limit: int, max_tokens: int)
     if len(row) > limit:
         raise InputTooLongError(
             f"input[{index}] has {len(row)} tokens, more than this model's limit of "
-            f"{max_tokens} tokens per input (max_input_tokens); shorten it or ask to "
-            f'truncate with "truncate_prompt_tokens" or "truncate": true'
+            f"{max_tokens} tokens per input (max_input_tokens); shorten it",
+            truncatable=True,
         )
 
 
