@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import anyio
@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute
 from . import metrics
 from .audit import RequestIdMiddleware, write_json_access_log
 from .content_type import ContentTypeMiddleware
+from .draining import DRAIN_STATE_KEY, Drain, DrainMiddleware
 from .errors import APIError, error_response
 from .faults import FaultController, FaultMiddleware
 from .idempotency import IdempotencyMiddleware, IdempotencyStore
@@ -59,9 +60,11 @@ def create_app(
 ) -> Starlette:
     """Build the app. ``load_gate`` (tests) holds model loading until it is set."""
     settings = settings or ServerSettings()
+    # Ends what still runs when a graceful shutdown's time is up (maaskit_server.draining).
+    drain = Drain()
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[Mapping[str, object]]:
         executor = ThreadPoolExecutor(settings.executor_workers, thread_name_prefix="maaskit")
         context = RuntimeContext(
             executor,
@@ -78,7 +81,8 @@ def create_app(
             pass
         loader = asyncio.create_task(_load_models(repository, settings, load_gate))
         try:
-            yield
+            # The server (serving.GracefulServer) finds the app's drain in the lifespan state.
+            yield {DRAIN_STATE_KEY: drain}
         finally:
             loader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -109,6 +113,7 @@ def create_app(
         routes=[*all_routes(), *extra_routes],
         middleware=[
             Middleware(RequestIdMiddleware, json_access_log=settings.access_log_json),
+            Middleware(DrainMiddleware, drain=drain),
             Middleware(LastResortMiddleware),
             Middleware(metrics.MetricsMiddleware),
             Middleware(APIKeyMiddleware, checker=_key_checker(settings)),
@@ -135,6 +140,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.faults = faults
+    app.state.drain = drain
     app.state.idempotency = idempotency
     app.state.limiter = limiter
     return app

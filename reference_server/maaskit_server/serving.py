@@ -12,22 +12,37 @@ into a queue nobody read and hung until the supervisor exited (or were dropped t
 :class:`GracefulSupervisor` closes its copy first: once the workers close theirs (the first
 thing they do on SIGTERM) new connections are refused at once, while the workers finish the
 requests they hold, within ``--graceful-timeout``.
+
+When that time is spent, :class:`GracefulServer` has the app end what still runs (an open
+stream gets a final error event, see :mod:`maaskit_server.draining`) instead of uvicorn
+cancelling it mid-body; uvicorn's own cancellation stays as a backstop ``_BACKSTOP_S`` later.
+A shutdown that went this way ends the process with status 0, with one worker or with N.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import signal
+import socket
 import ssl
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import uvicorn
-from uvicorn.supervisors import Multiprocess
+from starlette.types import ASGIApp
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from .connections import DEFAULT_MAX_HEAD_BYTES
+from .draining import DRAIN_STATE_KEY, Drain
 
 GUARDED_HTTPTOOLS = "maaskit_server.connections:GuardedHttpToolsProtocol"
+# After the graceful timeout the app ends its requests within milliseconds; uvicorn cancels
+# whatever is left only this much later.
+_BACKSTOP_S = 5
 
 
 @dataclass(frozen=True)
@@ -90,7 +105,69 @@ def uvicorn_options(options: ServeOptions) -> dict[str, Any]:
     return kwargs
 
 
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server, with the app's :class:`~maaskit_server.draining.Drain` begun when it
+    starts shutting down, and status 0 after a graceful shutdown on SIGTERM."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        drain = self.lifespan.state.get(DRAIN_STATE_KEY) if hasattr(self, "lifespan") else None
+        grace_s = self.config.timeout_graceful_shutdown
+        if isinstance(drain, Drain) and grace_s is not None:
+            drain.begin(grace_s)
+            self.config.timeout_graceful_shutdown = grace_s + _BACKSTOP_S
+        await super().shutdown(sockets)
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        super().handle_exit(sig, frame)
+        # uvicorn raises a captured signal again once it has shut down, so the process would
+        # end "killed by SIGTERM" even after a clean shutdown; gunicorn and the multi-worker
+        # supervisor end with 0, and so does this. (SIGINT is left as it is: Ctrl-C.)
+        captured: list[int] = getattr(self, "_captured_signals", [])
+        if sig == signal.SIGTERM and sig in captured:
+            captured.remove(sig)
+
+
+def run_server(app: ASGIApp, kwargs: dict[str, Any]) -> None:
+    """``uvicorn.run(app, **kwargs)`` with :class:`GracefulServer`."""
+    server = GracefulServer(uvicorn.Config(app, **kwargs))
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
+class _GracefulProcess(Process):
+    @property
+    def server(self) -> uvicorn.Server:
+        if self._server is None:
+            self._server = GracefulServer(config=self.config)
+        return self._server
+
+
 class GracefulSupervisor(Multiprocess):
+    def init_processes(self) -> None:
+        for _ in range(self.processes_num):
+            process = _GracefulProcess(self.config, self.sockets)
+            process.start()
+            self.processes.append(process)
+
+    def keep_subprocess_alive(self) -> None:
+        # uvicorn's, with a GracefulServer in the replacement of a worker that died.
+        if self.should_exit.is_set():
+            return
+        for index, process in enumerate(self.processes):
+            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                continue
+            process.kill()
+            process.join()
+            if process.exitcode == STARTUP_FAILURE or self.should_exit.is_set():
+                # A worker that cannot start would fail the same way on every restart.
+                self.should_exit.set()
+                return
+            replacement = _GracefulProcess(self.config, self.sockets)
+            replacement.start()
+            self.processes[index] = replacement
+
     def terminate_all(self) -> None:
         for sock in self.sockets:
             sock.close()
@@ -99,7 +176,7 @@ class GracefulSupervisor(Multiprocess):
 
 def run_workers(factory: str, workers: int, kwargs: dict[str, Any]) -> None:
     """``uvicorn.run(factory, factory=True, workers=workers, **kwargs)``, with
-    :class:`GracefulSupervisor` as the supervisor."""
+    :class:`GracefulSupervisor` as the supervisor and :class:`GracefulServer` in every worker."""
     config = uvicorn.Config(factory, factory=True, workers=workers, **kwargs)
     sock = config.bind_socket()
     GracefulSupervisor(config, sockets=[sock]).run()

@@ -15,7 +15,7 @@ from ..keys import KeysFileError, hash_key, read_keys_file
 from ..metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 from ..repository import model_folders
 from ..security import parse_keys_env
-from ..serving import ServeOptions, run_workers, uvicorn_options
+from ..serving import ServeOptions, run_server, run_workers, uvicorn_options
 from ..settings import SETTINGS_ENV, ServerSettings, load_delay_from_env
 from ._options import MODELS_OPTION
 
@@ -241,8 +241,6 @@ def serve(
     log_level: str,
 ) -> None:
     """Serve the models in MODELS over HTTP (OpenAI-compatible routes and more)."""
-    import uvicorn
-
     from ..app import create_app
 
     _check_models_dir(models_dir)
@@ -315,7 +313,7 @@ def serve(
     if enable_faults:
         click.echo("maaskit: WARNING fault injection is enabled (test servers only)", err=True)
     if workers == 1:
-        uvicorn.run(create_app(settings), **options)
+        run_server(create_app(settings), options)
         return
     os.environ[SETTINGS_ENV] = settings.to_json()
     run_workers("maaskit_server.app:create_app_from_env", workers, options)
