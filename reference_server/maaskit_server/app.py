@@ -112,7 +112,11 @@ def create_app(
     app = Starlette(
         routes=[*all_routes(), *extra_routes],
         middleware=[
-            Middleware(RequestIdMiddleware, json_access_log=settings.access_log_json),
+            Middleware(
+                RequestIdMiddleware,
+                json_access_log=settings.access_log_json,
+                worker_header=settings.faults_enabled,
+            ),
             Middleware(DrainMiddleware, drain=drain),
             Middleware(LastResortMiddleware),
             Middleware(metrics.MetricsMiddleware),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -23,6 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
+WORKER_HEADER = "x-maaskit-worker"
 _WELL_FORMED_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 access_logger = logging.getLogger("maaskit_server.access")
@@ -74,9 +76,14 @@ def request_id_from(headers: Headers) -> str:
 class RequestIdMiddleware:
     """Outermost: tags every response with its request id and writes the access log line."""
 
-    def __init__(self, app: ASGIApp, *, json_access_log: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, *, json_access_log: bool = False, worker_header: bool = False
+    ) -> None:
         self.app = app
         self.json_access_log = json_access_log
+        # Test servers only (with --enable-faults): which worker process answered, so a test
+        # with --workers N can tell that every worker took part.
+        self.worker_id = str(os.getpid()) if worker_header else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,7 +98,10 @@ class RequestIdMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = record.request_id
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = record.request_id
+                if self.worker_id is not None:
+                    headers[WORKER_HEADER] = self.worker_id
             await send(message)
 
         try:
