@@ -29,6 +29,10 @@ from _support.server import (
     stop_server,
 )
 
+# _support.key_scan fails the run if a key the tests used shows up in a log; pytester runs it
+# to prove so (tests/server/test_key_scan.py).
+pytest_plugins = ["_support.key_scan", "pytester"]
+
 LOAD_DELAY_S = 2.0
 # Folders whose tests start servers of their own, train, build or benchmark: marked ``slow``, so
 # that ``pytest -m "not slow"`` is the fast subset (README). A new folder is fast by default.

@@ -8,6 +8,7 @@ and ``/ready`` answered while it was starting.
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from maaskit.testing import free_port
 from maaskit.testing import start_server as plugin_start_server
+
+from _support.key_scan import register_key, register_log
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS_DIR = REPO / "reference_server" / "maaskit_server" / "models"
@@ -67,6 +70,11 @@ def start_server(
 
     ``port``: a given one, to restart a stopped server where its clients expect it.
     """
+    register_key(api_key)
+    for flag, value in itertools.pairwise(extra_args):
+        if flag in ("--api-key", "--fault-admin-key"):
+            register_key(value)
+    register_log(log_path)
     observations: list[tuple[int, int]] = []
     server = plugin_start_server(
         log_path,
