@@ -91,9 +91,16 @@ class DrainMiddleware:
         task = asyncio.current_task()
         assert task is not None
         response = _ResponseState(send)
+
+        # A closure over ``send``, not a bound method: the fault injector finds the connection's
+        # transport by following the closures of the send chain (faults/_reset.py).
+        async def send_tracked(message: Message) -> None:
+            response.saw(message)
+            await send(message)
+
         self.drain.track(task)
         try:
-            await self.app(scope, receive, response.send)
+            await self.app(scope, receive, send_tracked)
         except asyncio.CancelledError:
             # Only the drain's own cancellation is turned into an answer; any other (uvicorn's
             # last resort, the loop closing) goes on as it came.
@@ -114,13 +121,12 @@ class _ResponseState:
         self.complete = False
         self.content_type = ""
 
-    async def send(self, message: Message) -> None:
+    def saw(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.started = True
             self.content_type = Headers(raw=message.get("headers", [])).get("content-type", "")
         elif message["type"] == "http.response.body" and not message.get("more_body", False):
             self.complete = True
-        await self._send(message)
 
     async def finish(self, scope: Scope, receive: Receive, path: str) -> None:
         if self.complete:
