@@ -66,7 +66,8 @@ def _operation(path: str, route: Route) -> dict[str, Any]:
     if "stream" in request.get("properties", {}) or path.endswith("_stream"):
         # Streamed answers: Ollama's routes send NDJSON, every other protocol SSE.
         stream_type = "application/x-ndjson" if path.startswith("/api/") else "text/event-stream"
-        success[stream_type] = {"schema": {"type": "string"}}
+        # Each event is one of the route's chunks (or its final error): not described here.
+        success[stream_type] = {"schema": {}}
     # Errors come in the shape of the path's protocol (errors.py): OpenAI's object, or the
     # {"error": "message"} of KServe, TGI and Ollama.
     error = "OpenAIError" if shape_for_path(path) is openai_shape else "MessageError"
@@ -94,9 +95,41 @@ def _operation(path: str, route: Route) -> dict[str, Any]:
     if extra.get("request"):
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": extra["request"]}},
+            "content": {"application/json": {"schema": _nullable_optionals(extra["request"])}},
         }
     return operation
+
+
+def _nullable_optionals(schema: dict[str, Any]) -> dict[str, Any]:
+    """Optional fields also take ``null``: every route reads a null field as one not sent (as
+    OpenAI's own document marks its optional fields ``nullable``)."""
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return schema
+    required = set(schema.get("required", []))
+    return {
+        **schema,
+        "properties": {
+            name: value if name in required or _allows_null(value) else _or_null(value)
+            for name, value in properties.items()
+        },
+    }
+
+
+def _allows_null(schema: dict[str, Any]) -> bool:
+    if not schema:
+        return True
+    kinds = schema.get("type")
+    return (
+        kinds == "null"
+        or (isinstance(kinds, list) and "null" in kinds)
+        or None in schema.get("enum", [])
+        or any(_allows_null(option) for option in schema.get("anyOf", []))
+    )
+
+
+def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
 
 
 # Routes that answer plain text (the Prometheus exposition format).

@@ -2,27 +2,56 @@
 generated requests per operation (bounded, so CI stays fast), no 5xx, and every response's
 status, content type and body conforming to the document.
 
-``positive_data_acceptance`` is left out: the document cannot list which model names exist,
-and the request schemas do not yet forbid the extra fields some routes refuse (noted in #14).
+Every check runs, ``positive_data_acceptance`` too (a request the document calls valid must
+not be refused: 4xx other than 401/403/404/409/429), except on the operations listed in
+``NOT_YET_EXACT`` with the reason their schemas are not yet exact.
+
+Which model a request names is not part of
+the protocol but of what is served, so the cases name a served model of the operation's kind
+(``_served_model``), and the few constraints between fields that JSON Schema cannot state
+(``best_of`` equal to ``n``, ``min_tokens`` at most ``max_tokens``, a completion within the
+model's 256-token context) are applied to the generated case (``_cross_field``); everything
+else is generated from the document as it stands.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
 from _support.server import MODELS_DIR
 from hypothesis import HealthCheck, Phase, settings
 from maaskit_server.app import create_app
+from maaskit_server.generation.params import MAX_N
 from maaskit_server.settings import ServerSettings
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 from schemathesis.generation.case import Case
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-EXAMPLES_PER_OPERATION = 2
+# Bounded so CI stays fast; MAASKIT_FUZZ_EXAMPLES=200 for a deeper local run.
+EXAMPLES_PER_OPERATION = int(os.environ.get("MAASKIT_FUZZ_EXAMPLES", "2"))
+# Generated answers stay short: the tiny model's context is 256 tokens, and CI stays fast.
+MAX_NEW_TOKENS = 8
+# The smallest vocabulary of the default models (tiny-shakespeare's).
+VOCABULARY = 4096
+LM, EMBEDDER, CLASSIFIER = "tiny-shakespeare", "all-minilm-l6-v2", "sentiment"
+_KIND_BY_PATH_PART = {
+    "chat": LM, "completions": LM, "generate": LM, "generate_stream": LM, "tokenize": LM,
+    "detokenize": LM, "embeddings": EMBEDDER, "embed": EMBEDDER, "similarity": EMBEDDER,
+    "score": EMBEDDER, "rerank": EMBEDDER, "classify": CLASSIFIER, "predict": CLASSIFIER,
+}  # fmt: skip
+
+
+def _served_model(path: str) -> str:
+    for part in reversed(path.strip("/").split("/")):
+        if part in _KIND_BY_PATH_PART:
+            return _KIND_BY_PATH_PART[part]
+    return CLASSIFIER
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +67,95 @@ def ready_app() -> Iterator[Starlette]:
 
 @pytest.fixture(scope="module")
 def api_schema(ready_app: Starlette) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_asgi("/openapi.json", ready_app)
+    loaded = schemathesis.openapi.from_asgi("/openapi.json", ready_app)
 
+    @loaded.hook
+    def map_case(context: Any, case: Case) -> Case:
+        # Only names are replaced: a case made invalid on purpose keeps its invalid model.
+        model = _served_model(case.operation.path)
+        for name in ("model", "name"):
+            if case.path_parameters and isinstance(case.path_parameters.get(name), str):
+                case.path_parameters[name] = model
+        if isinstance(case.body, dict):
+            if isinstance(case.body.get("model"), str):
+                case.body["model"] = model
+            _cross_field(case.body)
+        return case
+
+    return loaded
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _in_vocabulary(value: Any) -> Any:
+    """Token ids (lists of integers, or lists of them) taken below the served vocabularies."""
+    if isinstance(value, list) and value and all(_integer(item) for item in value):
+        return [item % VOCABULARY if item >= 0 else item for item in value]
+    if isinstance(value, list) and value and all(isinstance(item, list) for item in value):
+        return [_in_vocabulary(item) for item in value]
+    return value
+
+
+def _cross_field(body: dict[str, Any]) -> None:
+    # Only valid values are adjusted: a value made invalid on purpose stays as generated.
+    for name in ("max_tokens", "max_completion_tokens", "num_predict", "max_new_tokens"):
+        if _integer(body.get(name)):
+            body[name] = min(body[name], MAX_NEW_TOKENS)
+    if _integer(body.get("best_of")) and 1 <= body["best_of"] <= MAX_N:
+        body["best_of"] = body["n"] if _integer(body.get("n")) else 1
+    if _integer(body.get("top_logprobs")) and isinstance(body.get("logprobs"), bool | None):
+        body["logprobs"] = True
+    for name in ("tokens", "prompt", "input", "stop_token_ids", "allowed_token_ids"):
+        if name in body:
+            body[name] = _in_vocabulary(body[name])
+    if _integer(body.get("min_tokens")):
+        limit = body["max_tokens"] if _integer(body.get("max_tokens")) else MAX_NEW_TOKENS
+        body["min_tokens"] = min(body["min_tokens"], limit)
+
+
+# Operations whose request schemas still call valid some requests the route refuses (#14, left):
+# positive_data_acceptance is not run on them; every other check is.
+_UNDOCUMENTED_BODY = "no request schema: the route's JSON body is not documented"
+_EMPTY_TEXT = "text inputs may be empty in the schema, the route refuses empty ones"
+_NESTED = "nested items (tensors, options, parameters) are not described"
+NOT_YET_EXACT = {
+    "POST /v1/embeddings": _EMPTY_TEXT,
+    "POST /v1/classify": _EMPTY_TEXT,
+    "POST /classify": _EMPTY_TEXT,
+    "POST /v1/score": _UNDOCUMENTED_BODY,
+    "POST /score": _UNDOCUMENTED_BODY,
+    "POST /v1/rerank": _UNDOCUMENTED_BODY,
+    "POST /rerank": _UNDOCUMENTED_BODY,
+    "POST /v2/rerank": _UNDOCUMENTED_BODY,
+    "POST /models/{name}/rerank": _UNDOCUMENTED_BODY,
+    "POST /models/{name}/similarity": _UNDOCUMENTED_BODY,
+    "POST /v1/token-classification": "no token-classification model among the default models",
+    "POST /v1/completions": "guided_regex / guided_grammar / structured_outputs values",
+    "POST /v1/chat/completions": "guided_regex / guided_grammar / structured_outputs values",
+    "POST /detokenize": "token ids: integral floats (5.0) are refused",
+    "POST /v1/detokenize": "token ids: integral floats (5.0) are refused",
+    "POST /v2/models/{model}/infer": _NESTED,
+    "POST /v2/models/{model}/generate": _EMPTY_TEXT,
+    "POST /v2/models/{model}/generate_stream": _EMPTY_TEXT,
+    "POST /models/{model}": _NESTED,
+    "POST /models/{model}/embed": _NESTED,
+    "POST /models/{model}/predict": _NESTED,
+    "POST /models/{model}/generate": _EMPTY_TEXT,
+    "POST /models/{model}/generate_stream": _EMPTY_TEXT,
+    "POST /models/{model}/v1/chat/completions": _UNDOCUMENTED_BODY,
+    "POST /api/chat": _NESTED,
+    "POST /api/generate": _NESTED,
+    "POST /api/embed": _EMPTY_TEXT,
+    "POST /api/embeddings": _EMPTY_TEXT,
+    "POST /api/show": _UNDOCUMENTED_BODY,
+}
+
+# Routes that accept what their schema calls invalid, as the protocol they follow does.
+LENIENT_ON_PURPOSE = {
+    "POST /api/generate": "an empty prompt only loads the model and reads nothing else (Ollama)",
+}
 
 schema = schemathesis.pytest.from_fixture("api_schema")
 
@@ -55,4 +171,9 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     suppress_health_check=list(HealthCheck),
 )
 def test_every_operation_conforms_and_never_answers_5xx(case: Case) -> None:
-    case.call_and_validate(excluded_checks=[positive_data_acceptance])
+    excluded = []
+    if case.operation.label in NOT_YET_EXACT:
+        excluded.append(positive_data_acceptance)
+    if case.operation.label in LENIENT_ON_PURPOSE:
+        excluded.append(negative_data_rejection)
+    case.call_and_validate(excluded_checks=excluded)

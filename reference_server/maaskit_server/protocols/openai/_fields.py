@@ -16,6 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...errors import bad_request
+from ...generation.params import MAX_N, MAX_SEED, MAX_STOP_SEQUENCES, MAX_TOP_LOGPROBS, MIN_SEED
+from ..requests import CHAT_ROLES
 
 _COMMON_HONOURED = frozenset(
     {
@@ -110,6 +112,124 @@ GUIDED_BACKENDS = frozenset(
 )
 
 
+_TEXT_PART = {
+    "type": "object",
+    "required": ["type", "text"],
+    "properties": {"type": {"const": "text"}, "text": {"type": "string"}},
+}
+_CONTENT: list[dict[str, Any]] = [{"type": "string"}, {"type": "array", "items": _TEXT_PART}]
+# An assistant turn may come without content (it only carried tool calls); no other may.
+_MESSAGE = {
+    "anyOf": [
+        {
+            "type": "object",
+            "required": ["role"],
+            "properties": {
+                "role": {"const": "assistant"},
+                "content": {"anyOf": [*_CONTENT, {"type": "null"}]},
+            },
+        },
+        {
+            "type": "object",
+            "required": ["role", "content"],
+            "properties": {
+                "role": {"enum": sorted(CHAT_ROLES - {"assistant"})},
+                "content": {"anyOf": _CONTENT},
+            },
+        },
+    ]
+}
+MESSAGES_SCHEMA: dict[str, Any] = {"type": "array", "minItems": 1, "items": _MESSAGE}
+# What the sampler checks (generation/params.py), in the document's words. Constraints between
+# fields (best_of == n, min_tokens <= max_tokens, prompt + max_tokens within the model's
+# context) are beyond JSON Schema and stay in the descriptions.
+_TOKEN_IDS = {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}}
+_HONOURED_SCHEMAS: dict[str, dict[str, Any]] = {
+    "prompt": {
+        "anyOf": [
+            {"type": "string", "minLength": 1},
+            {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+            _TOKEN_IDS,
+            {"type": "array", "minItems": 1, "items": _TOKEN_IDS},
+        ],
+        "description": "Token ids below the model's vocabulary size.",
+    },
+    "messages": MESSAGES_SCHEMA,
+    "max_tokens": {"type": "integer", "minimum": 1},
+    "max_completion_tokens": {"type": "integer", "minimum": 1},
+    "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+    "top_p": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+    "top_k": {"type": "integer", "minimum": -1},
+    "seed": {"type": "integer", "minimum": MIN_SEED, "maximum": MAX_SEED},
+    "stop": {
+        "anyOf": [
+            {"type": "string", "minLength": 1},
+            {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
+                "maxItems": MAX_STOP_SEQUENCES,
+            },
+        ]
+    },
+    "frequency_penalty": {"type": "number", "minimum": -2, "maximum": 2},
+    "presence_penalty": {"type": "number", "minimum": -2, "maximum": 2},
+    "n": {"type": "integer", "minimum": 1, "maximum": MAX_N},
+    "best_of": {"type": "integer", "minimum": 1, "maximum": MAX_N, "description": "Equal to n."},
+    "top_logprobs": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": MAX_TOP_LOGPROBS,
+        "description": "Needs logprobs: true.",
+    },
+    "ignore_eos": {"type": "boolean"},
+    "logit_bias": {
+        "type": "object",
+        "propertyNames": {"pattern": "^[0-9]+$"},
+        "additionalProperties": {"type": "number", "minimum": -100, "maximum": 100},
+    },
+    "min_p": {"type": "number", "minimum": 0, "maximum": 1},
+    "repetition_penalty": {"type": "number", "exclusiveMinimum": 0, "maximum": 10},
+    "min_tokens": {"type": "integer", "minimum": 0, "description": "At most max_tokens."},
+    "stop_token_ids": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+    "allowed_token_ids": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+    "guided_decoding_backend": {"enum": sorted(GUIDED_BACKENDS)},
+    "parallel_tool_calls": {"type": "boolean"},
+    # Refused when truthy (_params.reject_unsupported): every JSON value that is not.
+    "suffix": {"enum": [None, "", False, 0, [], {}]},
+}
+
+
+# Flags some code paths read only as truthy: checked here, so every path refuses a non-boolean.
+_BOOLEANS = ("parallel_tool_calls", "ignore_eos", "stream", "echo", "guided_json_object")
+
+
+def request_schema(typed: dict[str, Any], *, chat: bool) -> dict[str, Any]:
+    """The route's request schema completed from the tables above, so the document forbids
+    exactly what :func:`check_fields` refuses: every honoured and metadata field, default-only
+    fields at their defaults, nothing else (``additionalProperties: false``)."""
+    honoured = CHAT_HONOURED if chat else COMPLETION_HONOURED
+    default_only = CHAT_DEFAULT_ONLY if chat else COMPLETION_DEFAULT_ONLY
+    typed_properties: dict[str, Any] = typed.get("properties", {})
+    properties: dict[str, Any] = {
+        name: _HONOURED_SCHEMAS.get(name, typed_properties.get(name, {})) for name in honoured
+    }
+    properties.update({name: {} for name in METADATA})
+    properties.update(
+        {
+            name: {"enum": [value for item in defaults for value in _json_defaults(item)]}
+            for name, defaults in default_only.items()
+        }
+    )
+    return {**typed, "properties": dict(sorted(properties.items())), "additionalProperties": False}
+
+
+def _json_defaults(item: Any) -> list[Any]:
+    # () stands for "empty": _is_default takes an empty list and an empty object alike.
+    if item == ():
+        return [[], {}]
+    return [list(item)] if isinstance(item, tuple) else [item]
+
+
 def check_fields(body: dict[str, Any], *, chat: bool) -> None:
     honoured = CHAT_HONOURED if chat else COMPLETION_HONOURED
     default_only = CHAT_DEFAULT_ONLY if chat else COMPLETION_DEFAULT_ONLY
@@ -130,8 +250,19 @@ def check_fields(body: dict[str, Any], *, chat: bool) -> None:
             param=name,
             code="unknown_parameter",
         )
+    for name in _BOOLEANS:
+        if body.get(name) is not None and not isinstance(body[name], bool):
+            raise bad_request(f"'{name}' must be true or false.", param=name, code="invalid_type")
+    for name in ("max_tokens", "max_completion_tokens"):
+        # Both checked: a chat request reads max_tokens only without max_completion_tokens.
+        value = body.get(name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise bad_request(f"'{name}' must be an integer of at least 1.", param=name)
     backend = body.get("guided_decoding_backend")
-    if backend is not None and backend not in GUIDED_BACKENDS:
+    # Checked as a string first: a list or an object is not hashable (it answered 500).
+    if backend is not None and (not isinstance(backend, str) or backend not in GUIDED_BACKENDS):
         raise bad_request(
             f"'guided_decoding_backend' {backend!r} is not known.",
             param="guided_decoding_backend",

@@ -61,7 +61,11 @@ REQUEST_SCHEMA: dict[str, Any] = {
 }
 
 
-@documented(request=REQUEST_SCHEMA, response={"type": "object"}, tags=["openai"])
+@documented(
+    request=_fields.request_schema(REQUEST_SCHEMA, chat=True),
+    response={"type": "object"},
+    tags=["openai"],
+)
 async def create_chat_completion(request: Request) -> Response:
     """Generate the assistant's reply to a conversation (optionally streamed as SSE)."""
     state = get_state(request)

@@ -60,7 +60,11 @@ REQUEST_SCHEMA: dict[str, Any] = {
 }
 
 
-@documented(request=REQUEST_SCHEMA, response={"type": "object"}, tags=["openai"])
+@documented(
+    request=_fields.request_schema(REQUEST_SCHEMA, chat=False),
+    response={"type": "object"},
+    tags=["openai"],
+)
 async def create_completion(request: Request) -> Response:
     """Continue one or several prompts (optionally streamed as SSE)."""
     state = get_state(request)

@@ -15,6 +15,7 @@ from ...openapi import documented
 from ...runtimes.generation import GenerationRuntime
 from ...state import get_state
 from ..requests import chat_messages, read_json_object, required_string
+from . import _fields
 
 
 @documented(
@@ -23,10 +24,15 @@ from ..requests import chat_messages, read_json_object, required_string
         "required": ["model"],
         "properties": {
             "model": {"type": "string"},
-            "prompt": {"type": "string"},
-            "messages": {"type": "array"},
+            "prompt": {"description": "A string; not read when messages are given."},
+            "messages": _fields.MESSAGES_SCHEMA,
             "add_generation_prompt": {"type": "boolean"},
         },
+        # Messages when they are given (not null), else a prompt.
+        "anyOf": [
+            {"required": ["messages"], "properties": {"messages": {"type": "array"}}},
+            {"required": ["prompt"], "properties": {"prompt": {"type": "string"}}},
+        ],
     },
     response={
         "type": "object",
@@ -47,6 +53,9 @@ async def tokenize(request: Request) -> Response:
     if body.get("messages") is not None:
         messages = chat_messages(body["messages"])
         add_prompt = body.get("add_generation_prompt")
+        if add_prompt is not None and not isinstance(add_prompt, bool):
+            message = "'add_generation_prompt' must be true or false."
+            raise bad_request(message, param="add_generation_prompt", code="invalid_type")
         try:
             text = runtime.engine.chat_template.render(
                 messages, add_generation_prompt=True if add_prompt is None else bool(add_prompt)

@@ -1,0 +1,56 @@
+"""The documented chat and completions request schemas and the routes' field check are one
+list: every documented field passes the check at a valid value, every other name is refused
+with ``unknown_parameter``, and the document says so (``additionalProperties: false``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from maaskit_server.app import create_app
+from maaskit_server.errors import APIError
+from maaskit_server.openapi import openapi_document
+from maaskit_server.protocols.openai_generation import _fields
+
+_PATHS = {"/v1/chat/completions": True, "/v1/completions": False}
+
+
+def _schema(path: str) -> dict[str, Any]:
+    document = openapi_document(create_app().routes)
+    body: dict[str, Any] = document["paths"][path]["post"]["requestBody"]
+    schema: dict[str, Any] = body["content"]["application/json"]["schema"]
+    return schema
+
+
+@pytest.mark.parametrize("path", list(_PATHS))
+def test_the_document_forbids_exactly_the_fields_the_route_refuses(path: str) -> None:
+    chat = _PATHS[path]
+    schema = _schema(path)
+    assert schema["additionalProperties"] is False
+    for name in schema["properties"]:
+        # null is every documented field's "not sent"; check_fields must accept the name.
+        _fields.check_fields({name: None}, chat=chat)
+    with pytest.raises(APIError) as refused:
+        _fields.check_fields({"surely_not_a_field": 1}, chat=chat)
+    assert refused.value.code == "unknown_parameter"
+    accepted = _fields.CHAT_HONOURED if chat else _fields.COMPLETION_HONOURED
+    default_only = _fields.CHAT_DEFAULT_ONLY if chat else _fields.COMPLETION_DEFAULT_ONLY
+    assert set(schema["properties"]) == accepted | _fields.METADATA | set(default_only)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("guided_decoding_backend", {}),  # unhashable: answered 500 before
+        ("guided_decoding_backend", []),
+        ("parallel_tool_calls", "yes"),
+        ("stream", 1),
+        ("max_tokens", 0),
+        ("max_completion_tokens", "8"),
+    ],
+)
+def test_wrong_types_are_a_400_naming_the_field(field: str, value: Any) -> None:
+    with pytest.raises(APIError) as refused:
+        _fields.check_fields({field: value}, chat=True)
+    assert refused.value.status_code == 400
+    assert refused.value.param == field
