@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -28,6 +30,7 @@ from benchmarks._stats import percentile
 API_KEY = "soak-key-0123456789"
 ADMIN_KEY = "soak-admin-0123456789"
 LM, EMBEDDER, CLASSIFIER = "tiny-shakespeare", "all-minilm-l6-v2", "sentiment"
+_NOTEWORTHY = ("WARNING", "ERROR", "CRITICAL", "Traceback")
 
 
 def _rss_bytes(pid: int) -> int:
@@ -95,14 +98,18 @@ async def _soak(
             asyncio.create_task(_client(http, deadline, n, samples, errors))
             for n in range(concurrency)
         ]
+        windows = max(1, int(seconds // 60) or 4)
+        width = seconds / windows
+        admin = {"X-MaaSKit-Admin-Key": ADMIN_KEY}
+        # The store's size at the end of every window: it must level off at its bound.
+        store_per_window: list[dict[str, int]] = []
+        sampler = asyncio.create_task(_sample_store(http, admin, began, width, store_per_window))
         await asyncio.sleep(min(warmup_s, seconds))
         rss_after_warmup = _rss_bytes(pid)
         await asyncio.gather(*tasks)
+        sampler.cancel()
         rss_end = _rss_bytes(pid)
-        admin = {"X-MaaSKit-Admin-Key": ADMIN_KEY}
         store = (await http.get("/_maaskit/idempotency", headers=admin)).json()
-    windows = max(1, int(seconds // 60) or 4)
-    width = seconds / windows
     p99s = []
     for index in range(windows):
         window = sorted(
@@ -120,7 +127,22 @@ async def _soak(
         "rss_growth_pct": round(100 * (rss_end - rss_after_warmup) / max(1, rss_after_warmup), 2),
         "p99_ms_per_window": p99s,
         "idempotency": {key: store[key] for key in ("entries", "stored_bytes", "executed")},
+        "idempotency_per_window": store_per_window,
     }
+
+
+async def _sample_store(
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    began: float,
+    width: float,
+    found: list[dict[str, int]],
+) -> None:
+    for index in itertools.count(1):
+        await asyncio.sleep(max(0.0, began + index * width - time.monotonic()))
+        with contextlib.suppress(httpx.HTTPError):
+            store = (await http.get("/_maaskit/idempotency", headers=admin)).json()
+            found.append({key: store[key] for key in ("entries", "stored_bytes", "executed")})
 
 
 def run(models_dir: Path, *, seconds: float, concurrency: int, max_entries: int) -> dict[str, Any]:
@@ -130,7 +152,10 @@ def run(models_dir: Path, *, seconds: float, concurrency: int, max_entries: int)
         "--api-key", API_KEY, "--enable-faults", "--fault-admin-key", ADMIN_KEY,
         "--no-access-log", "--idempotency-max-entries", str(max_entries),
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The server's own warnings and errors go into the result: an error count alone does not
+    # say whether the server or the client gave up on a connection.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below, after the server)
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -142,10 +167,21 @@ def run(models_dir: Path, *, seconds: float, concurrency: int, max_entries: int)
                     break
             time.sleep(0.2)
         warmup = min(60.0, seconds / 5)
-        return asyncio.run(_soak(base_url, process.pid, seconds, warmup, concurrency))
+        load_before = os.getloadavg()
+        found = asyncio.run(_soak(base_url, process.pid, seconds, warmup, concurrency))
+        found["idempotency_max_entries"] = max_entries
+        found["idempotency_bounded"] = found["idempotency"]["entries"] <= max_entries
+        # The machine is shared: its load around the run says how much the figures can be trusted.
+        found["load_average_before"] = [round(value, 2) for value in load_before]
+        found["load_average_after"] = [round(value, 2) for value in os.getloadavg()]
+        log.seek(0)
+        lines = log.read().decode("utf-8", "replace").splitlines()
+        found["server_warnings"] = [line for line in lines if line.startswith(_NOTEWORTHY)][:20]
+        return found
     finally:
         process.terminate()
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
