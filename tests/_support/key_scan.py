@@ -2,7 +2,8 @@
 
 Keys are collected where tests make them: :func:`register_key` (``_support.server``'s
 ``start_server`` registers the key it configures and every ``--api-key`` /
-``--fault-admin-key`` it passes), and the string
+``--fault-admin-key`` it passes), the ``api_key`` / ``admin_key`` of every fixture's value
+(the plugin's ``maaskit_server`` makes random ones), and the string
 constants of collected test modules whose names end in ``KEY``, ``KEYS`` or ``SECRET``
 (``LIMITED_KEY = "..."``, ``KEYS = {"root": "..."}``). Keys shorter than
 :data:`MIN_KEY_LENGTH` are not scanned for ("k", "wrong": they would match ordinary text).
@@ -80,6 +81,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for module in modules.values():
         for key in _module_keys(module):
             register_key(key)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Iterator[Any]:
+    # Every fixture value that carries a key (ServerProcess, the plugin's MaaSKitServer).
+    value = yield
+    for name in ("api_key", "admin_key"):
+        key = getattr(value, name, None)
+        if isinstance(key, str):
+            register_key(key)
+    return value
 
 
 @pytest.fixture(scope="session", autouse=True)

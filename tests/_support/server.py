@@ -17,8 +17,6 @@ from pathlib import Path
 from maaskit.testing import free_port
 from maaskit.testing import start_server as plugin_start_server
 
-from _support.key_scan import register_key, register_log
-
 REPO = Path(__file__).resolve().parents[2]
 MODELS_DIR = REPO / "reference_server" / "maaskit_server" / "models"
 READY_TIMEOUT_S = 240.0
@@ -70,6 +68,9 @@ def start_server(
 
     ``port``: a given one, to restart a stopped server where its clients expect it.
     """
+    # Imported here: pytest loads key_scan as a plugin (conftest.py) and rewrites it then.
+    from _support.key_scan import register_key, register_log
+
     register_key(api_key)
     for flag, value in itertools.pairwise(extra_args):
         if flag in ("--api-key", "--fault-admin-key"):

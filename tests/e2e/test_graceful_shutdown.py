@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import MODELS_DIR, ServerProcess, start_server, stop_server
+from _support.server import MODELS_DIR, ServerProcess, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 

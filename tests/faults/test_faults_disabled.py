@@ -71,7 +71,7 @@ def _serve_settings(monkeypatch: pytest.MonkeyPatch, *args: str) -> ServerSettin
         return None
 
     monkeypatch.setattr("maaskit_server.app.create_app", fake_create_app)
-    monkeypatch.setattr("maaskit_server.cli.run_server", fake_run)
+    monkeypatch.setattr("maaskit_server.cli._serve.run_server", fake_run)
     monkeypatch.delenv("MAASKIT_FAULT_ADMIN_KEY", raising=False)
     result = CliRunner().invoke(cli.main, ["serve", *args])
     assert result.exit_code == 0, result.output

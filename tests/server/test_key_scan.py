@@ -23,6 +23,8 @@ def _run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, body: str) 
 LEAKS = f"""
 import logging
 import sys
+
+import pytest
 from _support.key_scan import register_key
 
 SERVICE_KEY = "{FAKE}"
@@ -49,6 +51,19 @@ def test_a_server_log_file(tmp_path):
 
 def test_a_failures_text():
     assert SERVICE_KEY == "something else"
+
+
+class _Server:
+    api_key = "-".join(["fixture", "made", "key", "0123456789"])
+
+
+@pytest.fixture
+def server():
+    return _Server()
+
+
+def test_a_fixtures_key_in_stdout(server):
+    print(server.api_key)
 """
 PLACES = [
     "test_a_log_line Captured log call",
@@ -56,6 +71,7 @@ PLACES = [
     "test_a_key_registered_by_a_fixture_in_stderr Captured stderr call",
     "server.log",
     "test_a_failures_text (call) failure",
+    "test_a_fixtures_key_in_stdout Captured stdout call",
 ]
 
 
@@ -64,7 +80,7 @@ def test_a_key_in_any_scanned_place_fails_the_run(
 ) -> None:
     result = _run(pytester, monkeypatch, LEAKS)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.assert_outcomes(passed=4, failed=1)  # the scan, not the tests, fails the run
+    result.assert_outcomes(passed=5, failed=1)  # the scan, not the tests, fails the run
     output = result.stdout.str()
     # The scan's section: from its title to the next one (FAILURES, summary).
     section = output.split("API keys in the suite's logs", 1)[1].split("\n=")[0]
