@@ -10,7 +10,7 @@ import pytest
 from maaskit_server.app import create_app
 from maaskit_server.errors import APIError
 from maaskit_server.openapi import openapi_document
-from maaskit_server.protocols.openai_generation import _fields
+from maaskit_server.protocols.openai import _fields
 
 _PATHS = {"/v1/chat/completions": True, "/v1/completions": False}
 
