@@ -59,8 +59,42 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         "json",
     ]
     process = start_server(root / "server.log", api_key=MAIN_KEY, extra_args=args)
-    yield process
-    stop_server(process)
+    try:
+        wait_until_both_workers_are_ready(process)
+        yield process
+    finally:
+        stop_server(process)
+
+
+def wait_until_both_workers_are_ready(server: ServerProcess) -> None:
+    """start_server saw one worker ready; the other may still be loading and would answer a
+    stream 503 (CI saw it at load ~8). Fresh connections from a few threads reach both
+    workers (the kernel spreads accepts); go on, by count, until each has answered 200."""
+    ready: set[str] = set()
+    asked = 0
+    lock = threading.Lock()
+
+    def ask() -> None:
+        nonlocal asked
+        with fresh(server, server.headers) as client:
+            while True:
+                with lock:
+                    if len(ready) == 2 or asked >= 5000:
+                        return
+                    asked += 1
+                response = client.get("/ready")
+                if response.status_code == 200:
+                    with lock:
+                        ready.add(response.headers[WORKER_HEADER])
+                else:
+                    time.sleep(0.05)  # a worker still loading: ask again, not a timing bet
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(ready) == 2, f"only workers {sorted(ready)} were ready after {asked} probes"
 
 
 def fresh(server: ServerProcess, headers: dict[str, str]) -> httpx.Client:
@@ -153,9 +187,13 @@ def test_sigterm_under_load_refuses_new_connections_and_completes_every_stream(
                 first = next(lines)
                 started.wait()
                 rest = [line for line in lines if line]
-                if response.status_code == 200 and first and rest[-1] == "data: [DONE]":
+                if response.status_code == 200 and first and rest[-1:] == ["data: [DONE]"]:
                     outcome = "complete"
-        except httpx.HTTPError as exc:
+                else:  # say what came, so a failure can be read
+                    outcome = (
+                        f"incomplete: HTTP {response.status_code}, {first[:80]!r}, {rest[-2:]}"
+                    )
+        except Exception as exc:  # any failure is this stream's outcome
             outcome = f"error {exc!r}"
         finally:
             with lock:

@@ -200,11 +200,22 @@ def test_generation_streams_piece_by_piece(
     assert "".join(pieces) == on_reference.complete(**options).text
 
 
-def test_a_prompt_over_the_context_is_a_400(on_triton: maaskit.Client) -> None:
+def test_a_prompt_over_the_context_is_a_400(
+    on_triton: maaskit.Client, triton: TritonServer
+) -> None:
     with pytest.raises(maaskit.BadRequestError, match="context is 256 tokens"):
         on_triton.complete(model=GENERATION, prompt="The king " * 200, max_tokens=8)
-    with pytest.raises(maaskit.BadRequestError, match="'temperature' must be >= 0"):
+    # The SDK refuses a negative temperature before sending; the exported model's own check
+    # is reached with a raw request, as a client without that check would send it.
+    with pytest.raises(maaskit.InvalidRequestError, match="temperature must be >= 0"):
         on_triton.complete(model=GENERATION, prompt="The king", temperature=-1)
+    answer = httpx.post(
+        f"{triton.url}/v2/models/{GENERATION}/generate",
+        json={"text_input": "The king", "parameters": {"temperature": -1}},
+        timeout=60,
+    )
+    assert answer.status_code == 400
+    assert "'temperature' must be >= 0" in answer.json()["error"]
 
 
 # -- tritonclient -------------------------------------------------------------------------------
