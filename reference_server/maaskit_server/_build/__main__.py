@@ -2,7 +2,9 @@
 
 Options: ``--minilm-fixture PATH`` writes the MiniLM reference vectors used by the tests;
 ``--work-dir DIR`` (sentiment) keeps the intermediate files there; ``--resume`` (sentiment)
-reuses a training already finished in ``--work-dir``.
+reuses a training already finished in ``--work-dir``; ``--reformat-from FOLDER`` (sentiment)
+converts an already-built int8 folder to the fp16-stored format without retraining, and
+``--sentiment-fixture PATH`` writes the reference logits the tests use.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--minilm-fixture", type=Path, metavar="PATH")
     parser.add_argument("--work-dir", type=Path, metavar="DIR")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--reformat-from", type=Path, metavar="FOLDER")
+    parser.add_argument("--sentiment-fixture", type=Path, metavar="PATH")
     args = parser.parse_args(argv)
     if args.minilm_fixture is not None:
         from maaskit_server._build import minilm
@@ -31,7 +35,13 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.out_dir is None:
         parser.error("OUT_DIR is required with NAME")
-    if args.name == "sentiment" and (args.work_dir or args.resume):
+    if args.name == "sentiment" and args.reformat_from is not None:
+        from maaskit_server._build import sentiment_reformat
+
+        sentiment_reformat.reformat(
+            args.reformat_from, args.out_dir / args.name, args.sentiment_fixture
+        )
+    elif args.name == "sentiment" and (args.work_dir or args.resume):
         from maaskit_server._build import sentiment
 
         if args.resume and args.work_dir is None:

