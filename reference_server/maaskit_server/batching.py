@@ -16,6 +16,16 @@ no time synchronising threads, and when the HTTP side takes a core for a moment 
 slows down, instead of every parallel section of one wide call waiting for its late thread. A
 lone input on an idle model still runs wide (``run_batch``), which is what keeps its latency low.
 
+Token budget. With ``max_batch_tokens`` (TEI's setting of that name) and a ``length_of``, a batch
+is formed by what it costs, not by how many inputs it holds: every input of a batch is padded to
+its longest, so a 250-token text batched with 63 short ones makes 64 x 250 tokens of work for
+about 300 real ones (and attention grows with the square of the length). The oldest queued input
+always goes into the next batch; it takes with it the queued inputs of its own length class
+(lengths within a factor of sqrt(2), so padding adds at most ~41 %), oldest first, while the
+padded size ``count x longest`` stays within the budget. Inputs of other lengths keep their
+place for the next batch (the next free lane takes them at once), so none waits behind more than
+the batches ahead of it, and a lone input still runs at once.
+
 A runner may return an exception instance in place of one output: only that item fails (e.g. an
 over-long input found while tokenizing the batch), the rest of the batch gets its results.
 """
@@ -24,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -48,6 +59,13 @@ class BatcherLimits:
     bucket_by_length: bool = False
     # Batches in flight at once when the model is busy (needs a ``run_lane`` runner).
     lanes: int = 1
+    # Padded tokens (inputs x longest input) one batch may hold; None: count inputs only.
+    max_batch_tokens: int | None = None
+
+
+def length_class(length: int) -> int:
+    """Lengths within a factor of sqrt(2) share a class (1, 2, 3, 4-5, 6-7, 8-11, 12-15, ...)."""
+    return math.floor(2 * math.log2(max(1, length)))
 
 
 @dataclass(eq=False)  # identity: items sit in a set while they run
@@ -171,12 +189,44 @@ class DynamicBatcher(Generic[InputT, OutputT]):
                 await asyncio.wait_for(self._item_added.wait(), remaining)
 
     def _take_batch(self, size: int) -> list[_Item[InputT, OutputT]]:
+        if self.limits.max_batch_tokens is not None and self._length_of is not None:
+            return self._take_by_tokens(size, self.limits.max_batch_tokens, self._length_of)
         batch: list[_Item[InputT, OutputT]] = []
         while self._queue and len(batch) < size:
             item = self._queue.popleft()
             # A client that went away cancelled its futures: do not spend compute on them.
             if not item.future.done():
                 batch.append(item)
+        metrics.QUEUE_DEPTH.labels(model=self.name).set(len(self._queue))
+        return batch
+
+    def _take_by_tokens(
+        self, size: int, budget: int, length_of: Callable[[InputT], int]
+    ) -> list[_Item[InputT, OutputT]]:
+        """The oldest live item and the queued items of its length class, within ``budget``."""
+        while self._queue and self._queue[0].future.done():
+            self._queue.popleft()  # cancelled by a client that went away
+        if not self._queue:
+            return []
+        head = self._queue.popleft()
+        batch, longest = [head], length_of(head.value)
+        wanted = length_class(longest)
+        kept: deque[_Item[InputT, OutputT]] = deque()
+        while self._queue and len(batch) < size:
+            item = self._queue.popleft()
+            if item.future.done():
+                continue
+            length = length_of(item.value)
+            if length_class(length) != wanted:
+                kept.append(item)
+                continue
+            if (len(batch) + 1) * max(longest, length) > budget:
+                kept.append(item)
+                break
+            batch.append(item)
+            longest = max(longest, length)
+        kept.extend(self._queue)
+        self._queue = kept
         metrics.QUEUE_DEPTH.labels(model=self.name).set(len(self._queue))
         return batch
 

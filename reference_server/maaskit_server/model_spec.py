@@ -65,6 +65,9 @@ class BatchingConfig:
     max_queue_delay_ms: float = 0.0
     # Split a batch into sub-batches of similar length so short inputs are not padded to long ones.
     bucket_by_length: bool = False
+    # Padded tokens one batch may hold (TEI's max_batch_tokens); batches then group inputs of
+    # similar length (see maaskit_server.batching). None: batches count inputs only.
+    max_batch_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,9 @@ def _batching(raw: Any) -> BatchingConfig:
         max_batch_size=_positive_int(raw, "max_batch_size", defaults.max_batch_size),
         max_queue_delay_ms=float(raw.get("max_queue_delay_ms", defaults.max_queue_delay_ms)),
         bucket_by_length=bool(raw.get("bucket_by_length", defaults.bucket_by_length)),
+        max_batch_tokens=(
+            _positive_int(raw, "max_batch_tokens", 1) if "max_batch_tokens" in raw else None
+        ),
     )
 
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from maaskit_server.batching import BatcherLimits, DynamicBatcher, QueueFullError
+from maaskit_server.batching import BatcherLimits, DynamicBatcher, QueueFullError, length_class
 
 
 class RecordingRunner:
@@ -240,3 +240,68 @@ def test_lanes_need_a_lane_runner(executor: ThreadPoolExecutor) -> None:
         DynamicBatcher(
             "test-model", RecordingRunner(), executor=executor, limits=BatcherLimits(lanes=2)
         )
+
+
+def padded_tokens(calls: list[list[int]]) -> int:
+    """Tokens a runner computes for these calls: every input padded to its call's longest."""
+    return sum(len(call) * max(call) for call in calls)
+
+
+async def test_a_token_budget_keeps_short_inputs_apart_from_long_ones(
+    executor: ThreadPoolExecutor,
+) -> None:
+    # Lengths are the values (length_of=abs): a mix of 5-250-token inputs, as in the benchmark.
+    mixed = [250, 9, 240, 10, 8, 150, 11, 230]
+    unbudgeted = RecordingRunner()
+    plain = make(unbudgeted, executor)
+    await plain.submit(mixed)
+    await plain.close()
+    runner = RecordingRunner()
+    batcher = make(runner, executor, max_batch_tokens=4096)
+    assert await batcher.submit(mixed) == [value * 2 for value in mixed]
+    await batcher.close()
+    assert unbudgeted.calls == [mixed]
+    assert padded_tokens(unbudgeted.calls) == 8 * 250
+    assert runner.calls == [[250, 240, 230], [9, 10, 8, 11], [150]]
+    assert padded_tokens(runner.calls) == 3 * 250 + 4 * 11 + 150
+    assert padded_tokens(runner.calls) <= 1.1 * sum(mixed)
+
+
+async def test_a_token_budget_bounds_padded_tokens_per_batch(
+    executor: ThreadPoolExecutor,
+) -> None:
+    runner = RecordingRunner()
+    batcher = make(runner, executor, max_batch_tokens=400)
+    await batcher.submit([100] * 10)
+    await batcher.close()
+    assert [len(call) for call in runner.calls] == [4, 4, 2]
+    assert max(len(call) * max(call) for call in runner.calls) <= 400
+
+
+async def test_under_a_token_budget_the_oldest_input_always_runs_next(
+    executor: ThreadPoolExecutor,
+) -> None:
+    runner = RecordingRunner()
+    batcher = make(runner, executor, max_batch_size=2, max_batch_tokens=4096)
+    await batcher.submit([100, 8, 110, 9, 105])
+    await batcher.close()
+    # 100 (oldest) takes 110; then 8, the oldest left, takes 9; 105 waited for no later input.
+    assert runner.calls == [[100, 110], [8, 9], [105]]
+
+
+async def test_a_lone_input_longer_than_the_token_budget_still_runs(
+    executor: ThreadPoolExecutor,
+) -> None:
+    runner = RecordingRunner()
+    batcher = make(runner, executor, max_queue_delay_s=0.0, max_batch_tokens=64)
+    assert await batcher.submit([250]) == [500]
+    assert await batcher.submit([250, 250]) == [500, 500]
+    await batcher.close()
+    assert runner.calls == [[250], [250], [250]]
+
+
+@pytest.mark.parametrize(
+    ("length", "cls"), [(1, 0), (2, 2), (3, 3), (4, 4), (5, 4), (6, 5), (8, 6), (11, 6), (12, 7)]
+)
+def test_length_classes_span_a_factor_of_sqrt_two(length: int, cls: int) -> None:
+    assert length_class(length) == cls

@@ -121,7 +121,9 @@ def maaskit_json(
     if embeddings:
         data["pooling"] = "mean"
         data["normalize"] = True
-    data["batching"] = {"max_batch_size": 64, "max_queue_delay_ms": 0}
+    # A batch holds at most 64 inputs and 4,096 padded tokens (16 x 256): short and long
+    # inputs run in separate batches instead of every short one padded to the longest.
+    data["batching"] = {"max_batch_size": 64, "max_queue_delay_ms": 0, "max_batch_tokens": 4096}
     data["price_per_million_tokens"] = 0.0
     data["description"] = description
     return data

@@ -113,6 +113,7 @@ class EncoderRuntime:
                 max_queue_size=context.max_queue_size,
                 bucket_by_length=spec.batching.bucket_by_length,
                 lanes=lanes,
+                max_batch_tokens=spec.batching.max_batch_tokens,
             ),
             length_of=_approximate_length,
         )
