@@ -97,6 +97,12 @@ def _card(old: str, facts: dict[str, Any]) -> str:
         1,
     )
     text = re.sub(r"\n## Storage format \(since [^\n]*\n.*?(?=\n## )", "\n", text, flags=re.S)
+    text = re.sub(
+        r"\*\*Held-out test accuracy [0-9.]+, macro-F1 [0-9.]+\*\*",
+        f"**Held-out test accuracy {facts['accuracy']:.4f}, macro-F1 {facts['macro_f1']:.4f}**",
+        text,
+        count=1,
+    )
     marker = "\n## Interface"
     return text.replace(marker, "\n" + _card_section(facts).rstrip("\n") + "\n" + marker, 1)
 
