@@ -38,3 +38,15 @@ def sentences(count: int, seed: int = 7) -> list[str]:
         f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)}."
         for _ in range(count)
     ]
+
+
+def mixed_lengths(count: int, seed: int = 11, shortest: int = 5, longest: int = 240) -> list[str]:
+    """Texts of ``shortest``-``longest`` words (about as many tokens), log-uniformly spread:
+    many short messages and some long documents, in random order."""
+    rng = random.Random(seed)
+    words = " ".join(_SUBJECTS + _VERBS + _OBJECTS).lower().split()
+    texts = []
+    for _ in range(count):
+        length = round(shortest * (longest / shortest) ** rng.random())
+        texts.append(" ".join(rng.choice(words) for _ in range(length)))
+    return texts

@@ -12,7 +12,7 @@ from benchmarks._encoder_model import PlainEncoder
 from benchmarks._load import post_load
 from benchmarks._process import free_port, running
 from benchmarks._stats import median_of_cycles, summarise
-from benchmarks._texts import sentences
+from benchmarks._texts import mixed_lengths, sentences
 
 BATCH_SIZES = (1, 8, 32, 64)
 CONCURRENCY = (1, 8, 64)
@@ -86,6 +86,30 @@ def _load_each_level(base: str, route: str, model: str, *, total: int) -> dict[s
     return results
 
 
+def mixed_ceiling(folder: Path, texts: list[str]) -> dict[str, float]:
+    """Raw onnxruntime on the mixed-length texts in batches of 64: in arrival order, each batch
+    padded to its longest (the padded ceiling), and sorted by length (what no padding costs)."""
+    whole = PlainEncoder(folder)
+    whole.run(texts[:8])
+    found: dict[str, float] = {}
+    for name, ordered in (("padded_batch64", texts), ("sorted_batch64", sorted(texts, key=len))):
+        started = time.perf_counter()
+        for start in range(0, len(ordered), 64):
+            whole.run(ordered[start : start + 64])
+        found[f"{name}_per_second"] = round(len(texts) / (time.perf_counter() - started), 2)
+    return found
+
+
+def _mixed_served(base: str, route: str, model: str, texts: list[str]) -> dict[str, Any]:
+    summary = post_load(
+        f"{base}{route}",
+        lambda i: {"model": model, "input": texts[i % len(texts)]},
+        concurrency=max(CONCURRENCY),
+        total=len(texts),
+    )
+    return summary.as_dict()
+
+
 def run(models_dir: Path, model: str, *, quick: bool) -> dict[str, Any]:
     """Ceiling, maaskit server and naive server, measured in turn ``cycles`` times.
 
@@ -107,6 +131,8 @@ def run(models_dir: Path, model: str, *, quick: bool) -> dict[str, Any]:
         "naive": f"http://127.0.0.1:{naive_port}",
     }
     samples: dict[str, list[dict[str, Any]]] = {key: [] for key in ("raw", *bases)}
+    mixed_texts = mixed_lengths(total)
+    mixed_samples: list[dict[str, Any]] = []
     # Every server stays up for every cycle; those not being measured sit idle.
     with (
         running(ours, f"{bases['maaskit']}/ready"),
@@ -116,7 +142,16 @@ def run(models_dir: Path, model: str, *, quick: bool) -> dict[str, Any]:
             samples["raw"].append(ceiling(folder, total=total))
             for key, base in bases.items():
                 samples[key].append(_load_each_level(base, route, model, total=total))
+            mixed_samples.append(
+                {
+                    "raw_onnxruntime": mixed_ceiling(folder, mixed_texts),
+                    "maaskit_server_at_64": _mixed_served(
+                        bases["maaskit"], route, model, mixed_texts
+                    ),
+                }
+            )
     raw, maaskit, naive = (median_of_cycles(samples[key]) for key in samples)
+    mixed = median_of_cycles(mixed_samples)
     best = best_ceiling(raw, max(BATCH_SIZES))
     top = str(max(CONCURRENCY))
     raw_batch1_ms = raw["1"]["batch_p50_ms"]
@@ -129,7 +164,19 @@ def run(models_dir: Path, model: str, *, quick: bool) -> dict[str, Any]:
         "raw_onnxruntime": raw,
         "maaskit_server": maaskit,
         "naive_server": naive,
+        "mixed_5_to_240_words": mixed,
         "ratios": {
+            # Target 1.2: token-budget batches beat padding every input to its batch's longest.
+            "mixed_server_at_64_vs_raw_padded_batch64": round(
+                mixed["maaskit_server_at_64"]["per_second"]
+                / mixed["raw_onnxruntime"]["padded_batch64_per_second"],
+                3,
+            ),
+            "mixed_server_at_64_vs_raw_sorted_batch64": round(
+                mixed["maaskit_server_at_64"]["per_second"]
+                / mixed["raw_onnxruntime"]["sorted_batch64_per_second"],
+                3,
+            ),
             "server_vs_ceiling_at_64": round(served["per_second"] / best, 3),
             "server_vs_naive_at_64": round(served["per_second"] / naive[top]["per_second"], 3),
             # No server can beat the ceiling, so this is the most server/naive could reach here.

@@ -57,11 +57,52 @@ def _encoder_lines(entry: dict[str, Any]) -> list[str]:
         f"{naive['1']['p50_ms'] - raw['1']['batch_p50_ms']:.3f} ms (HTTP and the load "
         "generator's own client, with no batching at all)",
     ]
+    mixed = entry.get("mixed_5_to_240_words")
+    if mixed is not None:
+        raw_mixed, served = mixed["raw_onnxruntime"], mixed["maaskit_server_at_64"]
+        lines += [
+            f"- mixed 5-240-word inputs, 64 clients: server {served['per_second']:.0f} "
+            f"sentences/s; raw batch 64 padded to each batch's longest "
+            f"{raw_mixed['padded_batch64_per_second']:.0f} (the ceiling row), sorted by length "
+            f"{raw_mixed['sorted_batch64_per_second']:.0f}: server / padded ceiling "
+            f"**{ratios['mixed_server_at_64_vs_raw_padded_batch64']}** (target ≥ 1.2), "
+            f"server / sorted {ratios['mixed_server_at_64_vs_raw_sorted_batch64']}",
+        ]
     if "load_generator_cpu_share_at_64" in ratios:
         lines.append(
             f"- the load generator's own share of the machine's CPU at 64 clients: "
             f"{ratios['load_generator_cpu_share_at_64']} (taken from the server under test)"
         )
+    lines.append("")
+    return lines
+
+
+def _formats_lines(entry: dict[str, Any]) -> list[str]:
+    lines = [
+        f"### Encoder formats: `{entry['model']}` (old int8 `MatMulNBits` vs fp16-stored, "
+        f"{entry['sentences_per_point']} sentences a point, median of {entry['cycles']} "
+        "interleaved cycles)",
+        "",
+        "| format | MB | raw sentences/s batch 1 / 8 / 64 | one thread, per CPU-second "
+        "1 / 8 / 64 | served at 8 / 64 clients |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name in ("int8_matmulnbits", "fp16_stored"):
+        f = entry[name]
+        raw = f["raw_onnxruntime"]
+        served = f["server_sentences_per_second"]
+        lines.append(
+            f"| {name} | {f['model_mb']} | "
+            + " / ".join(f"{raw[b]['sentences_per_second']:.0f}" for b in raw)
+            + " | "
+            + " / ".join(f"{raw[b]['one_thread_sentences_per_cpu_second']:.0f}" for b in raw)
+            + " | "
+            + " / ".join(f"{served[c]['per_second']:.0f}" for c in served)
+            + " |"
+        )
+    lines.append("")
+    for key, value in entry["ratios"].items():
+        lines.append(f"- {key}: **{value}**")
     lines.append("")
     return lines
 
@@ -120,6 +161,8 @@ def to_markdown(results: dict[str, Any]) -> str:
     ]
     for entry in results.get("encoder", []):
         lines += _encoder_lines(entry)
+    for entry in results.get("encoder_formats", []):
+        lines += _formats_lines(entry)
     if "generation" in results:
         lines += _generation_lines(results["generation"])
     if "grammar" in results:
@@ -168,19 +211,40 @@ def plot(results: dict[str, Any], out_dir: Path) -> list[Path]:
         figure.savefig(path, dpi=100)
         plt.close(figure)
         written.append(path)
-    if "sdk" in results:
+    for entry in results.get("encoder_formats", []):
         figure, axis = plt.subplots(figsize=(6, 4))
+        labels = [f"raw b{b}" for b in entry["fp16_stored"]["raw_onnxruntime"]] + [
+            f"served {c}" for c in entry["fp16_stored"]["server_sentences_per_second"]
+        ]
+        for offset, name in enumerate(("int8_matmulnbits", "fp16_stored")):
+            f = entry[name]
+            values = [v["sentences_per_second"] for v in f["raw_onnxruntime"].values()] + [
+                v["per_second"] for v in f["server_sentences_per_second"].values()
+            ]
+            axis.bar([i + offset * 0.4 for i in range(len(values))], values, 0.4, label=name)
+        axis.set_xticks([i + 0.2 for i in range(len(labels))], labels)
+        axis.set_ylabel("sentences / s")
+        axis.set_title(f"{entry['model']}: storage formats")
+        axis.legend()
+        figure.tight_layout()
+        path = out_dir / f"formats_{entry['model']}.png"
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+        written.append(path)
+    if "sdk" in results:
+        figure, axis = plt.subplots(figsize=(7, 4))
         points = results["sdk"]["results"]
-        names = list(next(iter(points.values())))
+        names = list(dict.fromkeys(name for clients in points.values() for name in clients))
         width = 0.8 / len(points)
         for offset, (concurrency, clients) in enumerate(points.items()):
             axis.bar(
                 [i + offset * width for i in range(len(names))],
-                [clients[name]["per_second"] for name in names],
+                [clients.get(name, {}).get("per_second", 0) for name in names],
                 width,
                 label=f"concurrency {concurrency}",
             )
-        axis.set_xticks([i + width / 2 for i in range(len(names))], names, rotation=20)
+        axis.set_xticks([i + width / 2 for i in range(len(names))], names, rotation=30)
+        axis.set_yscale("log")
         axis.set_ylabel("requests / s")
         axis.set_title("SDK overhead: GET /v1/models")
         axis.legend()

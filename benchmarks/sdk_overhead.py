@@ -24,7 +24,9 @@ import openai
 
 from benchmarks._stats import median_of_cycles
 
-CONCURRENCY = (1, 64)
+CONCURRENCY = (1, 8, 64, 256)
+#: Thread-per-call sync clients only at these (256 threads measure the thread switching).
+SYNC_CONCURRENCY = (1, 64)
 API_KEY = "bench-key"
 
 
@@ -79,53 +81,56 @@ def run(base_url: str, *, quick: bool) -> dict[str, Any]:
 
 
 def _one_cycle(base_url: str, total: int) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {API_KEY}"}
     results: dict[str, Any] = {}
     for concurrency in CONCURRENCY:
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         point: dict[str, Any] = {}
-
-        with httpx.Client(limits=limits, headers=headers) as raw:
-
-            def raw_call() -> object:
-                return raw.get(f"{base_url}/models").raise_for_status().json()
-
-            point["raw_httpx"] = _measure_sync(raw_call, concurrency=concurrency, total=total)
-        sync_http = httpx.Client(limits=limits)
-        with maaskit.Client(
-            provider="openai", base_url=base_url, api_key=API_KEY, http_client=sync_http
-        ) as client:
-            point["maaskit_sync"] = _measure_sync(
-                client.models, concurrency=concurrency, total=total
-            )
-        # A router over three endpoints (the same server under three names): what routing
-        # (planning, bookkeeping, the ledger) adds to a call that succeeds at once.
-        router_http = httpx.Client(limits=limits)
-        endpoints = [
-            maaskit.Endpoint(name=name, provider="openai", base_url=base_url, api_key=API_KEY)
-            for name in ("first", "second", "third")
-        ]
-        with maaskit.Client(endpoints=endpoints, http_client=router_http) as router:
-            point["maaskit_router3"] = _measure_sync(
-                router.models, concurrency=concurrency, total=total
-            )
-        router_http.close()
-        official = openai.OpenAI(
-            base_url=base_url,
-            api_key=API_KEY,
-            # openai 3.x annotates its bundled httpx ("httpx2"); it uses this client as given.
-            http_client=cast(Any, httpx.Client(limits=limits)),
-        )
-        point["openai_sync"] = _measure_sync(
-            official.models.list, concurrency=concurrency, total=total
-        )
-        official.close()
-
+        if concurrency in SYNC_CONCURRENCY:
+            point.update(_sync_points(base_url, limits, concurrency=concurrency, total=total))
         point.update(
             asyncio.run(_async_points(base_url, limits, concurrency=concurrency, total=total))
         )
         results[str(concurrency)] = point
     return results
+
+
+def _sync_points(
+    base_url: str, limits: httpx.Limits, *, concurrency: int, total: int
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    point: dict[str, Any] = {}
+    with httpx.Client(limits=limits, headers=headers) as raw:
+
+        def raw_call() -> object:
+            return raw.get(f"{base_url}/models").raise_for_status().json()
+
+        point["raw_httpx"] = _measure_sync(raw_call, concurrency=concurrency, total=total)
+    sync_http = httpx.Client(limits=limits)
+    with maaskit.Client(
+        provider="openai", base_url=base_url, api_key=API_KEY, http_client=sync_http
+    ) as client:
+        point["maaskit_sync"] = _measure_sync(client.models, concurrency=concurrency, total=total)
+    # A router over three endpoints (the same server under three names): what routing
+    # (planning, bookkeeping, the ledger) adds to a call that succeeds at once.
+    router_http = httpx.Client(limits=limits)
+    endpoints = [
+        maaskit.Endpoint(name=name, provider="openai", base_url=base_url, api_key=API_KEY)
+        for name in ("first", "second", "third")
+    ]
+    with maaskit.Client(endpoints=endpoints, http_client=router_http) as router:
+        point["maaskit_router3"] = _measure_sync(
+            router.models, concurrency=concurrency, total=total
+        )
+    router_http.close()
+    official = openai.OpenAI(
+        base_url=base_url,
+        api_key=API_KEY,
+        # openai 3.x annotates its bundled httpx ("httpx2"); it uses this client as given.
+        http_client=cast(Any, httpx.Client(limits=limits)),
+    )
+    point["openai_sync"] = _measure_sync(official.models.list, concurrency=concurrency, total=total)
+    official.close()
+    return point
 
 
 async def _async_points(
@@ -149,6 +154,13 @@ async def _async_points(
         http_client=httpx.AsyncClient(limits=limits),
     ) as client:
         found["maaskit_async"] = await _measure_async(
+            client.models, concurrency=concurrency, total=total
+        )
+    # The same client on aiohttp's connection pool (maaskit[aiohttp]; its default pool of 100).
+    async with maaskit.AsyncClient(
+        provider="openai", base_url=base_url, api_key=API_KEY, http_transport="aiohttp"
+    ) as client:
+        found["maaskit_async_aiohttp"] = await _measure_async(
             client.models, concurrency=concurrency, total=total
         )
     official = openai.AsyncOpenAI(
