@@ -89,3 +89,22 @@ def test_missing_onnx_is_named(tmp_path: Path) -> None:
     (folder / "model.onnx").unlink()
     with pytest.raises(ModelSpecError, match=r"missing model\.onnx"):
         read_model_spec(folder)
+
+
+def test_a_token_budget_is_read_from_maaskit_json(tmp_path: Path) -> None:
+    options = {"task": "embeddings", "batching": {"max_batch_tokens": 4096}}
+    spec = read_model_spec(make_folder(tmp_path, {}, **{"maaskit.json": options}))
+    assert spec.batching.max_batch_tokens == 4096
+
+
+def test_without_a_token_budget_batches_count_inputs_only(tmp_path: Path) -> None:
+    options = {"task": "embeddings", "batching": {"max_batch_size": 8}}
+    spec = read_model_spec(make_folder(tmp_path, {}, **{"maaskit.json": options}))
+    assert spec.batching.max_batch_tokens is None
+
+
+@pytest.mark.parametrize("budget", [0, -5, "4096", 2.5, True])
+def test_a_bad_token_budget_is_named(tmp_path: Path, budget: object) -> None:
+    options = {"task": "embeddings", "batching": {"max_batch_tokens": budget}}
+    with pytest.raises(ModelSpecError, match="max_batch_tokens"):
+        read_model_spec(make_folder(tmp_path, {}, **{"maaskit.json": options}))
