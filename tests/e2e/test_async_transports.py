@@ -14,7 +14,7 @@ import socket
 import ssl
 import threading
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import maaskit
@@ -22,12 +22,11 @@ import pytest
 import trustme
 from conftest import free_port
 from maaskit_server.serving import ServeOptions
+from server._live import live_server
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
-
-from server._live import live_server
 
 pytest.importorskip("httpx_aiohttp")
 
@@ -42,7 +41,7 @@ class Scripted:
     failures_left: int = 0
     models_calls: int = 0
     chunks_sent: int = 0
-    release: threading.Event = threading.Event()
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 def chunk(text: str, finish: str | None = None) -> bytes:
@@ -60,8 +59,7 @@ def scripted_app(state: Scripted) -> Starlette:
 
     async def hang(request: Request) -> Response:
         # Never answers while the test runs (released at teardown so the server can stop).
-        while not state.release.is_set():
-            await asyncio.sleep(0.01)
+        await asyncio.to_thread(state.release.wait)
         return JSONResponse(MODELS)
 
     async def chat(request: Request) -> Response:
@@ -85,7 +83,7 @@ def scripted_app(state: Scripted) -> Starlette:
 
 @pytest.fixture(scope="module")
 def state() -> Iterator[Scripted]:
-    made = Scripted(release=threading.Event())
+    made = Scripted()
     yield made
     made.release.set()
 
@@ -94,6 +92,7 @@ def state() -> Iterator[Scripted]:
 def port(state: Scripted) -> Iterator[int]:
     with live_server(scripted_app(state)) as bound:
         yield bound
+        state.release.set()  # before the server stops: it waits for running requests
 
 
 @pytest.fixture(params=TRANSPORTS)
@@ -151,17 +150,13 @@ async def test_a_503_is_retried(port: int, state: Scripted, transport: str) -> N
 
 
 def dropping_server() -> tuple[socket.socket, threading.Thread]:
-    """Accepts connections, reads a request, and closes without answering."""
+    """Accepts one connection, reads the request, and closes it without answering."""
     listener = socket.create_server(("127.0.0.1", 0))
 
     def serve() -> None:
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                conn.recv(65536)
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
