@@ -6,6 +6,11 @@ closed the connection mid-request both become ``httpx.ConnectTimeout`` (its map 
 errors pass through unmapped. The errors are mapped again here, from the aiohttp error that
 caused them, to what httpx's own transport raises in the same situation, so retries and error
 types do not depend on the transport. Imported only with ``http_transport="aiohttp"``.
+
+One difference remains, aiohttp's own: when the server closes the connection before answering
+an idempotent request (``GET``, e.g. ``models()``), aiohttp sends it once more on a new
+connection before failing, outside maaskit's attempt count. A ``POST`` is never sent again
+(tests/e2e/test_async_transports.py checks both transports).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ and mTLS. Every test runs once per transport.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import ssl
@@ -149,35 +150,52 @@ async def test_a_503_is_retried(port: int, state: Scripted, transport: str) -> N
     assert (state.models_calls, attempts) == (3, [1, 2, 3])
 
 
-def dropping_server() -> tuple[socket.socket, threading.Thread]:
-    """Accepts one connection, reads the request, and closes it without answering."""
-    listener = socket.create_server(("127.0.0.1", 0))
+class DroppingServer:
+    """Accepts connections, reads a request from each, and closes it without answering."""
 
-    def serve() -> None:
-        conn, _ = listener.accept()
-        with conn:
-            conn.recv(65536)
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.connections = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    return listener, thread
+    @property
+    def port(self) -> int:
+        return int(self.listener.getsockname()[1])
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return  # closed by stop()
+            self.connections += 1
+            with conn:
+                conn.recv(65536)
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes accept()
+        self.listener.close()
+        self.thread.join(timeout=10)
 
 
 async def test_a_dropped_connection_is_a_connection_error_not_a_timeout(transport: str) -> None:
-    listener, thread = dropping_server()
+    server = DroppingServer()
     try:
         async with maaskit.AsyncClient(
-            base_url=f"http://127.0.0.1:{listener.getsockname()[1]}/v1",
+            base_url=f"http://127.0.0.1:{server.port}/v1",
             http_transport=transport,
             max_retries=0,
         ) as client:
             with pytest.raises(maaskit.APIConnectionError) as caught:
-                await client.models()
+                await client.chat(model="m", messages=[{"role": "user", "content": "hi"}])
         assert not isinstance(caught.value, maaskit.APITimeoutError)
         assert "RemoteProtocolError" in str(caught.value)
     finally:
-        listener.close()
-        thread.join(timeout=10)
+        server.stop()
+    # A POST the server may have started on is not sent again behind maaskit's back.
+    assert server.connections == 1
 
 
 async def test_a_stream_is_read_and_left_early(port: int, state: Scripted, transport: str) -> None:
