@@ -82,7 +82,7 @@ def _served(base: str, route: str, model: str, texts: list[str]) -> dict[str, An
 
 def run(models_dir: Path, model: str, *, quick: bool) -> dict[str, Any] | None:
     """Old vs new format of ``model``; None when the old file is not in git history."""
-    total = 128 if quick else 512
+    total = 64 if quick else 512
     cycles = 1 if quick else 3
     texts = sentences(total)
     with tempfile.TemporaryDirectory(prefix="maaskit-formats-") as tmp_name:

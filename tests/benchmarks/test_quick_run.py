@@ -46,7 +46,24 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
             "ceiling_vs_naive_at_64",
             "server_p50_minus_raw_batch1_ms",
             "load_generator_cpu_share_at_64",
+            "mixed_server_at_64_vs_raw_padded_batch64",
+            "mixed_server_at_64_vs_raw_sorted_batch64",
         }
+        mixed = entry["mixed_5_to_240_words"]
+        assert mixed["raw_onnxruntime"]["padded_batch64_per_second"] > 0
+        assert mixed["raw_onnxruntime"]["sorted_batch64_per_second"] > 0
+        assert mixed["maaskit_server_at_64"]["count"] == entry["requests_per_point"]
+
+    # The old format is read from git history: present in a clone, absent in an sdist.
+    for entry in results["encoder_formats"]:
+        for name in ("int8_matmulnbits", "fp16_stored"):
+            for batch in ("1", "8", "64"):
+                raw = entry[name]["raw_onnxruntime"][batch]
+                assert raw["sentences_per_second"] > 0
+                assert raw["one_thread_sentences_per_cpu_second"] > 0
+            for clients in ("8", "64"):
+                assert entry[name]["server_sentences_per_second"][clients]["per_second"] > 0
+        assert entry["int8_matmulnbits"]["model_mb"] < entry["fp16_stored"]["model_mb"]
 
     figures = results["generation"]["figures"]
     assert figures["server, 8 concurrent stream(s) (tokens/s)"] > 0
@@ -60,22 +77,19 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     assert "constrained / free engine throughput" in grammar
 
     sdk = results["sdk"]["results"]
-    for concurrency in ("1", "64"):
-        assert set(sdk[concurrency]) == {
-            "raw_httpx",
-            "maaskit_sync",
-            "maaskit_router3",
-            "openai_sync",
-            "raw_httpx_async",
-            "maaskit_async",
-            "openai_async",
-        }
+    sync_clients = {"raw_httpx", "maaskit_sync", "maaskit_router3", "openai_sync"}
+    async_clients = {"raw_httpx_async", "maaskit_async", "maaskit_async_aiohttp", "openai_async"}
+    for concurrency in ("1", "8", "64", "256"):
+        sync = sync_clients if concurrency in ("1", "64") else set()
+        assert set(sdk[concurrency]) == sync | async_clients
         assert all(point["per_second"] > 0 for point in sdk[concurrency].values())
 
     markdown = (tmp_path / "latest.md").read_text()
     assert "server at 64 clients / raw batch-64 ceiling" in markdown
     assert "maaskit_sync / openai_sync at 64" in markdown
     assert "maaskit_router3 / maaskit_sync client CPU per call at 64" in markdown
+    assert "maaskit_async calls per CPU-second, aiohttp / httpx transport at 256" in markdown
+    assert "mixed 5-240-word inputs, 64 clients" in markdown
     assert "Constrained decoding (llguidance)" in markdown
     for plot in ("encoder_all-minilm-l6-v2.png", "encoder_sentiment.png", "sdk_overhead.png"):
         assert (tmp_path / plot).stat().st_size > 1000

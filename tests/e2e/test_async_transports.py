@@ -21,7 +21,7 @@ from pathlib import Path
 import maaskit
 import pytest
 import trustme
-from conftest import free_port
+from _support.server import free_port
 from maaskit_server.serving import ServeOptions
 from server._live import live_server
 from starlette.applications import Starlette

@@ -44,7 +44,7 @@ def test_the_root_repeats_the_sdk_dependencies_and_the_server_extra_the_servers(
     assert ROOT_PROJECT["dependencies"] == SDK["dependencies"], "copy to sdk/pyproject.toml"
     server = [d for d in SERVER["dependencies"] if not d.startswith("maaskit==")]
     assert extras["server"] == server, "copy to reference_server/pyproject.toml"
-    for name in ("privacy", "eval", "testing"):
+    for name in ("privacy", "eval", "testing", "aiohttp"):
         assert extras[name] == SDK["optional-dependencies"][name], f"sdk extra {name}"
     assert [d for d in extras["train"] if d != "maaskit[server]"] == SERVER[
         "optional-dependencies"
