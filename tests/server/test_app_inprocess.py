@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -187,6 +188,10 @@ def test_tokenized_in_the_batch_an_over_long_input_fails_only_its_request(
         return client.post("/v1/embeddings", json={"model": MODEL, "input": inputs})
 
     runtime.batcher._run_batch = held_runner  # type: ignore[assignment]
+    # Batches by count only: these inputs are of four length classes, which a token budget
+    # would run apart (test_batching.py tests that); here they must share one batch.
+    limits = runtime.batcher.limits
+    runtime.batcher.limits = replace(limits, max_batch_tokens=None)
     try:
         with ThreadPoolExecutor(3) as pool:
             blocker = pool.submit(post, ["held"])
@@ -200,6 +205,7 @@ def test_tokenized_in_the_batch_an_over_long_input_fails_only_its_request(
     finally:
         runner_gate.set()
         runtime.batcher._run_batch = real_runner
+        runtime.batcher.limits = limits
     assert batches == [1, 4]
     blocked, good_response, bad_response = responses
     assert blocked.status_code == 200
