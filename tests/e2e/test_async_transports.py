@@ -191,7 +191,9 @@ async def test_a_dropped_connection_is_a_connection_error_not_a_timeout(transpor
             with pytest.raises(maaskit.APIConnectionError) as caught:
                 await client.chat(model="m", messages=[{"role": "user", "content": "hi"}])
         assert not isinstance(caught.value, maaskit.APITimeoutError)
-        assert "RemoteProtocolError" in str(caught.value)
+        # A close with the request body still unread is a reset (ReadError), else a clean
+        # close (RemoteProtocolError): which one depends on how the body was split in packets.
+        assert "RemoteProtocolError" in str(caught.value) or "ReadError" in str(caught.value)
     finally:
         server.stop()
     # A POST the server may have started on is not sent again behind maaskit's back.
