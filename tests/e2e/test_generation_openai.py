@@ -11,11 +11,12 @@ import pytest
 from _support.server import ServerProcess
 from generation.server import MODEL, generation_server, lm_folder
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from openai.types.chat import ChatCompletionMessageParam
 from tokenizers import Tokenizer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.conformance]
 
-MESSAGES = [{"role": "user", "content": "Tell me of the king."}]
+MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Tell me of the king."}]
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def test_chat_completion_with_usage_from_the_tokenizer(
         model=MODEL,
         messages=MESSAGES,
         max_tokens=12,
-        temperature=0,  # type: ignore[arg-type]
+        temperature=0,
     )
     choice = response.choices[0]
     assert choice.message.role == "assistant"
@@ -84,11 +85,11 @@ def test_streamed_chat_equals_the_plain_answer_and_ends_with_usage(
         model=MODEL,
         messages=MESSAGES,
         max_tokens=16,
-        temperature=0,  # type: ignore[arg-type]
+        temperature=0,
     )
     stream = client.chat.completions.create(
         model=MODEL,
-        messages=MESSAGES,  # type: ignore[arg-type]
+        messages=MESSAGES,
         max_tokens=16,
         temperature=0,
         stream=True,
@@ -152,7 +153,7 @@ def test_the_same_seed_gives_the_same_text(client: openai.OpenAI) -> None:
     def sample(seed: int) -> str:
         response = client.chat.completions.create(
             model=MODEL,
-            messages=MESSAGES,  # type: ignore[arg-type]
+            messages=MESSAGES,
             max_tokens=20,
             temperature=1.0,
             seed=seed,
@@ -167,7 +168,7 @@ def test_the_same_seed_gives_the_same_text(client: openai.OpenAI) -> None:
 def test_n_choices_and_logprobs(client: openai.OpenAI) -> None:
     response = client.chat.completions.create(
         model=MODEL,
-        messages=MESSAGES,  # type: ignore[arg-type]
+        messages=MESSAGES,
         max_tokens=5,
         n=2,
         seed=5,

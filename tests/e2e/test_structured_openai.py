@@ -161,13 +161,16 @@ def test_auto_calls_after_a_question_and_answers_after_a_tool_result(
     first = client.chat.completions.create(
         model=MODEL, messages=ASK, max_tokens=120, seed=5, tools=TOOLS
     )
-    call: Any = (first.choices[0].message.tool_calls or [None])[0]
-    assert call is not None
+    calls = first.choices[0].message.tool_calls
+    assert calls
+    call: Any = calls[0]
     assert first.choices[0].finish_reason == "tool_calls"
     again = client.chat.completions.create(
         model=MODEL, messages=ASK, max_tokens=120, seed=5, tools=TOOLS
     )
-    repeat: Any = (again.choices[0].message.tool_calls or [None])[0]
+    repeats = again.choices[0].message.tool_calls
+    assert repeats
+    repeat: Any = repeats[0]
     # Deterministic under seed: the same tool and the same arguments (ids are fresh).
     assert (repeat.function.name, repeat.function.arguments) == (
         call.function.name,

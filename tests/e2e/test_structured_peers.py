@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import jsonschema
@@ -81,7 +81,11 @@ def test_tgi_bad_grammar_is_422(reference_server: ServerProcess) -> None:
 def test_ollama_format_schema_and_json(ollama_client: ollama.Client, stream: bool) -> None:
     messages = [{"role": "user", "content": "Where?"}]
     options = {"seed": 4, "num_predict": 150}
-    for fmt, schema in ((POINT, POINT), ("json", {"type": "object"})):
+    formats: list[tuple[dict[str, Any] | Literal["json"], dict[str, Any]]] = [
+        (POINT, POINT),
+        ("json", {"type": "object"}),
+    ]
+    for fmt, schema in formats:
         if stream:
             parts = ollama_client.chat(
                 model=MODEL, messages=messages, format=fmt, options=options, stream=True

@@ -123,7 +123,7 @@ async def test_constrained_and_free_rows_share_one_batch(lm_dir: Path) -> None:
         check(text)
     buckets = {
         sample.labels["le"]: sample.value
-        for sample in metrics.batch_size.collect()[0].samples
+        for sample in next(iter(metrics.batch_size.collect())).samples
         if sample.name.endswith("_bucket")
     }
     # Some decode step ran seven or eight rows, free and constrained, in one onnxruntime call
@@ -173,7 +173,7 @@ def test_bad_grammars_are_invalid_parameters(engine: GenerationEngine) -> None:
 def test_default_bounds_keep_outputs_valid_for_the_original_schema() -> None:
     from maaskit_server.generation.grammar import _bound_lengths
 
-    schema = {
+    schema: dict[str, Any] = {
         "type": "object",
         "properties": {
             "s": {"type": "string", "minLength": 40},
@@ -184,7 +184,7 @@ def test_default_bounds_keep_outputs_valid_for_the_original_schema() -> None:
             "free": {"type": "object"},
         },
     }
-    bounded = _bound_lengths(schema)
+    bounded: dict[str, Any] = _bound_lengths(schema)
     props = bounded["properties"]
     assert props["s"]["maxLength"] == 40  # never below the schema's own minimum
     assert props["fixed"]["maxLength"] == 3  # the schema's own bound wins

@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _support.server import MODELS_DIR
@@ -304,8 +305,17 @@ def test_an_oversized_prompt_is_refused_before_it_is_tokenized(client: TestClien
     embedder = state.repository.runtime(EMBEDDER, EmbeddingRuntime)
     calls: list[int] = []
     originals = (lm.engine.encode, embedder.tokenizer.encode)
-    lm.engine.encode = lambda text: calls.append(len(text)) or originals[0](text)
-    embedder.tokenizer.encode = lambda texts: calls.append(len(texts)) or originals[1](texts)
+
+    def counted_lm_encode(text: str) -> Any:
+        calls.append(len(text))
+        return originals[0](text)
+
+    def counted_encode(texts: Sequence[str]) -> Any:
+        calls.append(len(texts))
+        return originals[1](texts)
+
+    lm.engine.encode = counted_lm_encode
+    embedder.tokenizer.encode = counted_encode
     huge = "word " * 400_000  # 2 MB, like the attack run's prompt
     try:
         chat = {"model": LM, "messages": [{"role": "user", "content": huge}]}

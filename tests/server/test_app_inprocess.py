@@ -14,12 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
+import httpx2
 import numpy as np
 import pytest
 from _support.server import MODELS_DIR
 from maaskit_server.app import create_app
-from maaskit_server.runtimes._encoder import FloatArray
+from maaskit_server.inputs import InputError
+from maaskit_server.runtimes._encoder import Encoded, PendingInput
 from maaskit_server.runtimes.embeddings import EmbeddingRuntime
 from maaskit_server.settings import ServerSettings
 from maaskit_server.state import AppState
@@ -124,15 +125,15 @@ def test_full_queue_answers_429_with_retry_after(gated: tuple[TestClient, thread
     runner_entered = threading.Event()
     real_runner = batcher._run_batch
 
-    def held_runner(batch: Sequence[list[int]]) -> list[FloatArray]:
+    def held_runner(batch: Sequence[PendingInput]) -> Sequence[Encoded | InputError]:
         runner_entered.set()
         assert runner_gate.wait(60)
-        return list(real_runner(batch))
+        return real_runner(batch)
 
     batcher._run_batch = held_runner
     try:
 
-        def post(count: int) -> httpx.Response:
+        def post(count: int) -> httpx2.Response:
             return client.post("/v1/embeddings", json={"model": MODEL, "input": ["x"] * count})
 
         with ThreadPoolExecutor(2) as pool:
@@ -178,16 +179,16 @@ def test_tokenized_in_the_batch_an_over_long_input_fails_only_its_request(
     real_runner = runtime.batcher._run_batch
     batches: list[int] = []
 
-    def held_runner(batch: Sequence[object]) -> list[object]:
+    def held_runner(batch: Sequence[PendingInput]) -> Sequence[Encoded | InputError]:
         runner_entered.set()
         assert runner_gate.wait(60)
         batches.append(len(batch))
-        return list(real_runner(batch))  # type: ignore[arg-type]
+        return real_runner(batch)
 
-    def post(inputs: list[str]) -> httpx.Response:
+    def post(inputs: list[str]) -> httpx2.Response:
         return client.post("/v1/embeddings", json={"model": MODEL, "input": inputs})
 
-    runtime.batcher._run_batch = held_runner  # type: ignore[assignment]
+    runtime.batcher._run_batch = held_runner
     # Batches by count only: these inputs are of four length classes, which a token budget
     # would run apart (test_batching.py tests that); here they must share one batch.
     limits = runtime.batcher.limits

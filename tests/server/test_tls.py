@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import httpx2
 import openai
 import pytest
 import trustme
@@ -113,10 +114,11 @@ def test_mtls_needs_a_client_certificate_from_the_servers_ca(pki: PKI, mtls_port
 
 def test_the_official_openai_client_over_mtls(pki: PKI, mtls_port: int) -> None:
     base_url = f"https://127.0.0.1:{mtls_port}/v1"
-    http_client = httpx.Client(verify=context(pki.ca, pki.client))
+    # openai 3 runs on httpx2: its http_client is an httpx2 client.
+    http_client = httpx2.Client(verify=context(pki.ca, pki.client))
     with openai.OpenAI(base_url=base_url, api_key="unused", http_client=http_client) as client:
         assert client.models.list().data == []  # no models in this server
-    without_cert = httpx.Client(verify=context(pki.ca))
+    without_cert = httpx2.Client(verify=context(pki.ca))
     refused = openai.OpenAI(
         base_url=base_url, api_key="unused", http_client=without_cert, max_retries=0
     )
