@@ -272,6 +272,19 @@ class InferRequest(BaseModel):
     binary_inputs: bool = False
 
 
+def tensor_rows(shape: Sequence[int], data: Sequence[Any]) -> list[list[Any]]:
+    """A flat row-major ``[n, …]`` tensor as n flat rows; a 1-D tensor is one row."""
+    if len(shape) <= 1:
+        return [list(data)]
+    width = math.prod(shape[1:])
+    return [list(data[i : i + width]) for i in range(0, len(data), width)] if width else []
+
+
+def tensor_texts(data: Sequence[Any]) -> list[str]:
+    """A ``BYTES`` tensor's elements as UTF-8 text."""
+    return [x.decode("utf-8") if isinstance(x, bytes) else str(x) for x in data]
+
+
 class InferOutput(BaseModel):
     """One output tensor: ``data`` flat in row-major order (``BYTES`` elements as ``bytes``,
     whether the answer was JSON or binary)."""
@@ -284,14 +297,11 @@ class InferOutput(BaseModel):
 
     def rows(self) -> list[list[Any]]:
         """A ``[n, …]`` tensor as n flat rows; a 1-D tensor is one row."""
-        if len(self.shape) <= 1:
-            return [list(self.data)]
-        width = math.prod(self.shape[1:])
-        return [self.data[i : i + width] for i in range(0, len(self.data), width)] if width else []
+        return tensor_rows(self.shape, self.data)
 
     def texts(self) -> list[str]:
         """A ``BYTES`` tensor's elements as UTF-8 text."""
-        return [x.decode("utf-8") if isinstance(x, bytes) else str(x) for x in self.data]
+        return tensor_texts(self.data)
 
     def as_numpy(self) -> Any:
         """The tensor as a numpy array of its shape (``BYTES``: an object array of ``bytes``,

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...types._tensors import tensor_rows, tensor_texts
+
 __all__ = [
     "HEADER_LENGTH",
     "Tensor",
@@ -56,14 +58,11 @@ class Tensor:
 
     def rows(self) -> list[list[Any]]:
         """A ``[n, k]`` tensor as n rows; a 1-D tensor is one row."""
-        if len(self.shape) <= 1:
-            return [list(self.data)]
-        width = math.prod(self.shape[1:])
-        return [self.data[i : i + width] for i in range(0, len(self.data), width)] if width else []
+        return tensor_rows(self.shape, self.data)
 
     def texts(self) -> list[str]:
         """A ``BYTES`` tensor's elements as UTF-8 text."""
-        return [e.decode("utf-8") if isinstance(e, bytes) else str(e) for e in self.data]
+        return tensor_texts(self.data)
 
 
 def encode_bytes(elements: Sequence[bytes]) -> bytes:
