@@ -42,6 +42,7 @@ BATCHING_FIELDS = (
     "max_batch_size",
     "max_queue_delay_ms",
     "bucket_by_length",
+    "max_batch_tokens",
     "preferred_batch_size",
     "max_running_sequences",
     "max_waiting",
