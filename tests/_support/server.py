@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import itertools
 import subprocess
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from maaskit.testing import free_port
 from maaskit.testing import start_server as plugin_start_server
+from maaskit_server.audit import WORKER_HEADER
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS_DIR = REPO / "reference_server" / "maaskit_server" / "models"
@@ -99,6 +103,41 @@ def stop_server(server: ServerProcess) -> None:
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait(timeout=15)
+
+
+def wait_until_workers_are_ready(server: ServerProcess, workers: int) -> None:
+    """start_server saw one worker ready; with ``--workers N`` the others may still be loading
+    and would answer 503 (CI saw it at load ~8). Test servers (``--enable-faults``) name the
+    answering worker in ``x-maaskit-worker``; fresh connections from a few threads reach every
+    worker (the kernel spreads accepts), so go on, by count, until each has answered 200."""
+    ready: set[str] = set()
+    asked = 0
+    lock = threading.Lock()
+
+    def ask() -> None:
+        nonlocal asked
+        limits = httpx.Limits(max_keepalive_connections=0)  # a new connection per probe
+        with httpx.Client(
+            base_url=server.base_url, headers=server.headers, limits=limits, timeout=60
+        ) as client:
+            while True:
+                with lock:
+                    if len(ready) == workers or asked >= 5000:
+                        return
+                    asked += 1
+                response = client.get("/ready")
+                if response.status_code == 200:
+                    with lock:
+                        ready.add(response.headers[WORKER_HEADER])
+                else:
+                    time.sleep(0.05)  # a worker still loading: ask again, not a timing bet
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(ready) == workers, f"only workers {sorted(ready)} were ready after {asked} probes"
 
 
 def default_models_present(*names: str) -> bool:

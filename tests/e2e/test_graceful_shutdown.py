@@ -17,7 +17,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _support.server import MODELS_DIR, ServerProcess, start_server, stop_server
+from _support.server import (
+    MODELS_DIR,
+    ServerProcess,
+    start_server,
+    stop_server,
+    wait_until_workers_are_ready,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -49,8 +55,11 @@ def _server(root: Path, workers: int) -> ServerProcess:
 @pytest.fixture(params=[1, 2], ids=["one-worker", "two-workers"])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerProcess]:
     process = _server(tmp_path, request.param)
-    yield process
-    stop_server(process)
+    try:
+        wait_until_workers_are_ready(process, request.param)
+        yield process
+    finally:
+        stop_server(process)
 
 
 def _payload(line: str, framing: str) -> str:

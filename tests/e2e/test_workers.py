@@ -13,7 +13,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from _support.server import MODELS_DIR, ServerProcess, start_server, stop_server
+from _support.server import (
+    MODELS_DIR,
+    ServerProcess,
+    start_server,
+    stop_server,
+    wait_until_workers_are_ready,
+)
 from maaskit_server.audit import WORKER_HEADER
 from maaskit_server.keys import KeyRecord, hash_key, write_keys_file
 
@@ -60,41 +66,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     ]
     process = start_server(root / "server.log", api_key=MAIN_KEY, extra_args=args)
     try:
-        wait_until_both_workers_are_ready(process)
+        wait_until_workers_are_ready(process, 2)
         yield process
     finally:
         stop_server(process)
-
-
-def wait_until_both_workers_are_ready(server: ServerProcess) -> None:
-    """start_server saw one worker ready; the other may still be loading and would answer a
-    stream 503 (CI saw it at load ~8). Fresh connections from a few threads reach both
-    workers (the kernel spreads accepts); go on, by count, until each has answered 200."""
-    ready: set[str] = set()
-    asked = 0
-    lock = threading.Lock()
-
-    def ask() -> None:
-        nonlocal asked
-        with fresh(server, server.headers) as client:
-            while True:
-                with lock:
-                    if len(ready) == 2 or asked >= 5000:
-                        return
-                    asked += 1
-                response = client.get("/ready")
-                if response.status_code == 200:
-                    with lock:
-                        ready.add(response.headers[WORKER_HEADER])
-                else:
-                    time.sleep(0.05)  # a worker still loading: ask again, not a timing bet
-
-    threads = [threading.Thread(target=ask) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(ready) == 2, f"only workers {sorted(ready)} were ready after {asked} probes"
 
 
 def fresh(server: ServerProcess, headers: dict[str, str]) -> httpx.Client:
