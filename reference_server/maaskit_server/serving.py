@@ -43,6 +43,14 @@ GUARDED_HTTPTOOLS = "maaskit_server.connections:GuardedHttpToolsProtocol"
 # After the graceful timeout the app ends its requests within milliseconds; uvicorn cancels
 # whatever is left only this much later.
 _BACKSTOP_S = 5
+# An idle keep-alive connection is closed after this long. It must outlast the idle expiry of
+# the clients' pools by more than their scheduling lag: a client reuses a connection it last
+# saw open, and if the server's close crosses that request on the wire the client reads a reset
+# (httpx's ReadError) for a request that was never answered. With uvicorn's 5 s, equal to
+# httpx's and so the openai client's `keepalive_expiry`, a 10-minute soak of 64 clients on a
+# loaded machine lost 20 of 35,554 requests that way. aiohttp keeps idle connections 15 s;
+# nginx closes after 75 s. Idle connections count against --max-connections meanwhile.
+DEFAULT_KEEP_ALIVE_S = 30
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,7 @@ class ServeOptions:
     max_head_bytes: int = DEFAULT_MAX_HEAD_BYTES
     # Connections plus running requests past which new requests are answered 503.
     max_connections: int = 1024
-    keep_alive_s: int = 5
+    keep_alive_s: int = DEFAULT_KEEP_ALIVE_S
     # Seconds in-flight requests get to finish after SIGTERM before they are cancelled.
     graceful_timeout_s: int = 30
     ssl_certfile: Path | None = None

@@ -3,11 +3,15 @@ connection, oversized and slow request heads, slow bodies, and the connection ca
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
+import httpx
 import pytest
 from maaskit_server.app import create_app
 from maaskit_server.connections import GuardedHttpToolsProtocol
@@ -132,3 +136,36 @@ def test_connections_past_the_cap_are_answered_503(app_dir: Path) -> None:
         with connect(port) as again:  # the cap is on open connections, not a ban
             again.sendall(get("/health"))
             assert read_response(again)[0] == 200
+
+
+def _aiohttp_keepalive_timeout() -> float:
+    async def read() -> float:
+        connector = aiohttp.TCPConnector()
+        try:
+            timeout = connector._keepalive_timeout  # no public getter
+            return float(timeout or 0.0)
+        finally:
+            await connector.close()
+
+    return asyncio.run(read())
+
+
+def test_the_server_keeps_idle_connections_longer_than_client_pools_do() -> None:
+    # A pool reuses a connection it last saw open; a server that closes it at the same moment
+    # makes that request fail with a reset (the soak's ReadErrors with uvicorn's 5 s, equal to
+    # httpx's expiry). Read from the libraries, so a change in their defaults shows here.
+    longest_client_expiry = max(
+        httpx.Limits().keepalive_expiry or 0.0, _aiohttp_keepalive_timeout()
+    )
+    assert ServeOptions().keep_alive_s >= 2 * longest_client_expiry
+
+
+def test_a_connection_idle_past_the_old_keep_alive_is_still_served(app_dir: Path) -> None:
+    idle_s = httpx.Limits().keepalive_expiry or 5.0
+    with live_server(make_app(app_dir)) as port, connect(port) as sock:
+        sock.sendall(get("/health"))
+        assert read_response(sock)[0] == 200
+        # Past httpx's expiry (and uvicorn's old 5 s): a slow machine only makes the wait longer.
+        time.sleep(idle_s + 1)
+        sock.sendall(get("/health"))
+        assert read_response(sock)[0] == 200

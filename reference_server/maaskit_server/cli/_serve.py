@@ -15,7 +15,7 @@ from ..keys import KeysFileError, hash_key, read_keys_file
 from ..metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 from ..repository import model_folders
 from ..security import parse_keys_env
-from ..serving import ServeOptions, run_server, run_workers, uvicorn_options
+from ..serving import DEFAULT_KEEP_ALIVE_S, ServeOptions, run_server, run_workers, uvicorn_options
 from ..settings import SETTINGS_ENV, ServerSettings, load_delay_from_env
 from ._options import MODELS_OPTION
 
@@ -97,10 +97,11 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 @click.option(
     "--keep-alive",
     "keep_alive_s",
-    default=5,
+    default=DEFAULT_KEEP_ALIVE_S,
     show_default=True,
     type=click.IntRange(1),
-    help="Seconds an idle keep-alive connection is kept.",
+    help="Seconds an idle keep-alive connection is kept (longer than clients' idle expiry: "
+    "httpx 5 s, aiohttp 15 s).",
 )
 @click.option(
     "--graceful-timeout",
