@@ -7,10 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 from maaskit_server.app import create_app
 from maaskit_server.errors import APIError
 from maaskit_server.openapi import openapi_document
 from maaskit_server.protocols.openai import _fields
+from maaskit_server.protocols.requests import TEXT_INPUTS_SCHEMA, text_inputs
 
 _PATHS = {"/v1/chat/completions": True, "/v1/completions": False}
 
@@ -54,3 +56,18 @@ def test_wrong_types_are_a_400_naming_the_field(field: str, value: Any) -> None:
         _fields.check_fields({field: value}, chat=True)
     assert refused.value.status_code == 400
     assert refused.value.param == field
+
+
+@pytest.mark.parametrize("value", ["", [], [""], ["a", ""], [[]], [[1], []]])
+def test_the_text_inputs_schema_refuses_what_text_inputs_refuses(value: Any) -> None:
+    # The embeddings and classify routes document their input with this schema: an empty text
+    # or list was valid in the document and a 400 from the route.
+    with pytest.raises(APIError):
+        text_inputs(value, max_inputs=8)
+    assert not Draft202012Validator(TEXT_INPUTS_SCHEMA).is_valid(value)
+
+
+@pytest.mark.parametrize("value", ["a", ["a", "b"], [1, 2], [[1], [2, 3]]])
+def test_the_text_inputs_schema_accepts_what_text_inputs_accepts(value: Any) -> None:
+    text_inputs(value, max_inputs=8)
+    assert Draft202012Validator(TEXT_INPUTS_SCHEMA).is_valid(value)

@@ -45,6 +45,24 @@ def required_string(body: dict[str, Any], field: str) -> str:
     return value
 
 
+# What text_inputs accepts, for the OpenAPI document: described next to the check so the two
+# cannot drift (no empty list, no empty text, no empty token list).
+TEXT_INPUTS_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
+        {"type": "array", "minItems": 1, "items": {"type": "integer"}},
+        {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "array", "minItems": 1, "items": {"type": "integer"}},
+        },
+    ]
+}
+# The routes that read texts only (no token ids).
+TEXTS_ONLY_SCHEMA: dict[str, Any] = {"oneOf": TEXT_INPUTS_SCHEMA["oneOf"][:2]}
+
+
 def text_inputs(value: Any, *, max_inputs: int, param: str = "input") -> TextInputs:
     """A string, a list of strings, a list of ints, or a list of lists of ints."""
     if value is None:
@@ -75,6 +93,12 @@ def text_inputs(value: Any, *, max_inputs: int, param: str = "input") -> TextInp
                 raise _empty(param, index)
         return [list(tokens) for tokens in value]
     raise _wrong_type(param)
+
+
+# What truncation accepts for truncate_prompt_tokens: a positive count or -1 (vLLM).
+TRUNCATE_PROMPT_TOKENS_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "integer", "minimum": 1}, {"const": -1}]
+}
 
 
 def truncation(body: dict[str, Any], spec: ModelSpec) -> int | None:

@@ -16,7 +16,7 @@ from ...faults import scripted_vectors
 from ...openapi import documented
 from ...runtimes.embeddings import EmbeddingRuntime
 from ...state import get_state
-from ..requests import read_json_object, text_inputs
+from ..requests import TEXTS_ONLY_SCHEMA, read_json_object, text_inputs
 from ._options import Timer, listed_name, model_name
 
 
@@ -26,7 +26,7 @@ from ._options import Timer, listed_name, model_name
         "required": ["model", "input"],
         "properties": {
             "model": {"type": "string"},
-            "input": {"oneOf": [{"type": "string"}, {"type": "array"}]},
+            "input": TEXTS_ONLY_SCHEMA,
             "truncate": {"type": "boolean"},
         },
     },
@@ -44,7 +44,8 @@ async def embed(request: Request) -> Response:
     ):
         raise bad_request("input must be a string or a list of strings")
     inputs = text_inputs(raw, max_inputs=state.settings.max_inputs_per_request)
-    truncate = body.get("truncate", True)
+    # null is "not sent" (the document marks optional fields nullable): it answered 400.
+    truncate = True if body.get("truncate") is None else body["truncate"]
     if not isinstance(truncate, bool):
         raise bad_request("truncate must be true or false")
     dimensions = body.get("dimensions")

@@ -20,15 +20,22 @@ from ...faults import scripted_probabilities
 from ...openapi import documented
 from ...runtimes.classification import ClassificationRuntime
 from ...state import get_state
-from ..requests import read_json_object, required_string, text_inputs, truncation
+from ..requests import (
+    TEXT_INPUTS_SCHEMA,
+    TRUNCATE_PROMPT_TOKENS_SCHEMA,
+    read_json_object,
+    required_string,
+    text_inputs,
+    truncation,
+)
 
 REQUEST_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["model", "input"],
     "properties": {
         "model": {"type": "string"},
-        "input": {"oneOf": [{"type": "string"}, {"type": "array"}]},
-        "truncate_prompt_tokens": {"type": "integer"},
+        "input": TEXT_INPUTS_SCHEMA,
+        "truncate_prompt_tokens": TRUNCATE_PROMPT_TOKENS_SCHEMA,
         "truncate": {"type": "boolean"},
     },
 }

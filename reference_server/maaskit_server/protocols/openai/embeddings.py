@@ -16,24 +16,24 @@ from ...faults import scripted_vectors
 from ...openapi import documented
 from ...runtimes.embeddings import EmbeddingRuntime
 from ...state import get_state
-from ..requests import read_json_object, required_string, text_inputs, truncation
+from ..requests import (
+    TEXT_INPUTS_SCHEMA,
+    TRUNCATE_PROMPT_TOKENS_SCHEMA,
+    read_json_object,
+    required_string,
+    text_inputs,
+    truncation,
+)
 
 REQUEST_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["model", "input"],
     "properties": {
         "model": {"type": "string"},
-        "input": {
-            "oneOf": [
-                {"type": "string"},
-                {"type": "array", "items": {"type": "string"}},
-                {"type": "array", "items": {"type": "integer"}},
-                {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
-            ]
-        },
+        "input": TEXT_INPUTS_SCHEMA,
         "encoding_format": {"enum": ["float", "base64"]},
         "dimensions": {"type": "integer"},
-        "truncate_prompt_tokens": {"type": "integer"},
+        "truncate_prompt_tokens": TRUNCATE_PROMPT_TOKENS_SCHEMA,
         "truncate": {"type": "boolean"},
         "user": {"type": "string"},
     },

@@ -31,7 +31,13 @@ REQUEST_SCHEMA: dict[str, Any] = {
     "required": ["model", "input"],
     "properties": {
         "model": {"type": "string"},
-        "input": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        # The route refuses an empty list (below), as vLLM's pooling routes do.
+        "input": {
+            "oneOf": [
+                {"type": "string"},
+                {"type": "array", "minItems": 1, "items": {"type": "string"}},
+            ]
+        },
         "aggregation_strategy": {"enum": ["none", "simple", "first", "average", "max"]},
         "ignore_labels": {"type": "array", "items": {"type": "string"}},
         "stride": {"type": "integer"},
