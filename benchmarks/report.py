@@ -146,6 +146,86 @@ def _grammar_lines(entry: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _figure(figures: dict[str, Any], prefix: str) -> float | None:
+    """The first figure whose name starts with ``prefix`` (labels carry notes after it)."""
+    for name, value in figures.items():
+        if name.startswith(prefix) and isinstance(value, int | float):
+            return float(value)
+    return None
+
+
+def _target_rows(results: dict[str, Any]) -> list[tuple[str, float | None, str, bool | None]]:
+    """Issue #19's targets, each as (measurement, value, bound, met) from one run's results."""
+    rows: list[tuple[str, float | None, str, bool | None]] = []
+
+    def add(name: str, value: float | None, bound: float, *, at_most: bool = False) -> None:
+        met = None if value is None else (value <= bound if at_most else value >= bound)
+        rows.append((name, value, f"{'≤' if at_most else '≥'} {bound:g}", met))
+
+    for entry in results.get("encoder_formats", []):
+        for clients in (8, 64):
+            add(
+                f"{entry['model']}: served at {clients} clients, shipped format / old int8",
+                entry["ratios"].get(f"served at {clients} clients (new / old)"),
+                1.8,
+            )
+    for entry in results.get("encoder", []):
+        add(
+            f"{entry['model']}: mixed 5–240 words at 64 clients / raw padded batch-64 ceiling",
+            entry.get("ratios", {}).get("mixed_server_at_64_vs_raw_padded_batch64"),
+            1.2,
+        )
+    figures = results.get("generation", {}).get("figures", {})
+    if figures:
+        add(
+            "generation: server 1 stream / raw loop",
+            _figure(figures, "server 1 stream / raw"),
+            0.85,
+        )
+        eight = _figure(figures, "server 8 streams / 1 stream")
+        bound = _figure(figures, "raw batch 8 / raw batch 1")
+        scaling = None if eight is None or not bound else round(eight / bound, 3)
+        add("generation: (server 8 / 1 streams) / (raw batch 8 / batch 1)", scaling, 0.9)
+    ratios = results.get("sdk", {}).get("ratios", {})
+    for concurrency in ("64", "256"):
+        add(
+            f"AsyncClient calls per client-CPU-second at {concurrency} in flight, aiohttp / httpx",
+            ratios.get(
+                f"maaskit_async calls per CPU-second, aiohttp / httpx transport at {concurrency}"
+            ),
+            5,
+        )
+    add(
+        "AsyncClient (aiohttp) CPU per call, 64 in flight / 1",
+        ratios.get("maaskit_async_aiohttp CPU per call, 64 in flight / 1"),
+        1.2,
+        at_most=True,
+    )
+    instructions = results.get("sdk", {}).get("instructions", {})
+    if "ratio" in instructions:
+        add(
+            "sync Client instructions per call / raw httpx (callgrind)",
+            float(instructions["ratio"]),
+            1.15,
+            at_most=True,
+        )
+    return rows
+
+
+def _targets_lines(results: dict[str, Any]) -> list[str]:
+    rows = _target_rows(results)
+    if not rows:
+        return []
+    lines = ["### Targets (issue #19), from this run", "", "| measurement | value | target | |"]
+    lines.append("|---|---:|---:|---|")
+    for name, value, bound, met in rows:
+        shown = "not measured" if value is None else f"{value:g}"
+        verdict = "" if met is None else ("met" if met else "**missed**")
+        lines.append(f"| {name} | {shown} | {bound} | {verdict} |")
+    lines.append("")
+    return lines
+
+
 def to_markdown(results: dict[str, Any]) -> str:
     machine = results["machine"]
     lines = [
@@ -159,6 +239,7 @@ def to_markdown(results: dict[str, Any]) -> str:
         + ".",
         "",
     ]
+    lines += _targets_lines(results)
     for entry in results.get("encoder", []):
         lines += _encoder_lines(entry)
     for entry in results.get("encoder_formats", []):
@@ -228,6 +309,22 @@ def plot(results: dict[str, Any], out_dir: Path) -> list[Path]:
         axis.legend()
         figure.tight_layout()
         path = out_dir / f"formats_{entry['model']}.png"
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+        written.append(path)
+    rates = {
+        name.removesuffix(" (tokens/s)"): value
+        for name, value in results.get("generation", {}).get("figures", {}).items()
+        if name.endswith("(tokens/s)")
+    }
+    if rates:
+        figure, axis = plt.subplots(figsize=(7, 4))
+        axis.barh(list(rates), list(rates.values()))
+        axis.invert_yaxis()
+        axis.set_xlabel("tokens / s (all streams)")
+        axis.set_title(f"generation: {results['generation'].get('model', 'tiny-shakespeare')}")
+        figure.tight_layout()
+        path = out_dir / "generation.png"
         figure.savefig(path, dpi=100)
         plt.close(figure)
         written.append(path)

@@ -91,7 +91,15 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     assert "maaskit_async calls per CPU-second, aiohttp / httpx transport at 256" in markdown
     assert "mixed 5-240-word inputs, 64 clients" in markdown
     assert "Constrained decoding (llguidance)" in markdown
-    for plot in ("encoder_all-minilm-l6-v2.png", "encoder_sentiment.png", "sdk_overhead.png"):
+    targets = markdown.split("### Targets (issue #19), from this run", 1)[1].split("###", 1)[0]
+    assert targets.count("| ≥ ") + targets.count("| ≤ ") >= 10
+    assert "not measured" not in targets
+    for plot in (
+        "encoder_all-minilm-l6-v2.png",
+        "encoder_sentiment.png",
+        "sdk_overhead.png",
+        "generation.png",
+    ):
         assert (tmp_path / plot).stat().st_size > 1000
 
     privacy = results["privacy"]
