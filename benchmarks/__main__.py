@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -91,11 +92,26 @@ def run(quick: bool, only: tuple[str, ...], models_dir: Path, out_dir: Path) -> 
         "quick": quick,
         "machine": describe_machine(),
     }
+    # The machine may be shared: its load before and after each harness says how far the
+    # wall-clock figures can be trusted ("quiet" means close to 0 on both).
+    loads: dict[str, dict[str, Any]] = {}
+    results["load_average"] = loads
+    last = [round(value, 2) for value in os.getloadavg()]
+    began = time.monotonic()
+
+    def note_load(harness: str) -> None:
+        nonlocal last, began
+        now = [round(value, 2) for value in os.getloadavg()]
+        seconds = round(time.monotonic() - began)
+        loads[harness] = {"before": last, "after": now, "seconds": seconds}
+        last, began = now, time.monotonic()
+
     if "encoder" in chosen:
         results["encoder"] = []
         for model in ENCODER_MODELS:
             click.echo(f"encoder serving: {model} ...")
             results["encoder"].append(encoder.run(models_dir, model, quick=quick))
+        note_load("encoder")
     if "formats" in chosen:
         from benchmarks import encoder_formats
 
@@ -107,24 +123,29 @@ def run(quick: bool, only: tuple[str, ...], models_dir: Path, out_dir: Path) -> 
                 click.echo("  (skipped: the old format is not in this checkout's git history)")
             else:
                 results["encoder_formats"].append(found)
+        note_load("formats")
     if "generation" in chosen:
         from benchmarks import generation
 
         click.echo("generation: tiny-shakespeare ...")
         results["generation"] = generation.run(models_dir, quick=quick)
+        note_load("generation")
     if "grammar" in chosen:
         from benchmarks import grammar
 
         click.echo("constrained decoding: tiny-shakespeare ...")
         results["grammar"] = grammar.run(models_dir, quick=quick)
+        note_load("grammar")
     if "sdk" in chosen:
         click.echo("sdk overhead ...")
         results["sdk"] = _sdk(models_dir, quick=quick)
+        note_load("sdk")
     if "privacy" in chosen:
         from benchmarks import privacy
 
         click.echo("masking cost ...")
         results["privacy"] = privacy.run(quick=quick)
+        note_load("privacy")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "latest.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -237,8 +237,18 @@ def to_markdown(results: dict[str, Any]) -> str:
         "Versions: "
         + ", ".join(f"{name} {version}" for name, version in machine["versions"].items())
         + ".",
-        "",
     ]
+    loads = results.get("load_average", {})
+    if loads:
+        lines.append(
+            "Load average (1 min) before → after each harness: "
+            + "; ".join(
+                f"{name} {load['before'][0]} → {load['after'][0]} ({load['seconds']} s)"
+                for name, load in loads.items()
+            )
+            + "."
+        )
+    lines.append("")
     lines += _targets_lines(results)
     for entry in results.get("encoder", []):
         lines += _encoder_lines(entry)

@@ -28,6 +28,11 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "latest.json").read_text())
     assert results["quick"] is True
     assert results["machine"]["logical_cores"] >= 1
+    harnesses = ["encoder", "formats", "generation", "grammar", "sdk", "privacy"]
+    assert list(results["load_average"]) == harnesses
+    assert all(
+        len(load["before"]) == len(load["after"]) == 3 for load in results["load_average"].values()
+    )
 
     assert [entry["model"] for entry in results["encoder"]] == ["all-minilm-l6-v2", "sentiment"]
     for entry in results["encoder"]:
