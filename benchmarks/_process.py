@@ -19,8 +19,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(command: list[str], ready_url: str, *, timeout_s: float = 120.0) -> Iterator[None]:
-    """Run ``command`` until the block ends; wait until ``ready_url`` answers 200."""
+def running(
+    command: list[str], ready_url: str, *, timeout_s: float = 120.0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` until the block ends; wait until ``ready_url`` answers 200.
+
+    Yields the process, whose id lets a benchmark read its threads' CPU time.
+    """
     process = subprocess.Popen(
         [sys.executable, *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -36,7 +41,7 @@ def running(command: list[str], ready_url: str, *, timeout_s: float = 120.0) -> 
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{ready_url} not ready after {timeout_s} s")
             time.sleep(0.2)
-        yield
+        yield process
     finally:
         process.terminate()
         try:

@@ -11,6 +11,10 @@ Rows (all greedy, same prompts, same number of new tokens per stream):
 * ``server, N streams``: N concurrent SSE streams through ``POST /v1/completions`` on a real
   ``python -m maaskit_server`` process; aggregate tokens/s over all streams.
 
+Beside them, at 1 and 8 streams: the CPU the load generator itself took (it shares the machine
+with the server), and the server's engine-thread and event-loop CPU per generated token (thread
+CPU time from /proc, not wall clock), so a note can say where each microsecond goes.
+
 Figures are printed as a table and written to ``benchmarks/results/generation.json``. A script,
 not a test: nothing here asserts a speed.
 
@@ -27,9 +31,11 @@ import asyncio
 import json
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import numpy as np
 import onnxruntime as ort
@@ -38,6 +44,7 @@ from tokenizers import Tokenizer
 from benchmarks._load import run_on_fast_loop
 from benchmarks._machine import describe_machine
 from benchmarks._process import free_port, running
+from benchmarks._threads import busiest_other_thread, thread_cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS = ROOT / "reference_server" / "maaskit_server" / "models"
@@ -125,10 +132,33 @@ def engine_tokens_per_second(model_dir: Path, new_tokens: int, repeats: int) -> 
     return total / seconds
 
 
+@dataclass(frozen=True)
+class StreamWindow:
+    """One timed window of N concurrent streams, with the CPU each side spent in it."""
+
+    tokens_per_second: float
+    # The benchmark process's own CPU over the window's wall time: the load generator shares
+    # the machine with the server under test, so every core-second it takes is the server's.
+    client_cpu_share: float
+    client_cpu_us_per_token: float
+    # The server's engine thread and event-loop thread, CPU microseconds per generated token
+    # (None where /proc cannot be read).
+    engine_cpu_us_per_token: float | None
+    loop_cpu_us_per_token: float | None
+
+
 async def server_tokens_per_second(
-    base_url: str, model: str, streams: int, new_tokens: int, rounds: int
-) -> float:
-    async def stream(client: httpx.AsyncClient, prompt: str) -> int:
+    base_url: str, model: str, streams: int, new_tokens: int, rounds: int, server_pid: int
+) -> StreamWindow:
+    """Aggregate tokens/s of ``streams`` concurrent SSE streams, each sending back to back.
+
+    The streams run on aiohttp and count tokens from the final usage chunk only: the previous
+    httpx client split every line and parsed it, and took ~0.5 of a core at 8 streams on a
+    2-core machine, CPU the server under test then lacked (its 8-stream figure rose by a quarter
+    with a lighter client; see ``client CPU share`` in the figures).
+    """
+
+    async def stream(session: aiohttp.ClientSession, prompt: str) -> int:
         body = {
             "model": model,
             "prompt": prompt,
@@ -138,19 +168,17 @@ async def server_tokens_per_second(
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        tokens = 0
-        async with client.stream("POST", "/v1/completions", json=body) as response:
+        chunks: list[bytes] = []
+        async with session.post(f"{base_url}/v1/completions", json=body) as response:
             response.raise_for_status()
-            async for line in response.aiter_lines():
-                if line.startswith("data: {"):
-                    usage = json.loads(line[6:]).get("usage")
-                    if usage:
-                        tokens = int(usage["completion_tokens"])
-        return tokens
+            async for chunk in response.content.iter_any():
+                chunks.append(chunk)
+        return _completion_tokens(b"".join(chunks))
 
-    limits = httpx.Limits(max_connections=streams + 2)
-    async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
-        await stream(client, PROMPTS[0])  # warm-up: first-request costs are not throughput
+    connector = aiohttp.TCPConnector(limit=streams + 2)
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        await stream(session, PROMPTS[0])  # warm-up: first-request costs are not throughput
 
         # Each stream is a client sending its requests back to back, so N streams stay N
         # concurrent streams throughout; rounds joined by a barrier left the engine idle while
@@ -158,12 +186,34 @@ async def server_tokens_per_second(
         async def client_loop(offset: int) -> int:
             count = 0
             for round_index in range(rounds):
-                count += await stream(client, PROMPTS[(round_index + offset) % len(PROMPTS)])
+                count += await stream(session, PROMPTS[(round_index + offset) % len(PROMPTS)])
             return count
 
-        started = time.perf_counter()
+        threads_before = thread_cpu_seconds(server_pid)
+        started, cpu_started = time.perf_counter(), time.process_time()
         total = sum(await asyncio.gather(*(client_loop(i) for i in range(streams))))
-        return total / (time.perf_counter() - started)
+        wall = time.perf_counter() - started
+        client_cpu = time.process_time() - cpu_started
+        threads_after = thread_cpu_seconds(server_pid)
+    engine_us = loop_us = None
+    if threads_after and total:
+        # The event loop runs in the server's main thread; the engine thread is the busiest
+        # of the others (onnxruntime runs in it: intra- and inter-op pools of one thread).
+        loop_cpu = threads_after[server_pid] - threads_before.get(server_pid, 0.0)
+        engine_cpu = busiest_other_thread(threads_before, threads_after, server_pid)
+        engine_us, loop_us = engine_cpu / total * 1e6, loop_cpu / total * 1e6
+    per_token = client_cpu / total * 1e6 if total else 0.0
+    return StreamWindow(total / wall, client_cpu / wall, per_token, engine_us, loop_us)
+
+
+def _completion_tokens(body: bytes) -> int:
+    """``usage.completion_tokens`` of a completed SSE stream (its last JSON chunk)."""
+    for line in reversed(body.splitlines()):
+        if line.startswith(b"data: {"):
+            usage = json.loads(line[6:]).get("usage")
+            if usage:
+                return int(usage["completion_tokens"])
+    raise RuntimeError("the stream ended without a usage chunk")
 
 
 def run(
@@ -188,19 +238,20 @@ def run(
     base_url = f"http://127.0.0.1:{port}"
     command = ["-m", "maaskit_server", "--models", str(models_dir), "--port", str(port),
                "--no-access-log"]  # fmt: skip
-    with running(command, f"{base_url}/ready"):
+    # Per stream count: the client's CPU share, engine and loop CPU per token, every cycle.
+    sides: dict[int, list[StreamWindow]] = {}
+    with running(command, f"{base_url}/ready") as server:
         ttft_ms = run_on_fast_loop(
             time_to_first_token_ms(base_url, model, samples=3 if quick else 10)
         )
         for _ in range(cycles):
             for streams in (1, 4, 8):
                 rounds = max(1, repeats // streams) if quick else max(2, 16 // streams)
-                measure(
-                    f"server, {streams} concurrent stream(s)",
-                    run_on_fast_loop(
-                        server_tokens_per_second(base_url, model, streams, tokens, rounds)
-                    ),
+                window = run_on_fast_loop(
+                    server_tokens_per_second(base_url, model, streams, tokens, rounds, server.pid)
                 )
+                measure(f"server, {streams} concurrent stream(s)", window.tokens_per_second)
+                sides.setdefault(streams, []).append(window)
     rows = {name: statistics.median(values) for name, values in samples.items()}
     single = rows["server, 1 concurrent stream(s)"]
     figures: dict[str, Any] = {f"{name} (tokens/s)": round(rate, 1) for name, rate in rows.items()}
@@ -225,6 +276,28 @@ def run(
     figures["server 8 streams / 1 stream, per cycle (min-max)"] = (
         f"{min(per_cycle):.2f}-{max(per_cycle):.2f}"
     )
+    figures["server 8/1 over raw batch 8/1 (target >= 0.9)"] = round(
+        figures["server 8 streams / 1 stream (target >= 4)"]
+        / figures["raw batch 8 / raw batch 1 (the most batching can gain here)"],
+        3,
+    )
+    for streams in (1, 8):
+        windows = sides[streams]
+        figures[f"load generator CPU / wall, {streams} stream(s)"] = round(
+            statistics.median(w.client_cpu_share for w in windows), 3
+        )
+        figures[f"load generator CPU per token, {streams} stream(s) (us)"] = round(
+            statistics.median(w.client_cpu_us_per_token for w in windows), 1
+        )
+        for side, values in (
+            ("engine thread", [w.engine_cpu_us_per_token for w in windows]),
+            ("event loop", [w.loop_cpu_us_per_token for w in windows]),
+        ):
+            known = [v for v in values if v is not None]
+            if known:
+                figures[f"server {side} CPU per token, {streams} stream(s) (us)"] = round(
+                    statistics.median(known), 1
+                )
     return {
         "model": model,
         "new_tokens_per_stream": tokens,
