@@ -63,7 +63,7 @@ PROMPTS = [
 
 def raw_decode_tokens_per_second(
     model_dir: Path, new_tokens: int, repeats: int, *, batch: int = 1
-) -> float:
+) -> tuple[float, float]:
     """Greedy decoding with a bare onnxruntime session, ``batch`` rows at once.
 
     At batch 1 this is the ceiling for one stream. At batch 8 (the same prompt in every row, so
@@ -79,7 +79,7 @@ def raw_decode_tokens_per_second(
     outputs = ["logits", *(name.replace("past_key_values", "present") for name in
                            (i.name for i in past_inputs))]  # fmt: skip
     generated = 0
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.thread_time()
     for index in range(max(1, repeats // batch)):
         ids = tokenizer.encode(PROMPTS[index % len(PROMPTS)]).ids
         past = {i.name: np.zeros((batch, heads, 0, head_dim), np.float32) for i in past_inputs}
@@ -100,7 +100,8 @@ def raw_decode_tokens_per_second(
             length += width
             feed_ids = np.argmax(logits[:, -1], axis=-1).astype(np.int64)[:, None]
             generated += batch
-    return generated / (time.perf_counter() - started)
+    cpu_us = (time.thread_time() - cpu_started) / generated * 1e6
+    return generated / (time.perf_counter() - started), cpu_us
 
 
 def engine_tokens_per_second(model_dir: Path, new_tokens: int, repeats: int) -> float:
@@ -230,10 +231,7 @@ def run(
 
     raw_name, engine_name = "raw onnxruntime loop, 1 stream", "engine in process, 1 stream"
     raw8_name = "raw onnxruntime loop, 8 rows in one batch"
-    for _ in range(cycles):
-        measure(raw_name, raw_decode_tokens_per_second(model_dir, tokens, repeats))
-        measure(raw8_name, raw_decode_tokens_per_second(model_dir, tokens, 8 * repeats, batch=8))
-        measure(engine_name, engine_tokens_per_second(model_dir, tokens, repeats))
+    raw_cpu: dict[int, list[float]] = {}
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = ["-m", "maaskit_server", "--models", str(models_dir), "--port", str(port),
@@ -244,7 +242,17 @@ def run(
         ttft_ms = run_on_fast_loop(
             time_to_first_token_ms(base_url, model, samples=3 if quick else 10)
         )
+        # Every cycle visits the raw rows and the server rows in turn (the idle server costs
+        # nothing meanwhile), so the server's 8/1 and the raw loop's 8/1 of one cycle were
+        # measured under the same load.
         for _ in range(cycles):
+            for batch, name in ((1, raw_name), (8, raw8_name)):
+                rate, cpu_us = raw_decode_tokens_per_second(
+                    model_dir, tokens, batch * repeats, batch=batch
+                )
+                measure(name, rate)
+                raw_cpu.setdefault(batch, []).append(cpu_us)
+            measure(engine_name, engine_tokens_per_second(model_dir, tokens, repeats))
             for streams in (1, 4, 8):
                 rounds = max(1, repeats // streams) if quick else max(2, 16 // streams)
                 window = run_on_fast_loop(
@@ -276,6 +284,16 @@ def run(
     figures["server 8 streams / 1 stream, per cycle (min-max)"] = (
         f"{min(per_cycle):.2f}-{max(per_cycle):.2f}"
     )
+    over_raw = [
+        ratio * one / eight
+        for ratio, one, eight in zip(per_cycle, samples[raw_name], samples[raw8_name], strict=True)
+    ]
+    figures["server 8/1 over raw 8/1, per cycle (min-max)"] = (
+        f"{min(over_raw):.2f}-{max(over_raw):.2f}"
+    )
+    for batch, cpu_values in raw_cpu.items():
+        median_us = statistics.median(cpu_values)
+        figures[f"raw loop CPU per token, batch {batch} (us)"] = round(median_us, 1)
     figures["server 8/1 over raw batch 8/1 (target >= 0.9)"] = round(
         figures["server 8 streams / 1 stream (target >= 4)"]
         / figures["raw batch 8 / raw batch 1 (the most batching can gain here)"],
@@ -298,6 +316,14 @@ def run(
                 figures[f"server {side} CPU per token, {streams} stream(s) (us)"] = round(
                     statistics.median(known), 1
                 )
+    # The same ratio in CPU time: what the engine thread (the bottleneck at 8 streams) spends
+    # per token at 1 and 8 streams, over what the raw loop spends at batch 1 and 8. Other load
+    # on a shared machine moves it far less than the wall-clock ratio above.
+    engine_1 = figures.get("server engine thread CPU per token, 1 stream(s) (us)")
+    engine_8 = figures.get("server engine thread CPU per token, 8 stream(s) (us)")
+    if engine_1 and engine_8:
+        raw_gain = statistics.median(raw_cpu[1]) / statistics.median(raw_cpu[8])
+        figures["engine CPU 1/8 over raw loop CPU 1/8"] = round(engine_1 / engine_8 / raw_gain, 3)
     return {
         "model": model,
         "new_tokens_per_stream": tokens,
