@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from maaskit_server.generation.stops import StopMatcher
+from maaskit_server.generation.stops import StopCheck, StopMatcher
 
 
 def _run(stops: tuple[str, ...], pieces: list[str]) -> tuple[str, bool, str]:
@@ -69,3 +69,12 @@ def test_a_disarmed_matcher_matches_nothing_but_a_stop_reaching_into_armed_text_
     assert (check.text, check.stopped, matcher.held) == ("go STOP ", False, "ST")
     armed = matcher.feed("OP now")
     assert (armed.text, armed.stopped) == ("", True)
+
+
+def test_active_only_with_a_non_empty_stop_string() -> None:
+    # The engine skips feed() when inactive, so inactive must mean feed() changes nothing.
+    assert not StopMatcher(()).active
+    assert not StopMatcher(("",)).active
+    assert StopMatcher(("", "END")).active
+    inactive = StopMatcher(("",))
+    assert inactive.feed("text with END", armed=True) == StopCheck("text with END", stopped=False)

@@ -24,6 +24,11 @@ class StopMatcher:
         self._held = ""
 
     @property
+    def active(self) -> bool:
+        """False without stop strings: :meth:`feed` would pass every text through unchanged."""
+        return bool(self._stops)
+
+    @property
     def held(self) -> str:
         return self._held
 
