@@ -58,16 +58,13 @@ def test_repeated_in_multiprocess_mode(tmp_path: Path, monkeypatch: pytest.Monke
 
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     monkeypatch.setattr(
-        prometheus_values,
-        "ValueClass",
-        prometheus_values.get_value_class(),  # type: ignore[no-untyped-call]
-        raising=True,
+        prometheus_values, "ValueClass", prometheus_values.get_value_class(), raising=True
     )
     histogram = Histogram("gap", "g", ["m"], buckets=BUCKETS, registry=None).labels(m="x")
     for value in VALUES:
         observe_repeated(histogram, value, 3)
     scraped = CollectorRegistry()
-    multiprocess.MultiProcessCollector(scraped, path=str(tmp_path))  # type: ignore[no-untyped-call]
+    multiprocess.MultiProcessCollector(scraped, path=str(tmp_path))
     samples = _samples(scraped)
     assert samples["gap_count[('m', 'x')]"] == 3 * len(VALUES)
     # Cumulative buckets: 0.0 and 0.001 and 0.01 are <= 0.01; 0.5 and 7.0 only in +Inf.
