@@ -38,7 +38,7 @@ from maaskit_server.generation.events import (
 from maaskit_server.generation.grammar import GrammarCompiler, GrammarMatcher
 from maaskit_server.generation.kv_batch import DecodeBatch
 from maaskit_server.generation.mailbox import Mailbox
-from maaskit_server.generation.metrics import GenerationMetrics, observe_repeated
+from maaskit_server.generation.metrics import GenerationMetrics
 from maaskit_server.generation.model_config import GenerationModelConfig
 from maaskit_server.generation.onnx_model import FloatArray, OnnxCausalLM
 from maaskit_server.generation.params import SamplingParams
@@ -112,8 +112,6 @@ class GenerationEngine:
         self._vllm_itl = self.metrics.vllm_inter_token_latency.labels(**vllm)
         self._vllm_tpot = self.metrics.vllm_time_per_output_token.labels(**vllm)
         self._vllm_e2e = self.metrics.vllm_e2e_request_latency.labels(**vllm)
-        # Inter-token gaps of the step being accepted, with their counts (see observe_repeated).
-        self._gaps: dict[float, int] = {}
         self._kv_room = max(1, config.max_running_sequences * config.max_context_tokens)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -335,10 +333,6 @@ class GenerationEngine:
         now = time.monotonic()
         for seq, token in zip(seqs, tokens, strict=True):
             self._accept_token(seq, token, now)
-        gaps, self._gaps = self._gaps, {}
-        for gap, count in gaps.items():
-            observe_repeated(self._vllm_itl, gap, count)
-            observe_repeated(self._vllm_tpot, gap, count)
 
     def _masks(self, seqs: Sequence[_Sequence], vocab_size: int) -> list[BoolArray | None]:
         """The grammar mask of every constrained row (None for free rows), in one call."""
@@ -372,8 +366,8 @@ class GenerationEngine:
             if handle.observed:
                 self._vllm_ttft.observe(now - handle.created)
         if seq.last_token_at is not None and handle.observed:
-            gap = now - seq.last_token_at
-            self._gaps[gap] = self._gaps.get(gap, 0) + 1
+            self._vllm_itl.observe(now - seq.last_token_at)
+            self._vllm_tpot.observe(now - seq.last_token_at)
         seq.last_token_at = now
         if token.token_id in self.eos_token_ids and not seq.sampler.params.ignore_eos:
             self._emit(handle, TokenEvent(seq.index, "", token))

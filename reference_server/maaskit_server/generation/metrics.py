@@ -7,8 +7,6 @@ tools written against vLLM's ``/metrics`` read them unchanged. Their token count
 
 from __future__ import annotations
 
-import bisect
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _BATCH_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)
@@ -119,25 +117,6 @@ class GenerationMetrics:
             buckets=_VLLM_REQUEST_BUCKETS,
             registry=self.registry,
         )
-
-
-def observe_repeated(histogram: Histogram, value: float, count: int) -> None:
-    """``count`` observations of ``value`` on a labelled child, as ``observe`` makes one.
-
-    prometheus_client (0.26) has no batch observe. The engine's rows of one step mostly share
-    one inter-token gap (they were all decoded in the previous step too), so the gaps of a step
-    are grouped and each distinct one is observed once with its count: at 8 rows that is one
-    bucket and one sum update per step instead of eight, ~1.4 us per token for the two vLLM
-    histograms. It updates the child's values the way ``Histogram.observe`` does (the first
-    bucket whose bound is >= ``value``; the buckets are stored non-cumulative), which works
-    for the in-process and the multiprocess (mmap) value classes alike;
-    ``tests/generation/test_metrics_observe.py`` holds it equal to ``count`` observes.
-    """
-    if count <= 0:
-        return
-    histogram._sum.inc(value * count)
-    index = bisect.bisect_left(histogram._upper_bounds, value)
-    histogram._buckets[index].inc(count)
 
 
 _server_metrics: GenerationMetrics | None = None
