@@ -158,13 +158,7 @@ class ModelRepository:
                 code="wrong_model_task",
             )
         if entry.status is not ModelStatus.READY or not isinstance(entry.runtime, runtime_type):
-            raise APIError(
-                503,
-                f"model {name!r} is still loading; retry shortly",
-                type="server_error",
-                code="model_loading",
-                headers={"Retry-After": "1"},
-            )
+            raise still_loading(entry)
         return entry.runtime
 
     async def close(self) -> None:
@@ -187,6 +181,17 @@ def model_folders(root: Path) -> list[Path]:
         for folder in sorted(root.iterdir())
         if not folder.name.startswith((".", "_")) and looks_like_model_folder(folder)
     ]
+
+
+def still_loading(entry: ModelEntry) -> APIError:
+    """The answer for a model that is configured and still loading: 503, retry in a second."""
+    return APIError(
+        503,
+        f"model {entry.name!r} is still loading; retry shortly",
+        type="server_error",
+        code="model_loading",
+        headers={"Retry-After": "1"},
+    )
 
 
 def failed_to_load(entry: ModelEntry) -> APIError:

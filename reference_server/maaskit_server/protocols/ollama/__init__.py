@@ -18,7 +18,7 @@ from ... import __version__
 from ..._json import JSONResponse
 from ...errors import APIError, model_not_found, register_error_shape
 from ...openapi import documented
-from ...repository import ModelEntry, ModelStatus
+from ...repository import ModelEntry, ModelStatus, failed_to_load, still_loading
 from ...state import get_state
 from ..requests import read_json_object
 from . import embed, generation
@@ -75,8 +75,14 @@ async def show(request: Request) -> Response:
     body = await read_json_object(request)
     name = model_name(body)
     entry = next((e for e in get_state(request).repository.entries() if e.name == name), None)
-    if entry is None or entry.status is not ModelStatus.READY:
+    if entry is None:
         raise model_not_found(name)
+    # As every other route answers a configured model that does not serve (and as the
+    # Ollama routes that run one already did): 503 with the reason, not 404.
+    if entry.status in (ModelStatus.FAILED, ModelStatus.UNSUPPORTED):
+        raise failed_to_load(entry)
+    if entry.status is not ModelStatus.READY:
+        raise still_loading(entry)
     info = {f"maaskit.{key}": value for key, value in entry.details.items()}
     return JSONResponse(
         {
