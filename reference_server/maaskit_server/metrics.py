@@ -10,7 +10,11 @@ against it. With ``--workers N`` every worker is its own process: the CLI then p
 ``PROMETHEUS_MULTIPROC_DIR`` at a folder of the shared state before the workers start, each
 worker writes its values there (prometheus_client's multiprocess mode), and ``/metrics`` on
 any worker answers the sum over all of them. Gauges say how they combine: running and waiting
-counts add up over live workers, the KV-cache use is the fullest worker's.
+counts add up over live workers, the KV-cache use is the fullest worker's. Every gauge uses one
+of prometheus_client's ``live*`` modes, so a worker's gauges stop counting once it is marked
+dead: by itself on a clean shutdown, by the supervisor (``serving.GracefulSupervisor``) when it
+was killed or crashed. A dead worker's counters and histograms stay in the sums, as
+prometheus_client intends (totals never go down).
 """
 
 from __future__ import annotations
@@ -71,6 +75,12 @@ QUEUE_DEPTH = Gauge(
     "maaskit_queue_depth",
     "Inputs waiting for a batch slot.",
     ["model"],
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+REQUESTS_IN_PROGRESS = Gauge(
+    "maaskit_requests_in_progress",
+    "HTTP requests being answered (the scrape that reads this is one of them).",
     registry=REGISTRY,
     multiprocess_mode="livesum",
 )
@@ -165,8 +175,16 @@ def multiprocess_dir() -> str | None:
 
 def mark_worker_dead() -> None:
     """A worker shutting down: its live gauges stop counting (its counters stay summed)."""
-    if multiprocess_dir() is not None:
-        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+    mark_process_dead(os.getpid())
+
+
+def mark_process_dead(pid: int) -> None:
+    """Worker ``pid`` has ended, however it ended: its live gauges stop counting, its counters
+    and histograms stay summed. prometheus_client's documented bookkeeping (it removes the
+    process's ``gauge_live*_<pid>.db`` files); nothing to do without multiprocess mode."""
+    folder = multiprocess_dir()
+    if folder is not None:
+        multiprocess.mark_process_dead(pid, folder)  # type: ignore[no-untyped-call]
 
 
 async def metrics_endpoint(request: Request) -> Response:
@@ -197,9 +215,11 @@ class MetricsMiddleware:
                 status = int(message["status"])
             await send(message)
 
+        REQUESTS_IN_PROGRESS.inc()
         try:
             await self.app(scope, receive, send_and_record)
         finally:
+            REQUESTS_IN_PROGRESS.dec()
             route = _route_label(scope.get("route"))
             method = str(scope.get("method", ""))
             REQUESTS.labels(route=route, method=method, status=str(status)).inc()

@@ -36,6 +36,7 @@ from starlette.types import ASGIApp
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
+from . import metrics
 from .connections import DEFAULT_MAX_HEAD_BYTES
 from .draining import DRAIN_STATE_KEY, Drain
 
@@ -150,6 +151,15 @@ class _GracefulProcess(Process):
         if self._server is None:
             self._server = GracefulServer(config=self.config)
         return self._server
+
+    def join(self) -> None:
+        super().join()
+        # A worker that shuts down cleanly marks itself dead in the metrics (app.py); one that
+        # was killed or crashed cannot, and its live gauges (running requests, queue depths)
+        # would stay in every scrape until the next server start. The supervisor joins every
+        # worker it replaces or stops, so it marks each one here.
+        if self.pid is not None:
+            metrics.mark_process_dead(self.pid)
 
 
 class GracefulSupervisor(Multiprocess):
