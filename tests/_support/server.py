@@ -105,11 +105,21 @@ def stop_server(server: ServerProcess) -> None:
             server.process.wait(timeout=15)
 
 
+_MAX_PROBES = 20_000
+_PAUSE_S = 0.05
+
+
 def wait_until_workers_are_ready(server: ServerProcess, workers: int) -> None:
     """start_server saw one worker ready; with ``--workers N`` the others may still be loading
     and would answer 503 (CI saw it at load ~8). Test servers (``--enable-faults``) name the
     answering worker in ``x-maaskit-worker``; fresh connections from a few threads reach every
-    worker (the kernel spreads accepts), so go on, by count, until each has answered 200."""
+    worker (the kernel spreads accepts), so go on, by count, until each has answered 200.
+
+    Every probe that finds no new worker is followed by a short pause: a worker that is ready
+    answers at once, and without the pause its answers would use up the count within seconds
+    on a fast machine while a replaced worker is still loading (a SIGKILL test saw that). With
+    it the count stands for at least ``_MAX_PROBES * _PAUSE_S / threads`` seconds, longer on
+    a slow machine, never shorter."""
     ready: set[str] = set()
     asked = 0
     lock = threading.Lock()
@@ -122,15 +132,18 @@ def wait_until_workers_are_ready(server: ServerProcess, workers: int) -> None:
         ) as client:
             while True:
                 with lock:
-                    if len(ready) == workers or asked >= 5000:
+                    if len(ready) == workers or asked >= _MAX_PROBES:
                         return
                     asked += 1
                 response = client.get("/ready")
+                found_new = False
                 if response.status_code == 200:
                     with lock:
-                        ready.add(response.headers[WORKER_HEADER])
-                else:
-                    time.sleep(0.05)  # a worker still loading: ask again, not a timing bet
+                        worker = response.headers[WORKER_HEADER]
+                        found_new = worker not in ready
+                        ready.add(worker)
+                if not found_new:
+                    time.sleep(_PAUSE_S)  # pacing between probes, not a timing bet
 
     threads = [threading.Thread(target=ask) for _ in range(4)]
     for thread in threads:
