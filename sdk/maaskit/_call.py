@@ -49,6 +49,7 @@ from ._http import HttpRequest, HttpResponse
 from ._ledger import Charge, Ledger
 from ._logging import REDACTED, SENSITIVE_HEADERS, logger, redact_headers, scrub
 from ._middleware import AttemptInfo
+from ._model_fields import field_of
 from ._options import ClientOptions
 from ._retry_budget import RetryThrottle
 from ._router import Plan, Router
@@ -306,7 +307,7 @@ class Call:
         if mapped is not None and mapped != self.route.model:
             updates["model"] = mapped
         injected = False
-        params = getattr(request, "params", None)
+        params = field_of(request, "params")
         if (
             self.streaming
             and endpoint.stream_usage
@@ -631,7 +632,7 @@ class Call:
             self.core.router.succeeded(name, elapsed if ttft is None else ttft, release=False)
             return
         self.core.router.succeeded(name, elapsed)
-        usage = getattr(result, "usage", None)
+        usage = field_of(result, "usage")
         charge = self.charge(usage if isinstance(usage, Usage) else None)
         self.core.ledger.record_success(name, self.model, charge, elapsed)
 

@@ -17,6 +17,7 @@ from typing import Any, TypeAlias
 from pydantic import BaseModel
 
 from ._endpoint import Endpoint
+from ._model_fields import field_of
 from .types import ChatRequest, ClassificationRequest, CompletionRequest, EmbeddingRequest
 
 __all__ = [
@@ -286,10 +287,10 @@ def route_request(
 ) -> RouteRequest:
     """What the router needs of a neutral request, read without any provider; the prompt's
     tokens are estimated only with ``estimate``."""
-    model = str(getattr(request, "model", ""))
+    model = str(field_of(request, "model", ""))
     if not estimate:
         return RouteRequest(task=task, model=model, tags=tags)
-    params: Mapping[str, Any] = getattr(request, "params", {})
+    params: Mapping[str, Any] = field_of(request, "params", {})
     prompt = 0
     if isinstance(request, ChatRequest):
         for message in request.messages:
@@ -316,6 +317,6 @@ def route_request(
         model=model,
         prompt_tokens=prompt,
         max_tokens=max_tokens,
-        stream=bool(getattr(request, "stream", False)),
+        stream=bool(field_of(request, "stream", False)),
         tags=tags,
     )
