@@ -13,6 +13,12 @@ and the raw httpx baseline does what a user of raw httpx who wants the models wr
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -72,12 +78,76 @@ def run(base_url: str, *, quick: bool) -> dict[str, Any]:
     """
     total = 200 if quick else 1000
     cycles = [_one_cycle(base_url, total) for _ in range(1 if quick else 3)]
-    return {
+    found: dict[str, Any] = {
         "route": "GET /v1/models",
         "requests_per_point": total,
         "cycles": len(cycles),
         "results": median_of_cycles(cycles),
     }
+    if not quick:
+        found["instructions_per_call"] = instructions_per_call(base_url)
+    return found
+
+
+# One client's calls in a child process under callgrind: warm-up calls, then ``argv[2]`` more.
+_CHILD = """
+import sys, httpx, maaskit
+which, count, url, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+if which == "raw_httpx":
+    raw = httpx.Client(headers={"Authorization": f"Bearer {key}"})
+    call = lambda: raw.get(f"{url}/models").raise_for_status().json()
+else:
+    pool = httpx.Client()
+    client = maaskit.Client(provider="openai", base_url=url, api_key=key, http_client=pool)
+    call = client.models
+for _ in range(20):
+    call()
+for _ in range(count):
+    call()
+"""
+_FEW, _MANY = 20, 120
+
+
+def _instructions(which: str, count: int, base_url: str) -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        done = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={os.path.join(folder, 'out')}",
+                # The interpreter itself: a pyenv shim would be measured instead.
+                os.path.realpath(sys.executable),
+                "-c",
+                _CHILD,
+                which,
+                str(count),
+                base_url,
+                API_KEY,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    match = re.search(r"Collected : (\d+)", done.stderr)
+    if match is None:
+        raise RuntimeError(f"callgrind reported no total: {done.stderr[-500:]}")
+    return int(match.group(1))
+
+
+def instructions_per_call(base_url: str) -> dict[str, Any]:
+    """CPU instructions per sync ``models()`` call, maaskit vs raw httpx (#19 target 4: a
+    ratio of at most 1.15). Instruction counts do not depend on the machine's load, unlike
+    CPU time; the difference of two runs (``_MANY`` and ``_FEW`` calls) cancels start-up."""
+    if shutil.which("valgrind") is None:
+        return {"skipped": "valgrind is not installed (apt-get install valgrind)"}
+    per_call = {
+        which: round(
+            (_instructions(which, _MANY, base_url) - _instructions(which, _FEW, base_url))
+            / (_MANY - _FEW)
+        )
+        for which in ("raw_httpx", "maaskit_sync")
+    }
+    return {**per_call, "ratio": round(per_call["maaskit_sync"] / per_call["raw_httpx"], 3)}
 
 
 def _one_cycle(base_url: str, total: int) -> dict[str, Any]:
