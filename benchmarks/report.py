@@ -201,7 +201,7 @@ def _target_rows(results: dict[str, Any]) -> list[tuple[str, float | None, str, 
         1.2,
         at_most=True,
     )
-    instructions = results.get("sdk", {}).get("instructions", {})
+    instructions = results.get("sdk", {}).get("instructions_per_call", {})
     if "ratio" in instructions:
         add(
             "sync Client instructions per call / raw httpx (callgrind)",

@@ -41,7 +41,12 @@ def _results() -> dict[str, Any]:
             "ratios": {
                 "maaskit_async calls per CPU-second, aiohttp / httpx transport at 64": 5.5,
                 "maaskit_async_aiohttp CPU per call, 64 in flight / 1": 1.3,
-            }
+            },
+            "instructions_per_call": {
+                "raw_httpx": 1_740_000,
+                "maaskit_sync": 1_876_000,
+                "ratio": 1.078,
+            },
         },
     }
 
@@ -62,6 +67,8 @@ def test_each_target_is_judged_against_its_bound() -> None:
     assert rows[at_64] == (5.5, "≥ 5", True)
     # Upper bounds: at most.
     assert rows["AsyncClient (aiohttp) CPU per call, 64 in flight / 1"] == (1.3, "≤ 1.2", False)
+    sync = "sync Client instructions per call / raw httpx (callgrind)"
+    assert rows[sync] == (1.078, "≤ 1.15", True)
     # A row the run did not measure is said so, never judged.
     at_256 = "AsyncClient calls per client-CPU-second at 256 in flight, aiohttp / httpx"
     assert rows[at_256] == (None, "≥ 5", None)
