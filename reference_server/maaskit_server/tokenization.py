@@ -68,11 +68,16 @@ class TextTokenizer:
         return max_tokens * self.chars_per_token
 
     def encode_truncated(self, text: str, max_tokens: int) -> list[int]:
-        """Encode keeping the start of ``text`` so that, special tokens included, it fits."""
+        """Encode keeping the start of ``text`` so that, special tokens included, it fits.
+
+        The special tokens are always kept: a limit below them (``truncate_prompt_tokens`` 1
+        or 2 on BERT) keeps them alone, ``[CLS] [SEP]``, as Hugging Face's truncation does for
+        2 (vLLM truncates with it), rather than refusing the input.
+        """
         # Only the start can be kept: what lies past the bound is never tokenized.
         text = text[: self.max_chars(max_tokens)]
         encoding = self._tokenizer.encode(text, add_special_tokens=False)
-        encoding.truncate(max(1, max_tokens - self._special_tokens))
+        encoding.truncate(max(0, max_tokens - self._special_tokens))
         processed = self._tokenizer.post_process(encoding, None, add_special_tokens=True)
         return list(processed.ids)
 
@@ -127,7 +132,8 @@ def fit_text(
     """``ids`` (``text`` encoded by :meth:`TextTokenizer.encode`) made to respect the limit."""
     limit = token_limit(max_tokens, truncate_to)
     if truncate_to is not None and len(ids) > limit:
-        ids = tokenizer.encode_truncated(text, limit)
+        # Truncated as far as it goes: only the special tokens may stay over a tiny limit.
+        return tokenizer.encode_truncated(text, limit)
     check_length(index, ids, limit=limit, max_tokens=max_tokens)
     return ids
 

@@ -7,12 +7,24 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from _support.server import MODELS_DIR
 from jsonschema import Draft202012Validator
 from maaskit_server.app import create_app
 from maaskit_server.errors import APIError
+from maaskit_server.model_spec import ModelSpec, read_model_spec
 from maaskit_server.openapi import openapi_document
 from maaskit_server.protocols.openai import _fields
-from maaskit_server.protocols.requests import TEXT_INPUTS_SCHEMA, text_inputs
+from maaskit_server.protocols.requests import (
+    TEXT_INPUTS_SCHEMA,
+    TRUNCATE_PROMPT_TOKENS_SCHEMA,
+    text_inputs,
+    truncation,
+)
+
+
+def _spec() -> ModelSpec:
+    return read_model_spec(MODELS_DIR / "all-minilm-l6-v2")
+
 
 _PATHS = {"/v1/chat/completions": True, "/v1/completions": False}
 
@@ -71,3 +83,29 @@ def test_the_text_inputs_schema_refuses_what_text_inputs_refuses(value: Any) -> 
 def test_the_text_inputs_schema_accepts_what_text_inputs_accepts(value: Any) -> None:
     text_inputs(value, max_inputs=8)
     assert Draft202012Validator(TEXT_INPUTS_SCHEMA).is_valid(value)
+
+
+@pytest.mark.parametrize("value", [[5.0], [[5.0, 6]]])
+def test_integral_floats_are_token_ids_as_in_the_schema(value: Any) -> None:
+    # JSON Schema's integer accepts 5.0 (and vLLM's pydantic reads it as 5); the route refused.
+    assert Draft202012Validator(TEXT_INPUTS_SCHEMA).is_valid(value)
+    assert text_inputs(value, max_inputs=8) in ([[5]], [[5, 6]])
+
+
+def test_negative_token_ids_are_outside_the_schema() -> None:
+    # The route refuses them (outside the vocabulary); the document called them valid.
+    assert not Draft202012Validator(TEXT_INPUTS_SCHEMA).is_valid([[-1]])
+    assert not Draft202012Validator(TEXT_INPUTS_SCHEMA).is_valid([-1])
+
+
+@pytest.mark.parametrize(("value", "kept"), [(2.0, 2), (-1.0, _spec().max_input_tokens), (5, 5)])
+def test_truncate_prompt_tokens_reads_integral_floats(value: Any, kept: int) -> None:
+    assert Draft202012Validator(TRUNCATE_PROMPT_TOKENS_SCHEMA).is_valid(value)
+    assert truncation({"truncate_prompt_tokens": value}, _spec()) == kept
+
+
+@pytest.mark.parametrize("truncate", [{}, "yes", 1])
+def test_truncate_is_checked_even_when_truncate_prompt_tokens_decides(truncate: Any) -> None:
+    with pytest.raises(APIError) as refused:
+        truncation({"truncate_prompt_tokens": 4, "truncate": truncate}, _spec())
+    assert refused.value.param == "truncate"

@@ -45,17 +45,43 @@ def required_string(body: dict[str, Any], field: str) -> str:
     return value
 
 
+def optional_string(body: dict[str, Any], field: str) -> str | None:
+    """A field documented as a string or null (not sent): anything else is a 400 naming it."""
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        message = f"{field!r} must be a string."
+        raise bad_request(message, param=field, code="invalid_type")
+    return value
+
+
+def integral(value: Any) -> int | None:
+    """``value`` as an int if it is one in JSON Schema's sense (5 or 5.0, as vLLM's pydantic
+    lax mode reads it), else None; true and false are not numbers here."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 # What text_inputs accepts, for the OpenAPI document: described next to the check so the two
 # cannot drift (no empty list, no empty text, no empty token list).
 TEXT_INPUTS_SCHEMA: dict[str, Any] = {
     "oneOf": [
         {"type": "string", "minLength": 1},
         {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
-        {"type": "array", "minItems": 1, "items": {"type": "integer"}},
+        # Token ids, below the model's vocabulary size too (GET /v1/models does not say it).
+        {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}},
         {
             "type": "array",
             "minItems": 1,
-            "items": {"type": "array", "minItems": 1, "items": {"type": "integer"}},
+            "items": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "integer", "minimum": 0},
+            },
         },
     ]
 }
@@ -91,7 +117,7 @@ def text_inputs(value: Any, *, max_inputs: int, param: str = "input") -> TextInp
         for index, tokens in enumerate(value):
             if not tokens:
                 raise _empty(param, index)
-        return [list(tokens) for tokens in value]
+        return [[int(token) for token in tokens] for tokens in value]
     raise _wrong_type(param)
 
 
@@ -107,6 +133,10 @@ def truncation(body: dict[str, Any], spec: ModelSpec) -> int | None:
     ``truncate_prompt_tokens`` follows vLLM (``-1`` means the model's limit); ``truncate: true``
     means the model's limit. ``None`` means "do not truncate: reject over-long inputs".
     """
+    truncate = body.get("truncate")
+    # Checked even when truncate_prompt_tokens decides: {"truncate": {}} was accepted then.
+    if truncate is not None and not isinstance(truncate, bool):
+        raise bad_request("'truncate' must be true or false.", param="truncate")
     keep = body.get("truncate_prompt_tokens")
     if keep is not None:
         if not _is_int(keep) or (keep < 1 and keep != -1):
@@ -115,10 +145,7 @@ def truncation(body: dict[str, Any], spec: ModelSpec) -> int | None:
                 param="truncate_prompt_tokens",
             )
         return spec.max_input_tokens if keep == -1 else int(keep)
-    truncate = body.get("truncate")
     if truncate is not None:
-        if not isinstance(truncate, bool):
-            raise bad_request("'truncate' must be true or false.", param="truncate")
         return spec.max_input_tokens if truncate else None
     return spec.max_input_tokens if spec.truncation_default else None
 
@@ -178,7 +205,8 @@ def _content_text(content: Any, role: str, where: str) -> str:
 
 
 def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    # 5.0 too: JSON Schema's integer (what the document says) and vLLM's pydantic accept it.
+    return integral(value) is not None
 
 
 def _wrong_type(param: str) -> APIError:

@@ -19,6 +19,7 @@ from ...state import get_state
 from ..requests import (
     TEXT_INPUTS_SCHEMA,
     TRUNCATE_PROMPT_TOKENS_SCHEMA,
+    optional_string,
     read_json_object,
     required_string,
     text_inputs,
@@ -32,7 +33,7 @@ REQUEST_SCHEMA: dict[str, Any] = {
         "model": {"type": "string"},
         "input": TEXT_INPUTS_SCHEMA,
         "encoding_format": {"enum": ["float", "base64"]},
-        "dimensions": {"type": "integer"},
+        "dimensions": {"type": "integer", "minimum": 1},
         "truncate_prompt_tokens": TRUNCATE_PROMPT_TOKENS_SCHEMA,
         "truncate": {"type": "boolean"},
         "user": {"type": "string"},
@@ -57,7 +58,11 @@ async def create_embeddings(request: Request) -> Response:
     model = required_string(body, "model")
     runtime = state.repository.runtime(model, EmbeddingRuntime)
     inputs = text_inputs(body.get("input"), max_inputs=state.settings.max_inputs_per_request)
-    encoding_format = body.get("encoding_format") or "float"
+    optional_string(body, "user")
+    # Only null reads as "not sent": false or "" were read as the default before.
+    encoding_format = body.get("encoding_format")
+    if encoding_format is None:
+        encoding_format = "float"
     if encoding_format not in ("float", "base64"):
         raise bad_request("'encoding_format' must be 'float' or 'base64'.", param="encoding_format")
     dimensions = body.get("dimensions")

@@ -14,7 +14,7 @@ from ...generation.errors import ChatTemplateError
 from ...openapi import documented
 from ...runtimes.generation import GenerationRuntime
 from ...state import get_state
-from ..requests import chat_messages, read_json_object, required_string
+from ..requests import chat_messages, integral, read_json_object, required_string
 from . import _fields
 
 
@@ -80,7 +80,8 @@ async def tokenize(request: Request) -> Response:
         "required": ["model", "tokens"],
         "properties": {
             "model": {"type": "string"},
-            "tokens": {"type": "array", "items": {"type": "integer"}},
+            # Below the model's vocabulary size too (GET /v1/models does not say it).
+            "tokens": {"type": "array", "items": {"type": "integer", "minimum": 0}},
         },
     },
     response={"type": "object", "properties": {"prompt": {"type": "string"}}},
@@ -92,11 +93,12 @@ async def detokenize(request: Request) -> Response:
     body = await read_json_object(request)
     model = required_string(body, "model")
     runtime = state.repository.runtime(model, GenerationRuntime)
-    tokens: Any = body.get("tokens")
+    raw: Any = body.get("tokens")
     vocab = runtime.engine.tokenizer.get_vocab_size(with_added_tokens=True)
-    if not isinstance(tokens, list) or not all(
-        isinstance(t, int) and not isinstance(t, bool) and 0 <= t < vocab for t in tokens
-    ):
+    # Integral floats (5.0) are token ids too: JSON Schema's integer and vLLM both accept them.
+    read = [integral(t) for t in raw] if isinstance(raw, list) else [None]
+    tokens = [t for t in read if t is not None and 0 <= t < vocab]
+    if len(tokens) != len(read):
         message = f"'tokens' must be a list of token ids between 0 and {vocab - 1}."
         raise bad_request(message, param="tokens", code="invalid_type")
     return JSONResponse({"prompt": runtime.engine.decode(tokens)})
