@@ -11,7 +11,12 @@ the protocol but of what is served, so the cases name a served model of the oper
 (``_served_model``), and the few constraints between fields that JSON Schema cannot state
 (``best_of`` equal to ``n``, ``min_tokens`` at most ``max_tokens``, a completion within the
 model's 256-token context, the one ``dimensions`` the embedder has) are applied to the
-generated case (``_cross_field``); everything else is generated from the document as it stands.
+generated case (``_cross_field``). The fields that constrain an answer (``guided_regex``,
+``guided_grammar``, ``structured_outputs``, ...) must hold a regex or grammar that compiles,
+which JSON Schema cannot state, and at most one may be sent: in a positive case only (the one
+``positive_data_acceptance`` judges), the first one sent gets a valid value and the others null
+(``_one_valid_constraint``); negative cases keep what was generated. Everything else is
+generated from the document as it stands.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from hypothesis import HealthCheck, Phase, settings
 from maaskit_server.app import create_app
 from maaskit_server.generation.params import MAX_N
 from maaskit_server.settings import ServerSettings
+from schemathesis import GenerationMode
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 from schemathesis.generation.case import Case
 from starlette.applications import Starlette
@@ -86,6 +92,8 @@ def api_schema(ready_app: Starlette) -> schemathesis.BaseSchema:
             if isinstance(case.body.get("model"), str):
                 case.body["model"] = model
             _cross_field(case.body)
+            if case.meta is not None and case.meta.generation.mode is GenerationMode.POSITIVE:
+                _one_valid_constraint(case.body)
         return case
 
     return loaded
@@ -129,12 +137,39 @@ def _cross_field(body: dict[str, Any]) -> None:
         body["min_tokens"] = min(body["min_tokens"], limit)
 
 
+# The fields that constrain a generated answer: at most one per request, and each valid in a
+# sense JSON Schema cannot state (a regex or a Lark grammar that compiles, a JSON Schema).
+_VALID_CONSTRAINT: dict[str, Any] = {
+    "response_format": {"type": "json_object"},
+    "guided_json": {"type": "object"},
+    "guided_regex": "[a-z]{1,4}",
+    "guided_choice": ["yes", "no"],
+    "guided_grammar": 'start: "yes" | "no"',
+    "guided_json_object": True,
+    "structured_outputs": {"regex": "[a-z]{1,4}"},
+}
+
+
+def _one_valid_constraint(body: dict[str, Any]) -> None:
+    """For a positive case only: the first constraint field sent gets a valid value, the
+    others null (not sent). A negative case keeps what was generated."""
+    sent = [name for name in _VALID_CONSTRAINT if name in body]
+    for position, name in enumerate(sent):
+        body[name] = _VALID_CONSTRAINT[name] if position == 0 else None
+
+
 # Operations whose request schemas still call valid some requests the route refuses (#14, left):
 # positive_data_acceptance is not run on them; every other check is.
 _UNDOCUMENTED_BODY = "no request schema: the route's JSON body is not documented"
 _EMPTY_TEXT = "text inputs may be empty in the schema, the route refuses empty ones"
 _NESTED = "nested items (tensors, options, parameters) are not described"
+_CHAT_FIELDS = (
+    "tools items are not described (a non-function tool is refused); stream_options without "
+    "stream: true is refused"
+)
 NOT_YET_EXACT = {
+    "POST /v1/completions": "stream_options without stream: true is refused",
+    "POST /v1/chat/completions": _CHAT_FIELDS,
     "POST /v1/score": _UNDOCUMENTED_BODY,
     "POST /score": _UNDOCUMENTED_BODY,
     "POST /v1/rerank": _UNDOCUMENTED_BODY,
@@ -142,8 +177,6 @@ NOT_YET_EXACT = {
     "POST /v2/rerank": _UNDOCUMENTED_BODY,
     "POST /models/{name}/rerank": _UNDOCUMENTED_BODY,
     "POST /models/{name}/similarity": _UNDOCUMENTED_BODY,
-    "POST /v1/completions": "guided_regex / guided_grammar / structured_outputs values",
-    "POST /v1/chat/completions": "guided_regex / guided_grammar / structured_outputs values",
     "POST /v2/models/{model}/infer": _NESTED,
     "POST /v2/models/{model}/generate": _EMPTY_TEXT,
     "POST /v2/models/{model}/generate_stream": _EMPTY_TEXT,
@@ -152,7 +185,7 @@ NOT_YET_EXACT = {
     "POST /models/{model}/predict": _NESTED,
     "POST /models/{model}/generate": _EMPTY_TEXT,
     "POST /models/{model}/generate_stream": _EMPTY_TEXT,
-    "POST /models/{model}/v1/chat/completions": _UNDOCUMENTED_BODY,
+    "POST /models/{model}/v1/chat/completions": _CHAT_FIELDS,
     "POST /api/chat": _NESTED,
     "POST /api/generate": _NESTED,
     "POST /api/embeddings": _EMPTY_TEXT,

@@ -13,7 +13,7 @@ from maaskit_server.app import create_app
 from maaskit_server.errors import APIError
 from maaskit_server.model_spec import ModelSpec, read_model_spec
 from maaskit_server.openapi import openapi_document
-from maaskit_server.protocols.openai import _fields
+from maaskit_server.protocols.openai import _fields, _params
 from maaskit_server.protocols.requests import (
     TEXT_INPUTS_SCHEMA,
     TRUNCATE_PROMPT_TOKENS_SCHEMA,
@@ -109,3 +109,42 @@ def test_truncate_is_checked_even_when_truncate_prompt_tokens_decides(truncate: 
     with pytest.raises(APIError) as refused:
         truncation({"truncate_prompt_tokens": 4, "truncate": truncate}, _spec())
     assert refused.value.param == "truncate"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"stream_options": {}},
+        {"stream": False, "stream_options": {"include_usage": True}},
+        {"stream": True, "stream_options": {"include_usage": "yes"}},
+        {"stream": True, "stream_options": {"other": True}},
+    ],
+)
+@pytest.mark.parametrize("path", list(_PATHS))
+def test_stream_options_the_document_refuses_the_route_refuses(
+    path: str, fields: dict[str, Any]
+) -> None:
+    body = {"model": "m", "prompt": "a", "messages": [{"role": "user", "content": "a"}], **fields}
+    body = {name: body[name] for name in body if name in _schema(path)["properties"]}
+    with pytest.raises(APIError):
+        _checked(body, chat=_PATHS[path])
+    assert not Draft202012Validator(_schema(path)).is_valid(body)
+
+
+@pytest.mark.parametrize(
+    "fields", [{}, {"stream": True, "stream_options": {"include_usage": None}}]
+)
+@pytest.mark.parametrize("path", list(_PATHS))
+def test_stream_options_the_document_accepts_the_route_accepts(
+    path: str, fields: dict[str, Any]
+) -> None:
+    body = {"model": "m", "prompt": "a", "messages": [{"role": "user", "content": "a"}], **fields}
+    body = {name: body[name] for name in body if name in _schema(path)["properties"]}
+    _checked(body, chat=_PATHS[path])
+    assert Draft202012Validator(_schema(path)).is_valid(body)
+
+
+def _checked(body: dict[str, Any], *, chat: bool) -> None:
+    """The route's two checks of stream_options: its keys, then its values and stream."""
+    _fields.check_fields(body, chat=chat)
+    _params.stream_options(body)

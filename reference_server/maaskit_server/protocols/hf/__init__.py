@@ -17,7 +17,8 @@ from starlette.routing import BaseRoute, Route
 
 from ..._json import dumps
 from ...errors import APIError, register_error_shape
-from ..openai.chat import create_chat_completion
+from ...openapi import documented
+from ..openai.chat import CHAT_REQUEST_SCHEMA, create_chat_completion
 from ..requests import read_json_object
 from . import generate, tasks
 
@@ -35,6 +36,15 @@ def hf_shape(error: APIError) -> dict[str, Any]:
     return body
 
 
+# The OpenAI chat body, but the model is the path's: the body's is not read (any value).
+_CHAT_SCHEMA: dict[str, Any] = {
+    **CHAT_REQUEST_SCHEMA,
+    "required": [name for name in CHAT_REQUEST_SCHEMA.get("required", []) if name != "model"],
+    "properties": {**CHAT_REQUEST_SCHEMA["properties"], "model": {}},
+}
+
+
+@documented(request=_CHAT_SCHEMA, response={"type": "object"}, tags=["hf"])
 async def chat_completions(request: Request) -> Response:
     """OpenAI chat for this endpoint's model (TGI's Messages API); the body's model is ignored."""
     body = await read_json_object(request)

@@ -193,6 +193,15 @@ _HONOURED_SCHEMAS: dict[str, dict[str, Any]] = {
     "stop_token_ids": {"type": "array", "items": {"type": "integer", "minimum": 0}},
     "allowed_token_ids": {"type": "array", "items": {"type": "integer", "minimum": 0}},
     "guided_decoding_backend": {"enum": sorted(GUIDED_BACKENDS)},
+    # _params.stream_options reads null as not sent; only with stream: true (_STREAM_OPTIONS).
+    "stream_options": {
+        "type": "object",
+        "properties": {
+            "include_usage": {"type": ["boolean", "null"]},
+            "continuous_usage_stats": {"type": ["boolean", "null"]},
+        },
+        "additionalProperties": False,
+    },
     "parallel_tool_calls": {"type": "boolean"},
     # Refused when truthy (_params.reject_unsupported): every JSON value that is not.
     "suffix": {"enum": [None, "", False, 0, [], {}]},
@@ -220,7 +229,17 @@ def request_schema(typed: dict[str, Any], *, chat: bool) -> dict[str, Any]:
             for name, defaults in default_only.items()
         }
     )
-    return {**typed, "properties": dict(sorted(properties.items())), "additionalProperties": False}
+    document = {**typed, "properties": dict(sorted(properties.items()))}
+    if "stream_options" in properties:
+        document.update(_STREAM_OPTIONS)
+    return {**document, "additionalProperties": False}
+
+
+# stream_options (an object, not null) is refused unless stream is true (_params.stream_options).
+_STREAM_OPTIONS: dict[str, Any] = {
+    "if": {"required": ["stream_options"], "properties": {"stream_options": {"type": "object"}}},
+    "then": {"required": ["stream"], "properties": {"stream": {"const": True}}},
+}
 
 
 def _json_defaults(item: Any) -> list[Any]:
