@@ -94,6 +94,11 @@ def api_schema(ready_app: Starlette) -> schemathesis.BaseSchema:
             _cross_field(case.body)
             if case.meta is not None and case.meta.generation.mode is GenerationMode.POSITIVE:
                 _one_valid_constraint(case.body)
+            # KServe and TGI take their sampling keys in a nested "parameters" object.
+            parameters = case.body.get("parameters")
+            if isinstance(parameters, dict):
+                _cross_field(parameters)
+                _agreeing_limits(case.body, parameters)
         return case
 
     return loaded
@@ -116,6 +121,21 @@ def _in_vocabulary(value: Any) -> Any:
     if isinstance(value, list) and value and all(isinstance(item, list) for item in value):
         return [_in_vocabulary(item) for item in value]
     return value
+
+
+def _agreeing_limits(body: dict[str, Any], parameters: dict[str, Any]) -> None:
+    """KServe's generate reads the top level and ``parameters`` merged (``parameters`` wins);
+    max_tokens and max_completion_tokens, when both valid, must then agree."""
+
+    def valid(value: Any) -> bool:  # an integral float is the integer it equals
+        return isinstance(value, int | float) and not isinstance(value, bool) and value >= 1
+
+    limit = {**body, **parameters}.get("max_tokens")
+    if not (isinstance(limit, int | float) and valid(limit) and float(limit).is_integer()):
+        return
+    for level in (body, parameters):
+        if valid(level.get("max_completion_tokens")):
+            level["max_completion_tokens"] = limit
 
 
 def _cross_field(body: dict[str, Any]) -> None:
@@ -178,8 +198,6 @@ NOT_YET_EXACT = {
     "POST /models/{name}/rerank": _UNDOCUMENTED_BODY,
     "POST /models/{name}/similarity": _UNDOCUMENTED_BODY,
     "POST /v2/models/{model}/infer": _NESTED,
-    "POST /v2/models/{model}/generate": _EMPTY_TEXT,
-    "POST /v2/models/{model}/generate_stream": _EMPTY_TEXT,
     "POST /models/{model}": _NESTED,
     "POST /models/{model}/embed": _NESTED,
     "POST /models/{model}/predict": _NESTED,

@@ -13,6 +13,7 @@ from maaskit_server.app import create_app
 from maaskit_server.errors import APIError
 from maaskit_server.model_spec import ModelSpec, read_model_spec
 from maaskit_server.openapi import openapi_document
+from maaskit_server.protocols.kserve import generate as kserve_generate
 from maaskit_server.protocols.openai import _fields, _params
 from maaskit_server.protocols.requests import (
     TEXT_INPUTS_SCHEMA,
@@ -148,3 +149,49 @@ def _checked(body: dict[str, Any], *, chat: bool) -> None:
     """The route's two checks of stream_options: its keys, then its values and stream."""
     _fields.check_fields(body, chat=chat)
     _params.stream_options(body)
+
+
+# KServe's generate extension (protocols/kserve/generate.py).
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"text_input": "hi", "parameters": 0.0},  # read as "no parameters" before
+        {"text_input": "hi", "parameters": []},
+        {"text_input": "hi", "id": 5},
+        {"text_input": ""},
+    ],
+)
+def test_kserve_generate_refuses_what_its_schema_calls_invalid(body: dict[str, Any]) -> None:
+    assert not Draft202012Validator(kserve_generate.REQUEST_SCHEMA).is_valid(body)
+    with pytest.raises(APIError) as refused:
+        kserve_generate.sampling_params(kserve_generate._request_parts(body)[1])
+    assert refused.value.status_code == 400
+
+
+@pytest.mark.parametrize("name", ["stream", "exclude_input_in_output"])
+@pytest.mark.parametrize("value", [0, 1, "yes"])
+def test_kserve_generate_output_controls_are_booleans(name: str, value: Any) -> None:
+    body = {"text_input": "hi", "parameters": {name: value}}
+    assert not Draft202012Validator(kserve_generate.REQUEST_SCHEMA).is_valid(body)
+    with pytest.raises(APIError):
+        kserve_generate.sampling_params(kserve_generate._request_parts(body)[1])
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"seed": 7.0, "top_k": 3.0, "max_tokens": 4.0},  # JSON Schema's integers
+        {"max_tokens": None, "max_completion_tokens": 4},  # null is "not sent"
+    ],
+)
+def test_kserve_generate_accepts_what_its_schema_calls_valid(parameters: dict[str, Any]) -> None:
+    body = {"text_input": "hi", "parameters": parameters}
+    assert Draft202012Validator(kserve_generate.REQUEST_SCHEMA).is_valid(body)
+    params = kserve_generate.sampling_params(kserve_generate._request_parts(body)[1])
+    assert params.max_tokens == 4
+
+
+def test_kserve_generate_does_not_round_a_huge_seed_into_range() -> None:
+    # orjson reads -2**63 - 1 as the float -2**63: still refused, as the document says.
+    with pytest.raises(APIError):
+        kserve_generate.sampling_params({"seed": -9.223372036854776e18})

@@ -25,7 +25,7 @@ from ...errors import bad_request
 from ...faults import scripted_grammar
 from ...generation.errors import InvalidParameterError
 from ...generation.events import TokenEvent
-from ...generation.params import SamplingParams
+from ...generation.params import MAX_SEED, MAX_STOP_SEQUENCES, MIN_SEED, SamplingParams
 from ...openapi import documented
 from ...runtimes.generation import GenerationRuntime
 from ...state import get_state
@@ -46,10 +46,59 @@ _SAMPLING_KEYS = (
 # Output controls of Triton's vLLM backend, read by the routes rather than the sampler.
 _CONTROL_KEYS = frozenset({"stream", "exclude_input_in_output"})
 
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    # Every parameter read as "not sent" when null (``parameters.get(key) is not None``).
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+_NUMBER = {"type": "number"}
+# What sampling_params and SamplingParams check, key by key (described here, next to the
+# check, so the two cannot drift). max_tokens and max_completion_tokens must agree when both
+# are given: beyond JSON Schema, said in the description.
+PARAMETER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "max_tokens": {"type": "integer", "minimum": 1},
+    "max_completion_tokens": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "Equal to max_tokens when both are given.",
+    },
+    "stop": {
+        "anyOf": [
+            {"type": "string", "minLength": 1},
+            {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
+                "maxItems": MAX_STOP_SEQUENCES,
+            },
+        ]
+    },
+    "temperature": {**_NUMBER, "minimum": 0, "maximum": 2},
+    "top_p": {**_NUMBER, "exclusiveMinimum": 0, "maximum": 1},
+    "top_k": {"type": "integer", "minimum": -1},
+    "seed": {"type": "integer", "minimum": MIN_SEED, "maximum": MAX_SEED},
+    "frequency_penalty": {**_NUMBER, "minimum": -2, "maximum": 2},
+    "presence_penalty": {**_NUMBER, "minimum": -2, "maximum": 2},
+    "ignore_eos": {"type": "boolean"},
+    "stream": {"type": "boolean"},
+    "exclude_input_in_output": {"type": "boolean"},
+}
+_PARAMETERS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {name: _nullable(schema) for name, schema in PARAMETER_SCHEMAS.items()},
+    "additionalProperties": False,
+}
+# The sampling keys are taken at the top level too (Triton's TensorRT-LLM examples).
 REQUEST_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["text_input"],
-    "properties": {"text_input": {"type": "string"}, "parameters": {"type": "object"}},
+    "properties": {
+        "id": {"type": "string"},
+        "text_input": {"type": "string", "minLength": 1},
+        "parameters": _PARAMETERS_SCHEMA,
+        **PARAMETER_SCHEMAS,
+    },
+    "additionalProperties": False,
 }
 RESPONSE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -66,16 +115,32 @@ def parameter_names() -> frozenset[str]:
     return frozenset({"max_tokens", "max_completion_tokens", "stop", *_SAMPLING_KEYS})
 
 
+# JSON Schema's "integer" takes 5.0, and so does vLLM (pydantic reads an integral float as an
+# int): the document says integer, so an integral float is read as that integer. Only below
+# 2**53, where a float is exact: orjson reads integers past 64 bits as floats, and
+# -9223372036854775809 must not round into the seed range.
+_INTEGER_KEYS = frozenset(
+    name for name, schema in PARAMETER_SCHEMAS.items() if schema.get("type") == "integer"
+)
+
+
+def _integral(value: Any) -> Any:
+    exact = isinstance(value, float) and value.is_integer() and abs(value) <= 2**53
+    return int(value) if exact else value
+
+
 def sampling_params(parameters: dict[str, Any]) -> SamplingParams:
     """vLLM-named parameters → engine parameters; unknown keys are a 400 naming them."""
     unknown = sorted(set(parameters) - {*parameter_names(), *_CONTROL_KEYS})
     if unknown:
         raise bad_request(f"unsupported generation parameter(s): {', '.join(unknown)}.")
+    parameters = {k: _integral(v) if k in _INTEGER_KEYS else v for k, v in parameters.items()}
     max_tokens = parameters.get("max_tokens", DEFAULT_MAX_TOKENS)
     # OpenAI's newer name, which LiteLLM passes on as it was given.
     newer = parameters.get("max_completion_tokens")
     if newer is not None:
-        if "max_tokens" in parameters and parameters["max_tokens"] != newer:
+        old = parameters.get("max_tokens")
+        if old is not None and old != newer:
             raise bad_request("max_tokens and max_completion_tokens disagree; give one of them.")
         max_tokens = newer
     stop = parameters.get("stop")
@@ -85,6 +150,10 @@ def sampling_params(parameters: dict[str, Any]) -> SamplingParams:
         not isinstance(stop, list) or not all(isinstance(s, str) for s in stop)
     ):
         raise bad_request("parameters.stop must be a string or a list of strings.")
+    for key in _CONTROL_KEYS:
+        # Read as "is not False" / "is False" by the routes: anything else must be refused.
+        if parameters.get(key) is not None and not isinstance(parameters[key], bool):
+            raise bad_request(f"parameters.{key} must be true or false.")
     kwargs: dict[str, Any] = {"max_tokens": max_tokens, "stop": tuple(stop or ())}
     for key in _SAMPLING_KEYS:
         if parameters.get(key) is not None:
@@ -99,9 +168,15 @@ def _request_parts(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     text = body.get("text_input")
     if not isinstance(text, str) or not text:
         raise bad_request("'text_input' must be a non-empty string.")
-    parameters = body.get("parameters") or {}
+    # Only null means "no parameters": 0, "" or [] are not an object (KServe refuses them).
+    parameters = body.get("parameters")
+    if parameters is None:
+        parameters = {}
     if not isinstance(parameters, dict):
         raise bad_request("'parameters' must be an object.")
+    request_id = body.get("id")
+    if request_id is not None and not isinstance(request_id, str):
+        raise bad_request("'id' must be a string.")
     top_level = {k: v for k, v in body.items() if k not in ("text_input", "parameters", "id")}
     return text, {**top_level, **parameters}
 
