@@ -206,8 +206,6 @@ NOT_YET_EXACT = {
     "POST /models/{model}/v1/chat/completions": _CHAT_FIELDS,
     "POST /api/chat": _NESTED,
     "POST /api/generate": _NESTED,
-    "POST /api/embeddings": _EMPTY_TEXT,
-    "POST /api/show": _UNDOCUMENTED_BODY,
 }
 
 # Routes that accept what their schema calls invalid, as the protocol they follow does.

@@ -195,3 +195,11 @@ def test_kserve_generate_does_not_round_a_huge_seed_into_range() -> None:
     # orjson reads -2**63 - 1 as the float -2**63: still refused, as the document says.
     with pytest.raises(APIError):
         kserve_generate.sampling_params({"seed": -9.223372036854776e18})
+
+
+def test_ollama_show_documents_its_body() -> None:
+    # It had no request schema: the fuzzer could not say what a valid request is.
+    schema = _schema("/api/show")
+    assert schema["required"] == ["model"]
+    assert Draft202012Validator(schema).is_valid({"model": "sentiment"})
+    assert not Draft202012Validator(schema).is_valid({"name": "sentiment"})

@@ -69,7 +69,15 @@ async def version(request: Request) -> Response:
     return JSONResponse({"version": __version__})
 
 
-@documented(tags=["ollama"])
+# Ollama's other fields (verbose, system, template, options) change nothing here: ignored.
+SHOW_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["model"],
+    "properties": {"model": {"type": "string"}},
+}
+
+
+@documented(request=SHOW_SCHEMA, tags=["ollama"])
 async def show(request: Request) -> Response:
     """A model's details, limits and capabilities."""
     body = await read_json_object(request)

@@ -73,6 +73,7 @@ async def embed(request: Request) -> Response:
     request={
         "type": "object",
         "required": ["model", "prompt"],
+        # An empty prompt is valid: Ollama answers it with an empty vector.
         "properties": {"model": {"type": "string"}, "prompt": {"type": "string"}},
     },
     tags=["ollama"],
