@@ -187,6 +187,7 @@ _CHAT_FIELDS = (
     "tools items are not described (a non-function tool is refused); stream_options without "
     "stream: true is refused"
 )
+_TGI_PARAMETERS = "TGI parameters (grammar values among them) are not described"
 NOT_YET_EXACT = {
     "POST /v1/completions": "echo: true with logprobs is refused (not stated in the schema)",
     "POST /v1/chat/completions": _CHAT_FIELDS,
@@ -201,8 +202,8 @@ NOT_YET_EXACT = {
     "POST /models/{model}": _NESTED,
     "POST /models/{model}/embed": _NESTED,
     "POST /models/{model}/predict": _NESTED,
-    "POST /models/{model}/generate": _EMPTY_TEXT,
-    "POST /models/{model}/generate_stream": _EMPTY_TEXT,
+    "POST /models/{model}/generate": _TGI_PARAMETERS,
+    "POST /models/{model}/generate_stream": _TGI_PARAMETERS,
     "POST /models/{model}/v1/chat/completions": _CHAT_FIELDS,
     "POST /api/chat": _NESTED,
     "POST /api/generate": _NESTED,

@@ -13,6 +13,7 @@ from maaskit_server.app import create_app
 from maaskit_server.errors import APIError
 from maaskit_server.model_spec import ModelSpec, read_model_spec
 from maaskit_server.openapi import openapi_document
+from maaskit_server.protocols.hf._tgi import tgi_request
 from maaskit_server.protocols.kserve import generate as kserve_generate
 from maaskit_server.protocols.openai import _fields, _params
 from maaskit_server.protocols.requests import (
@@ -203,3 +204,26 @@ def test_ollama_show_documents_its_body() -> None:
     assert schema["required"] == ["model"]
     assert Draft202012Validator(schema).is_valid({"model": "sentiment"})
     assert not Draft202012Validator(schema).is_valid({"name": "sentiment"})
+
+
+@pytest.mark.parametrize("stream", [0, 1.5, "yes"])
+def test_tgi_refuses_a_stream_flag_that_is_not_a_boolean(stream: Any) -> None:
+    # /generate read a number as "not streaming" although its document says boolean.
+    body = {"inputs": "hi", "stream": stream}
+    assert not Draft202012Validator(_schema("/models/{model}/generate")).is_valid(body)
+    with pytest.raises(APIError) as refused:
+        tgi_request(body, max_new_tokens_default=4)
+    assert refused.value.status_code == 422
+
+
+def test_tgi_documents_inputs_as_non_empty() -> None:
+    assert not Draft202012Validator(_schema("/models/{model}/generate")).is_valid({"inputs": ""})
+
+
+def test_the_hf_chat_route_documents_openai_chat_without_a_required_model() -> None:
+    # It forwards to POST /v1/chat/completions with the path's model: the same body.
+    hf, openai = _schema("/models/{model}/v1/chat/completions"), _schema("/v1/chat/completions")
+    assert "model" not in hf["required"]
+    assert "messages" in hf["required"]
+    assert set(hf["properties"]) == set(openai["properties"])
+    assert hf["additionalProperties"] is False

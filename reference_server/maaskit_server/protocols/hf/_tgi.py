@@ -67,6 +67,10 @@ def tgi_request(body: dict[str, Any], *, max_new_tokens_default: int | None) -> 
     prompt = body.get("inputs")
     if not isinstance(prompt, str) or not prompt:
         raise validation_error("`inputs` must be a non-empty string.")
+    # Checked on every route (/generate read a number as "not streaming"): TGI's serde refuses.
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise validation_error("`stream` must be true or false.")
     parameters = body.get("parameters")
     if parameters is None:
         parameters = {}

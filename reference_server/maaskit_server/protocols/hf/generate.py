@@ -39,7 +39,7 @@ GENERATE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["inputs"],
     "properties": {
-        "inputs": {"type": "string"},
+        "inputs": {"type": "string", "minLength": 1},  # tgi_request refuses an empty one
         "parameters": {"type": "object"},
         "stream": {"type": "boolean"},
     },
@@ -112,11 +112,8 @@ async def _start(request: Request, model: str, body: dict[str, Any]) -> _Started
 
 async def generate_response(request: Request, model: str, body: dict[str, Any]) -> Response:
     """The root route's non-streaming answer (a list) or its SSE stream."""
-    stream = body.get("stream")
-    if stream is not None and not isinstance(stream, bool):
-        raise validation_error("`stream` must be true or false.")
     started = await _start(request, model, body)
-    if stream:
+    if body.get("stream"):
         return _sse(started)
     payload, headers = await _collect(request, started)
     return JSONResponse([payload], headers=headers)

@@ -60,7 +60,6 @@ REQUEST_SCHEMA: dict[str, Any] = {
     },
 }
 
-
 # The documented body, also TGI's Messages API route's (hf), which reads the same fields.
 CHAT_REQUEST_SCHEMA = _fields.request_schema(REQUEST_SCHEMA, chat=True)
 
