@@ -76,6 +76,17 @@ def test_inference_api_batch_and_tei_single_text(reference_server: ServerProcess
     assert "pairs" in pair.json()["error"]
 
 
+def test_tei_predict_reads_an_integral_top_k_as_the_integer(
+    reference_server: ServerProcess,
+) -> None:
+    # The document says integer, and JSON Schema's integer takes 2.0 (it answered 422).
+    require_model(reference_server, SENTIMENT_MODEL)
+    body = {"inputs": TEXTS[0], "top_k": 2.0}
+    answer = post(reference_server, f"/models/{SENTIMENT_MODEL}/predict", body)
+    assert answer.status_code == 200
+    assert len(answer.json()) == 2
+
+
 def test_info_describes_the_endpoint(reference_server: ServerProcess) -> None:
     response = httpx.get(
         f"{reference_server.base_url}/models/{EMBEDDING_MODEL}/info",

@@ -200,8 +200,6 @@ NOT_YET_EXACT = {
     "POST /models/{name}/similarity": _UNDOCUMENTED_BODY,
     "POST /v2/models/{model}/infer": _NESTED,
     "POST /models/{model}": _NESTED,
-    "POST /models/{model}/embed": _NESTED,
-    "POST /models/{model}/predict": _NESTED,
     "POST /models/{model}/generate": _TGI_PARAMETERS,
     "POST /models/{model}/generate_stream": _TGI_PARAMETERS,
     "POST /models/{model}/v1/chat/completions": _CHAT_FIELDS,

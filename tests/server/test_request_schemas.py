@@ -227,3 +227,34 @@ def test_the_hf_chat_route_documents_openai_chat_without_a_required_model() -> N
     assert "messages" in hf["required"]
     assert set(hf["properties"]) == set(openai["properties"])
     assert hf["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"inputs": ""},
+        {"inputs": []},
+        {"inputs": [["a", "b"]]},  # sentence pairs: refused by the route
+        {"inputs": [[""]]},
+        {"inputs": "a", "raw_scores": True},
+        {"inputs": "a", "function_to_apply": "sigmoid"},
+        {"inputs": "a", "top_k": 0},
+    ],
+)
+def test_tei_predict_documents_what_the_route_refuses(body: dict[str, Any]) -> None:
+    assert not Draft202012Validator(_schema("/models/{model}/predict")).is_valid(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"inputs": ""},
+        {"inputs": ["a", ""]},
+        {"inputs": [1, 2]},  # token ids: not read here
+        {"inputs": "a", "truncation_direction": "left"},
+        {"inputs": "a", "prompt_name": "query"},
+        {"inputs": "a", "normalize": "yes"},
+    ],
+)
+def test_tei_embed_documents_what_the_route_refuses(body: dict[str, Any]) -> None:
+    assert not Draft202012Validator(_schema("/models/{model}/embed")).is_valid(body)

@@ -29,7 +29,7 @@ from ...runtimes.classification import ClassificationRuntime
 from ...runtimes.embeddings import EmbeddingRuntime
 from ...state import get_state
 from .. import recognition
-from ..requests import read_json_object, text_inputs
+from ..requests import TEXTS_ONLY_SCHEMA, read_json_object, text_inputs
 from ._tgi import validation_error
 from .generate import generate_response
 
@@ -39,6 +39,52 @@ TASK_SCHEMA: dict[str, Any] = {
     "properties": {
         "inputs": {"oneOf": [{"type": "string"}, {"type": "array"}]},
         "parameters": {"type": "object"},
+    },
+}
+# What _classify and _embed check, for the OpenAPI document (described next to the checks, so
+# the two cannot drift). Other fields are ignored, as TEI's own deserialisation ignores them.
+_FLAG = {"type": "boolean"}
+CLASSIFY_PARAMETERS: dict[str, Any] = {
+    "function_to_apply": {"enum": ["softmax"]},
+    "top_k": {"type": "integer", "minimum": 1},
+    "truncate": _FLAG,
+}
+EMBED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["inputs"],
+    "properties": {
+        "inputs": TEXTS_ONLY_SCHEMA,
+        "normalize": {
+            "const": True,
+            "description": "false only on a model whose vectors are not L2-normalised.",
+        },
+        "truncate": _FLAG,
+        "truncation_direction": {"enum": ["right", "Right"]},
+        "prompt_name": {"type": "null"},
+    },
+}
+PREDICT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["inputs"],
+    "properties": {
+        "inputs": {
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 1,
+                        "items": {"type": "string", "minLength": 1},
+                    },
+                },
+            ]
+        },
+        # Refused when truthy: every JSON value that is not.
+        "raw_scores": {"enum": [None, False, 0, "", [], {}]},
+        **CLASSIFY_PARAMETERS,
     },
 }
 _PIPELINE_TAGS = {
@@ -74,7 +120,7 @@ async def task(request: Request) -> Response:
     return await generate_response(request, entry.name, body)
 
 
-@documented(request=TASK_SCHEMA, response={"type": "array"}, tags=["hf"])
+@documented(request=EMBED_SCHEMA, response={"type": "array"}, tags=["hf"])
 async def embed(request: Request) -> Response:
     """TEI ``/embed``: one pooled vector per input."""
     entry = _entry(request)
@@ -82,7 +128,7 @@ async def embed(request: Request) -> Response:
     return JSONResponse(await _embed(request, entry.name, body))
 
 
-@documented(request=TASK_SCHEMA, response={"type": "array"}, tags=["hf"])
+@documented(request=PREDICT_SCHEMA, response={"type": "array"}, tags=["hf"])
 async def predict(request: Request) -> Response:
     """TEI ``/predict``: a text → its labels; a batch ``[[text], ...]`` → one list per text."""
     entry = _entry(request)
@@ -150,6 +196,8 @@ async def _classify(
             "`function_to_apply` must be 'softmax': this model's runtime returns probabilities."
         )
     top_k = parameters.get("top_k")
+    if isinstance(top_k, float) and top_k.is_integer() and abs(top_k) <= 2**53:
+        top_k = int(top_k)  # the document says integer, and JSON Schema takes 2.0 as one
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
         raise validation_error("`top_k` must be a positive integer.")
     texts = _texts(raw, state.settings.max_inputs_per_request)
