@@ -198,7 +198,7 @@ NOT_YET_EXACT = {
     "POST /v2/rerank": _UNDOCUMENTED_BODY,
     "POST /models/{name}/rerank": _UNDOCUMENTED_BODY,
     "POST /models/{name}/similarity": _UNDOCUMENTED_BODY,
-    "POST /v2/models/{model}/infer": _NESTED,
+    "POST /v2/models/{model}/infer": "which tensors a model takes, and data matching the shape",
     "POST /models/{model}": _NESTED,
     "POST /models/{model}/generate": _TGI_PARAMETERS,
     "POST /models/{model}/generate_stream": _TGI_PARAMETERS,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 from _support.server import MODELS_DIR
 from jsonschema import Draft202012Validator
@@ -27,6 +28,8 @@ from maaskit_server.protocols.requests import (
 def _spec() -> ModelSpec:
     return read_model_spec(MODELS_DIR / "all-minilm-l6-v2")
 
+
+from maaskit_server.protocols.kserve._tensors import parse_infer_request
 
 _PATHS = {"/v1/chat/completions": True, "/v1/completions": False}
 
@@ -258,3 +261,32 @@ def test_tei_predict_documents_what_the_route_refuses(body: dict[str, Any]) -> N
 )
 def test_tei_embed_documents_what_the_route_refuses(body: dict[str, Any]) -> None:
     assert not Draft202012Validator(_schema("/models/{model}/embed")).is_valid(body)
+
+
+_TEXT_TENSOR = {"name": "text", "datatype": "BYTES", "shape": [1], "data": ["hi"]}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"inputs": [_TEXT_TENSOR], "parameters": 0},  # read as "no parameters" before
+        {"inputs": [{**_TEXT_TENSOR, "parameters": []}]},
+        {"inputs": [_TEXT_TENSOR], "outputs": [{"name": "label", "parameters": 0}]},
+        {"inputs": [{**_TEXT_TENSOR, "datatype": "STRING"}]},
+        {"inputs": [{**_TEXT_TENSOR, "datatype": {}}]},  # unhashable: answered 500 before
+        {"inputs": [{**_TEXT_TENSOR, "shape": [-1]}]},
+        {"inputs": [{**_TEXT_TENSOR, "name": ""}]},
+        {"inputs": []},
+    ],
+)
+def test_kserve_infer_refuses_what_its_schema_calls_invalid(body: dict[str, Any]) -> None:
+    assert not Draft202012Validator(_schema("/v2/models/{model}/infer")).is_valid(body)
+    with pytest.raises(APIError) as refused:
+        parse_infer_request(orjson.dumps(body), None)
+    assert refused.value.status_code == 400
+
+
+def test_kserve_infer_documents_a_valid_text_tensor() -> None:
+    body = {"inputs": [_TEXT_TENSOR], "outputs": [{"name": "label", "parameters": None}]}
+    assert Draft202012Validator(_schema("/v2/models/{model}/infer")).is_valid(body)
+    parse_infer_request(orjson.dumps(body), None)

@@ -42,6 +42,41 @@ NUMPY_TYPES: dict[str, str] = {
 DATATYPES = frozenset({*NUMPY_TYPES, "BYTES"})
 
 
+# What parse_infer_request checks, for the OpenAPI document (described next to the checks).
+# Beyond JSON Schema, in the descriptions: data holds as many values as the shape's product.
+_NULLABLE_FLAG = {"type": ["boolean", "null"]}
+INPUT_TENSOR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "datatype", "shape"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "datatype": {"enum": sorted(DATATYPES)},
+        "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+        "data": {
+            "description": "The shape's product of values (nested lists are flattened): "
+            "strings for BYTES, booleans for BOOL, integers for (U)INT*, numbers for FP*. "
+            "Absent when parameters.binary_data_size gives the tensor's binary bytes."
+        },
+        "parameters": {
+            "type": ["object", "null"],
+            "properties": {"binary_data_size": {"type": ["integer", "null"], "minimum": 0}},
+        },
+    },
+}
+OUTPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string"},
+        "parameters": {"type": ["object", "null"], "properties": {"binary_data": _NULLABLE_FLAG}},
+    },
+}
+PARAMETERS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"binary_data_output": {"type": "boolean"}},
+}
+
+
 @dataclass(frozen=True)
 class InputTensor:
     name: str
@@ -127,7 +162,8 @@ def parse_infer_request(body: bytes, header_length: str | None) -> InferRequest:
             f"the body has {len(rest) - offset} bytes of binary data after the last input's "
             "binary_data_size."
         )
-    parameters = payload.get("parameters") or {}
+    # Only null is "no parameters": 0 or [] are not an object (KServe refuses them).
+    parameters = {} if payload.get("parameters") is None else payload["parameters"]
     if not isinstance(parameters, dict):
         raise bad_request("'parameters' must be an object.")
     binary_output = parameters.get("binary_data_output", False)
@@ -166,7 +202,8 @@ def _input_tensor(raw: Any, index: int, rest: bytes, offset: int) -> tuple[Input
         raise bad_request(f"{where}.name must be a non-empty string.")
     where = f"input {name!r}"
     datatype = raw.get("datatype")
-    if datatype not in DATATYPES:
+    # Checked as a string first: an object or a list is not hashable (it answered 500).
+    if not isinstance(datatype, str) or datatype not in DATATYPES:
         raise bad_request(f"{where} has unknown datatype {datatype!r}.")
     shape = raw.get("shape")
     if not isinstance(shape, list) or not all(
@@ -174,7 +211,7 @@ def _input_tensor(raw: Any, index: int, rest: bytes, offset: int) -> tuple[Input
     ):
         raise bad_request(f"{where}.shape must be a list of non-negative integers.")
     count = math.prod(shape)
-    parameters = raw.get("parameters") or {}
+    parameters = {} if raw.get("parameters") is None else raw["parameters"]
     if not isinstance(parameters, dict):
         raise bad_request(f"{where}.parameters must be an object.")
     size = parameters.get("binary_data_size")
@@ -276,7 +313,7 @@ def _requested_outputs(raw: Any) -> list[RequestedOutput]:
     for index, item in enumerate(raw):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise bad_request(f"outputs[{index}] must be an object with a 'name'.")
-        parameters = item.get("parameters") or {}
+        parameters = {} if item.get("parameters") is None else item["parameters"]
         if not isinstance(parameters, dict):
             raise bad_request(f"outputs[{index}].parameters must be an object.")
         binary = parameters.get("binary_data")

@@ -35,6 +35,9 @@ from ..requests import truncation
 from . import _models as names
 from ._tensors import (
     HEADER_LENGTH,
+    INPUT_TENSOR_SCHEMA,
+    OUTPUT_SCHEMA,
+    PARAMETERS_SCHEMA,
     InferRequest,
     InputTensor,
     OutputTensor,
@@ -50,9 +53,9 @@ REQUEST_SCHEMA: dict[str, Any] = {
     "required": ["inputs"],
     "properties": {
         "id": {"type": "string"},
-        "inputs": {"type": "array"},
-        "outputs": {"type": "array"},
-        "parameters": {"type": "object"},
+        "inputs": {"type": "array", "minItems": 1, "items": INPUT_TENSOR_SCHEMA},
+        "outputs": {"type": "array", "items": OUTPUT_SCHEMA},
+        "parameters": PARAMETERS_SCHEMA,
     },
 }
 
