@@ -16,6 +16,7 @@ from maaskit_server.model_spec import ModelSpec, read_model_spec
 from maaskit_server.openapi import openapi_document
 from maaskit_server.protocols.hf._tgi import tgi_request
 from maaskit_server.protocols.kserve import generate as kserve_generate
+from maaskit_server.protocols.kserve._tensors import parse_infer_request
 from maaskit_server.protocols.openai import _fields, _params
 from maaskit_server.protocols.requests import (
     TEXT_INPUTS_SCHEMA,
@@ -28,8 +29,6 @@ from maaskit_server.protocols.requests import (
 def _spec() -> ModelSpec:
     return read_model_spec(MODELS_DIR / "all-minilm-l6-v2")
 
-
-from maaskit_server.protocols.kserve._tensors import parse_infer_request
 
 _PATHS = {"/v1/chat/completions": True, "/v1/completions": False}
 
