@@ -10,7 +10,8 @@ Which model a request names is not part of
 the protocol but of what is served, so the cases name a served model of the operation's kind
 (``_served_model``), and the few constraints between fields that JSON Schema cannot state
 (``best_of`` equal to ``n``, ``min_tokens`` at most ``max_tokens``, a completion within the
-model's 256-token context, the one ``dimensions`` the embedder has) are applied to the
+model's 256-token context, the one ``dimensions`` the embedder has, /v1/score's text_1 list
+as long as text_2) are applied to the
 generated case (``_cross_field``). The fields that constrain an answer (``guided_regex``,
 ``guided_grammar``, ``structured_outputs``, ...) must hold a regex or grammar that compiles,
 which JSON Schema cannot state, and at most one may be sent: in a positive case only (the one
@@ -152,9 +153,20 @@ def _cross_field(body: dict[str, Any]) -> None:
             body[name] = _in_vocabulary(body[name])
     if _integral(body.get("dimensions")) and body["dimensions"] >= 1:
         body["dimensions"] = EMBEDDING_DIMENSIONS  # the served embedder's, as its name
+    _paired_texts(body)
     if _integer(body.get("min_tokens")):
         limit = body["max_tokens"] if _integer(body.get("max_tokens")) else MAX_NEW_TOKENS
         body["min_tokens"] = min(body["min_tokens"], limit)
+
+
+def _paired_texts(body: dict[str, Any]) -> None:
+    """/v1/score pairs two lists item by item: a text_1 list longer than one must be as long as
+    text_2 (a text counts as a list of one); a longer text_1 keeps its first text."""
+    first, second = body.get("text_1"), body.get("text_2")
+    if not isinstance(first, list) or len(first) <= 1 or not isinstance(second, str | list):
+        return
+    if len(first) != (1 if isinstance(second, str) else len(second)):
+        body["text_1"] = first[:1]
 
 
 # The fields that constrain a generated answer: at most one per request, and each valid in a
@@ -180,7 +192,6 @@ def _one_valid_constraint(body: dict[str, Any]) -> None:
 
 # Operations whose request schemas still call valid some requests the route refuses (#14, left):
 # positive_data_acceptance is not run on them; every other check is.
-_UNDOCUMENTED_BODY = "no request schema: the route's JSON body is not documented"
 _EMPTY_TEXT = "text inputs may be empty in the schema, the route refuses empty ones"
 _NESTED = "nested items (tensors, options, parameters) are not described"
 _CHAT_FIELDS = (
@@ -191,13 +202,6 @@ _TGI_PARAMETERS = "TGI parameters (grammar values among them) are not described"
 NOT_YET_EXACT = {
     "POST /v1/completions": "echo: true with logprobs is refused (not stated in the schema)",
     "POST /v1/chat/completions": _CHAT_FIELDS,
-    "POST /v1/score": _UNDOCUMENTED_BODY,
-    "POST /score": _UNDOCUMENTED_BODY,
-    "POST /v1/rerank": _UNDOCUMENTED_BODY,
-    "POST /rerank": _UNDOCUMENTED_BODY,
-    "POST /v2/rerank": _UNDOCUMENTED_BODY,
-    "POST /models/{name}/rerank": _UNDOCUMENTED_BODY,
-    "POST /models/{name}/similarity": _UNDOCUMENTED_BODY,
     "POST /v2/models/{model}/infer": "which tensors a model takes, and data matching the shape",
     "POST /models/{model}": _NESTED,
     "POST /models/{model}/generate": _TGI_PARAMETERS,

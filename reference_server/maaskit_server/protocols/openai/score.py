@@ -21,9 +21,16 @@ from starlette.routing import BaseRoute, Route
 
 from ..._json import JSONResponse
 from ...errors import bad_request
+from ...openapi import documented
 from ...runtimes.embeddings import EmbeddingRuntime
 from ...state import get_state
-from ..requests import read_json_object, required_string, truncation
+from ..requests import (
+    TRUNCATE_PROMPT_TOKENS_SCHEMA,
+    integral,
+    read_json_object,
+    required_string,
+    truncation,
+)
 
 
 async def _cosines(
@@ -52,6 +59,26 @@ async def _cosines(
     return [cosine(a, b) for a, b in zip(left, right, strict=True)], embedded.prompt_tokens
 
 
+# What _texts accepts, for the OpenAPI document: described next to the check so the two cannot
+# drift (a text, or a non-empty list of texts or of Cohere's and Jina's {"text"} documents).
+_TEXT_ITEM: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string"},
+        {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
+    ]
+}
+TEXTS_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string"}, {"type": "array", "minItems": 1, "items": _TEXT_ITEM}]
+}
+# The fields truncation() reads, which every route here passes its body to.
+_TRUNCATION_FIELDS: dict[str, Any] = {
+    "truncate_prompt_tokens": TRUNCATE_PROMPT_TOKENS_SCHEMA,
+    "truncate": {"type": "boolean"},
+}
+_QUERY: dict[str, Any] = {"type": "string", "minLength": 1}
+_MODEL: dict[str, Any] = {"type": "string", "minLength": 1}
+
+
 def _texts(value: Any, param: str) -> list[str]:
     if isinstance(value, str):
         value = [value]
@@ -74,11 +101,74 @@ def _top_n(body: dict[str, Any], count: int) -> int:
     value = body.get("top_n")
     if value is None:
         return count
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    # 5.0 too: JSON Schema's integer (what the document says), as vLLM's pydantic reads it.
+    top_n = integral(value)
+    if top_n is None or top_n < 1:
         raise bad_request("'top_n' must be a positive integer.", param="top_n")
-    return min(value, count)
+    return min(top_n, count)
 
 
+def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
+    """A documented boolean; null reads as not sent (it was refused as not a boolean)."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise bad_request(f"'{name}' must be true or false.", param=name)
+    return value
+
+
+# vLLM's score body (text_1 against text_2); its queries/documents aliases are read too, but
+# only when text_1/text_2 are not sent, so the document states the vLLM names.
+SCORE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["model", "text_1", "text_2"],
+    "properties": {
+        "model": _MODEL,
+        "text_1": TEXTS_SCHEMA,
+        "text_2": TEXTS_SCHEMA,
+        **_TRUNCATION_FIELDS,
+    },
+}
+# vLLM's, Cohere's and Jina's rerank body.
+RERANK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["model", "query", "documents"],
+    "properties": {
+        "model": _MODEL,
+        "query": _QUERY,
+        "documents": TEXTS_SCHEMA,
+        "top_n": {"type": "integer", "minimum": 1},
+        "return_documents": {"type": "boolean"},
+        **_TRUNCATION_FIELDS,
+    },
+}
+TEI_RERANK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["query", "texts"],
+    "properties": {
+        "query": _QUERY,
+        "texts": TEXTS_SCHEMA,
+        "return_text": {"type": "boolean"},
+        "raw_scores": {"type": "boolean"},
+        **_TRUNCATION_FIELDS,
+    },
+}
+TEI_SIMILARITY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["inputs"],
+    "properties": {
+        "inputs": {
+            "type": "object",
+            "required": ["source_sentence", "sentences"],
+            "properties": {"source_sentence": _QUERY, "sentences": TEXTS_SCHEMA},
+        },
+        **_TRUNCATION_FIELDS,
+    },
+}
+
+
+@documented(request=SCORE_SCHEMA, response={"type": "object"}, tags=["openai"])
 async def score(request: Request) -> Response:
     """vLLM's ``/v1/score``: ``text_1`` against each ``text_2`` (or pairwise, two lists)."""
     body = await read_json_object(request)
@@ -106,6 +196,7 @@ async def score(request: Request) -> Response:
     )
 
 
+@documented(request=RERANK_SCHEMA, response={"type": "object"}, tags=["openai"])
 async def rerank(request: Request) -> Response:
     """vLLM's, Cohere's and Jina's rerank: ``query`` and ``documents``, best first."""
     body = await read_json_object(request)
@@ -116,9 +207,7 @@ async def rerank(request: Request) -> Response:
     if not isinstance(query, str) or not query:
         raise bad_request("'query' must be a non-empty string.", param="query")
     documents = _texts(body.get("documents"), "documents")
-    return_documents = body.get("return_documents", True)
-    if not isinstance(return_documents, bool):
-        raise bad_request("'return_documents' must be true or false.", param="return_documents")
+    return_documents = _flag(body, "return_documents", True)
     scores, tokens = await _cosines(request, model, body, [query] * len(documents), documents)
     order = sorted(range(len(documents)), key=lambda i: -scores[i])[: _top_n(body, len(documents))]
     results = []
@@ -137,6 +226,7 @@ async def rerank(request: Request) -> Response:
     )
 
 
+@documented(request=TEI_RERANK_SCHEMA, response={"type": "array"}, tags=["hf"])
 async def tei_rerank(
     request: Request, *, body: dict[str, Any] | None = None, model: str | None = None
 ) -> Response:
@@ -148,20 +238,20 @@ async def tei_rerank(
     if not isinstance(query, str) or not query:
         raise bad_request("'query' must be a non-empty string.", param="query")
     texts = _texts(body.get("texts"), "texts")
-    for flag in ("return_text", "raw_scores"):
-        if not isinstance(body.get(flag, False), bool):
-            raise bad_request(f"'{flag}' must be true or false.", param=flag)
+    return_text = _flag(body, "return_text", False)
+    _flag(body, "raw_scores", False)
     scores, _ = await _cosines(request, name, body, [query] * len(texts), texts)
     order = sorted(range(len(texts)), key=lambda i: -scores[i])
     items = []
     for index in order:
         item: dict[str, Any] = {"index": index, "score": scores[index]}
-        if body.get("return_text"):
+        if return_text:
             item["text"] = texts[index]
         items.append(item)
     return JSONResponse(items)
 
 
+@documented(request=TEI_SIMILARITY_SCHEMA, response={"type": "array"}, tags=["hf"])
 async def tei_similarity(request: Request) -> Response:
     """TEI's ``/similarity``: ``{"inputs": {"source_sentence", "sentences"}}`` → scores."""
     body = await read_json_object(request)
