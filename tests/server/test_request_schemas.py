@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import orjson
 import pytest
-from _support.server import MODELS_DIR
+from _support.server import MODELS_DIR, ServerProcess
 from jsonschema import Draft202012Validator
 from maaskit_server.app import create_app
 from maaskit_server.errors import APIError
@@ -17,7 +18,7 @@ from maaskit_server.openapi import openapi_document
 from maaskit_server.protocols.hf._tgi import tgi_request
 from maaskit_server.protocols.kserve import generate as kserve_generate
 from maaskit_server.protocols.kserve._tensors import parse_infer_request
-from maaskit_server.protocols.openai import _fields, _params
+from maaskit_server.protocols.openai import _fields, _params, score
 from maaskit_server.protocols.requests import (
     TEXT_INPUTS_SCHEMA,
     TRUNCATE_PROMPT_TOKENS_SCHEMA,
@@ -289,3 +290,77 @@ def test_kserve_infer_documents_a_valid_text_tensor() -> None:
     body = {"inputs": [_TEXT_TENSOR], "outputs": [{"name": "label", "parameters": None}]}
     assert Draft202012Validator(_schema("/v2/models/{model}/infer")).is_valid(body)
     parse_infer_request(orjson.dumps(body), None)
+
+
+# Similarity and reranking (vLLM's score/rerank, TEI's rerank/similarity): documented from the
+# same checks the routes run (score.TEXTS_SCHEMA beside score._texts).
+_SCORE_BODIES = {
+    "/v1/score": {"model": "m", "text_1": "a", "text_2": ["b", {"text": "c"}]},
+    "/score": {"model": "m", "text_1": ["a", "b"], "text_2": ["c", "d"]},
+    "/v1/rerank": {"model": "m", "query": "a", "documents": ["b"], "top_n": 1},
+    "/rerank": {"model": "m", "query": "a", "documents": [{"text": "b"}]},
+    "/v2/rerank": {"model": "m", "query": "a", "documents": "b", "return_documents": False},
+    "/models/{name}/rerank": {"query": "a", "texts": ["b"], "return_text": True},
+    "/models/{name}/similarity": {"inputs": {"source_sentence": "a", "sentences": ["b"]}},
+}
+
+
+@pytest.mark.parametrize("path", list(_SCORE_BODIES))
+def test_score_and_rerank_routes_document_their_bodies(path: str) -> None:
+    # They had no request schema: the fuzz generated no body for them.
+    assert Draft202012Validator(_schema(path)).is_valid(_SCORE_BODIES[path])
+    assert not Draft202012Validator(_schema(path)).is_valid({})
+
+
+@pytest.mark.parametrize(
+    "value", [None, [], 5, {"text": "a"}, [5], [None], [{}], [{"text": 5}], [["a"]]]
+)
+def test_the_texts_schema_refuses_what_texts_refuses(value: Any) -> None:
+    with pytest.raises(APIError):
+        score._texts(value, "documents")
+    assert not Draft202012Validator(score.TEXTS_SCHEMA).is_valid(value)
+
+
+@pytest.mark.parametrize("value", ["a", "", ["a", {"text": "b"}], [{"text": "a", "title": 1}]])
+def test_the_texts_schema_accepts_what_texts_accepts(value: Any) -> None:
+    score._texts(value, "documents")
+    assert Draft202012Validator(score.TEXTS_SCHEMA).is_valid(value)
+
+
+def test_top_n_reads_integral_floats_as_the_schema_does() -> None:
+    # JSON Schema's integer accepts 2.0; the route refused it with a 400.
+    top_n = _schema("/v1/rerank")["properties"]["top_n"]
+    assert Draft202012Validator(top_n).is_valid(2.0)
+    assert score._top_n({"top_n": 2.0}, 5) == 2
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "2"])
+def test_top_n_the_schema_refuses_the_route_refuses(value: Any) -> None:
+    top_n = score.RERANK_SCHEMA["properties"]["top_n"]
+    assert not Draft202012Validator(top_n).is_valid(value)
+    with pytest.raises(APIError):
+        score._top_n({"top_n": value}, 5)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/rerank", {"query": "a", "documents": ["b"], "return_documents": None}),
+        ("/models/all-minilm-l6-v2/rerank", {"query": "a", "texts": ["b"], "return_text": None}),
+        ("/models/all-minilm-l6-v2/rerank", {"query": "a", "texts": ["b"], "raw_scores": None}),
+    ],
+)
+def test_a_null_flag_reads_as_not_sent(
+    reference_server: ServerProcess, path: str, body: dict[str, Any]
+) -> None:
+    # The document marks optional fields nullable; the routes refused null as "not a boolean".
+    answer = httpx.post(
+        f"{reference_server.base_url}{path}",
+        json={"model": "all-minilm-l6-v2", **body},
+        headers=reference_server.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    results = answer.json() if isinstance(answer.json(), list) else answer.json()["results"]
+    assert results[0]["index"] == 0
+    assert ("document" in results[0]) is path.startswith("/v1/")  # return_documents: default
+    assert "text" not in results[0]
