@@ -7,7 +7,7 @@ Endpoints describe themselves: the first docstring line is the summary, and the 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from starlette.routing import BaseRoute, Mount, Route
@@ -24,9 +24,13 @@ def documented(
     request: dict[str, Any] | None = None,
     response: dict[str, Any] | None = None,
     tags: Sequence[str] = (),
+    other_media: Mapping[str, dict[str, Any]] | None = None,
 ) -> Callable[[EndpointT], EndpointT]:
+    """``other_media``: success answers in other media types than JSON (their schemas)."""
+
     def attach(endpoint: EndpointT) -> EndpointT:
-        setattr(endpoint, _ATTRIBUTE, {"request": request, "response": response, "tags": tags})
+        extra = {"request": request, "response": response, "tags": tags, "media": other_media}
+        setattr(endpoint, _ATTRIBUTE, extra)
         return endpoint
 
     return attach
@@ -62,6 +66,8 @@ def _operation(path: str, route: Route) -> dict[str, Any]:
     success: dict[str, Any] = {"application/json": {"schema": extra.get("response") or {}}}
     if path in _TEXT_ROUTES:
         success = {_TEXT_ROUTES[path]: {"schema": {"type": "string"}}}
+    for media_type, schema in (extra.get("media") or {}).items():
+        success[media_type] = {"schema": schema}
     request = extra.get("request") or {}
     if "stream" in request.get("properties", {}) or path.endswith("_stream"):
         # Streamed answers: Ollama's routes send NDJSON, every other protocol SSE.

@@ -16,8 +16,13 @@ generated case (``_cross_field``). The fields that constrain an answer (``guided
 ``guided_grammar``, ``structured_outputs``, ...) must hold a regex or grammar that compiles,
 which JSON Schema cannot state, and at most one may be sent: in a positive case only (the one
 ``positive_data_acceptance`` judges), the first one sent gets a valid value and the others null
-(``_one_valid_constraint``); negative cases keep what was generated. Everything else is
-generated from the document as it stands.
+(``_one_valid_constraint``); negative cases keep what was generated. Likewise the tensors a
+KServe model takes are what is served, not the protocol: in a positive case of
+``/v2/models/{model}/infer`` the tensors become the one input the served model's metadata
+(``GET /v2/models/{model}``) names, BYTES, keeping the generated non-empty strings when there
+are any (else one text), with the shape their count, and the outputs asked for are the
+model's (``_served_tensors``). Everything
+else is generated from the document as it stands.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ PATHS = os.environ.get("MAASKIT_FUZZ_PATHS")
 MAX_NEW_TOKENS = 8
 # all-minilm-l6-v2's vectors, the only length it can return ("dimensions").
 EMBEDDING_DIMENSIONS = 384
+# At most this many texts in a generated KServe tensor (CI stays fast; the limit is 2048).
+MAX_INPUTS = 32
 # The smallest vocabulary of the default models (tiny-shakespeare's).
 VOCABULARY = 4096
 LM, EMBEDDER, CLASSIFIER, NER = "tiny-shakespeare", "all-minilm-l6-v2", "sentiment", "pii-ner"
@@ -81,6 +88,8 @@ def ready_app() -> Iterator[Starlette]:
 @pytest.fixture(scope="module")
 def api_schema(ready_app: Starlette) -> schemathesis.BaseSchema:
     loaded = schemathesis.openapi.from_asgi("/openapi.json", ready_app)
+    # No lifespan here: the module's fixture has started the app already.
+    metadata = TestClient(ready_app).get(f"/v2/models/{CLASSIFIER}").json()
 
     @loaded.hook
     def map_case(context: Any, case: Case[Any]) -> Case[Any]:
@@ -95,6 +104,8 @@ def api_schema(ready_app: Starlette) -> schemathesis.BaseSchema:
             _cross_field(case.body)
             if case.meta is not None and case.meta.generation.mode is GenerationMode.POSITIVE:
                 _one_valid_constraint(case.body)
+                if case.operation.path.endswith("/infer"):
+                    _served_tensors(case.body, metadata)
             # KServe and TGI take their sampling keys in a nested "parameters" object.
             parameters = case.body.get("parameters")
             if isinstance(parameters, dict):
@@ -169,6 +180,27 @@ def _paired_texts(body: dict[str, Any]) -> None:
         body["text_1"] = first[:1]
 
 
+def _served_tensors(body: dict[str, Any], metadata: dict[str, Any]) -> None:
+    """For a positive case only: one tensor, the served model's input, BYTES, of the
+    generated strings (non-empty ones; one text when none was generated) and shaped as their
+    count; requested outputs renamed to the model's, binary tensor sizes dropped."""
+    (served_input,) = metadata["inputs"]
+    tensors = body.get("inputs")
+    first = tensors[0] if isinstance(tensors, list) and tensors else {}
+    data = first.get("data") if isinstance(first, dict) else None
+    texts = [x for x in data if isinstance(x, str) and x] if isinstance(data, list) else []
+    texts = texts[:MAX_INPUTS] or ["a text"]
+    body["inputs"] = [
+        {"name": served_input["name"], "datatype": "BYTES", "shape": [len(texts)], "data": texts}
+    ]
+    outputs = body.get("outputs")
+    if isinstance(outputs, list):
+        served_outputs = [output["name"] for output in metadata["outputs"]]
+        for position, output in enumerate(outputs):
+            if isinstance(output, dict):
+                output["name"] = served_outputs[position % len(served_outputs)]
+
+
 # The fields that constrain a generated answer: at most one per request, and each valid in a
 # sense JSON Schema cannot state (a regex or a Lark grammar that compiles, a JSON Schema).
 _VALID_CONSTRAINT: dict[str, Any] = {
@@ -202,7 +234,6 @@ _TGI_PARAMETERS = "TGI parameters (grammar values among them) are not described"
 NOT_YET_EXACT = {
     "POST /v1/completions": "echo: true with logprobs is refused (not stated in the schema)",
     "POST /v1/chat/completions": _CHAT_FIELDS,
-    "POST /v2/models/{model}/infer": "which tensors a model takes, and data matching the shape",
     "POST /models/{model}": _NESTED,
     "POST /models/{model}/generate": _TGI_PARAMETERS,
     "POST /models/{model}/generate_stream": _TGI_PARAMETERS,

@@ -364,3 +364,10 @@ def test_a_null_flag_reads_as_not_sent(
     assert results[0]["index"] == 0
     assert ("document" in results[0]) is path.startswith("/v1/")  # return_documents: default
     assert "text" not in results[0]
+
+
+def test_kserve_infer_documents_its_binary_answer() -> None:
+    # binary_data_output: true is answered in the binary tensor extension's media type.
+    document = openapi_document(create_app().routes)
+    success = document["paths"]["/v2/models/{model}/infer"]["post"]["responses"]["200"]
+    assert set(success["content"]) == {"application/json", "application/octet-stream"}

@@ -60,7 +60,14 @@ REQUEST_SCHEMA: dict[str, Any] = {
 }
 
 
-@documented(request=REQUEST_SCHEMA, response={"type": "object"}, tags=["kserve"])
+# With binary outputs asked for (binary_data_output, or an output's binary_data), the answer
+# is the binary tensor extension's: a JSON header, then the raw tensor bytes.
+_BINARY_ANSWER = {"application/octet-stream": {"type": "string", "format": "binary"}}
+
+
+@documented(
+    request=REQUEST_SCHEMA, response={"type": "object"}, tags=["kserve"], other_media=_BINARY_ANSWER
+)
 async def infer(request: Request) -> Response:
     """Run the model on one BYTES tensor of texts (JSON or binary tensor data)."""
     entry = names.model_entry(request)
