@@ -109,6 +109,9 @@ def _operation(path: str, route: Route) -> dict[str, Any]:
 def _nullable_optionals(schema: dict[str, Any]) -> dict[str, Any]:
     """Optional fields also take ``null``: every route reads a null field as one not sent (as
     OpenAI's own document marks its optional fields ``nullable``)."""
+    if isinstance(schema.get("anyOf"), list) and "properties" not in schema:
+        # A body of several kinds (POST /models/{name}: the served model's task's): each.
+        return {**schema, "anyOf": [_nullable_optionals(branch) for branch in schema["anyOf"]]}
     properties = schema.get("properties")
     if not isinstance(properties, dict):
         return schema

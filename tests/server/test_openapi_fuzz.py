@@ -21,7 +21,9 @@ KServe model takes are what is served, not the protocol: in a positive case of
 ``/v2/models/{model}/infer`` the tensors become the one input the served model's metadata
 (``GET /v2/models/{model}``) names, BYTES, keeping the generated non-empty strings when there
 are any (else one text), with the shape their count, and the outputs asked for are the
-model's (``_served_tensors``). Everything
+model's (``_served_tensors``). ``POST /models/{model}`` takes the body of the served model's
+task (one branch of its ``anyOf`` each): a positive case names the model of the first task
+whose branch its body matches (``_model_for_task_body``). Everything
 else is generated from the document as it stands.
 """
 
@@ -36,6 +38,7 @@ import pytest
 import schemathesis
 from _support.server import MODELS_DIR
 from hypothesis import HealthCheck, Phase, settings
+from jsonschema import Draft202012Validator
 from maaskit_server.app import create_app
 from maaskit_server.generation.params import MAX_N
 from maaskit_server.settings import ServerSettings
@@ -89,7 +92,10 @@ def ready_app() -> Iterator[Starlette]:
 def api_schema(ready_app: Starlette) -> schemathesis.BaseSchema:
     loaded = schemathesis.openapi.from_asgi("/openapi.json", ready_app)
     # No lifespan here: the module's fixture has started the app already.
-    metadata = TestClient(ready_app).get(f"/v2/models/{CLASSIFIER}").json()
+    client = TestClient(ready_app)
+    metadata = client.get(f"/v2/models/{CLASSIFIER}").json()
+    task_bodies = client.get("/openapi.json").json()["paths"]["/models/{model}"]["post"]
+    task_branches = task_bodies["requestBody"]["content"]["application/json"]["schema"]["anyOf"]
 
     @loaded.hook
     def map_case(context: Any, case: Case[Any]) -> Case[Any]:
@@ -106,6 +112,8 @@ def api_schema(ready_app: Starlette) -> schemathesis.BaseSchema:
                 _one_valid_constraint(case.body)
                 if case.operation.path.endswith("/infer"):
                     _served_tensors(case.body, metadata)
+                if case.operation.path == "/models/{model}" and case.path_parameters:
+                    case.path_parameters["model"] = _model_for_task_body(case.body, task_branches)
             # KServe and TGI take their sampling keys in a nested "parameters" object.
             parameters = case.body.get("parameters")
             if isinstance(parameters, dict):
@@ -180,6 +188,20 @@ def _paired_texts(body: dict[str, Any]) -> None:
         body["text_1"] = first[:1]
 
 
+_MODEL_BY_TASK = {
+    "text-classification": CLASSIFIER, "token-classification": NER,
+    "feature-extraction": EMBEDDER, "text-generation": LM,
+}  # fmt: skip
+
+
+def _model_for_task_body(body: dict[str, Any], branches: list[dict[str, Any]]) -> str:
+    """The served model of the first task whose body schema ``body`` matches."""
+    for branch in branches:
+        if Draft202012Validator(branch).is_valid(body):
+            return _MODEL_BY_TASK[branch["title"]]
+    return CLASSIFIER
+
+
 def _served_tensors(body: dict[str, Any], metadata: dict[str, Any]) -> None:
     """For a positive case only: one tensor, the served model's input, BYTES, of the
     generated strings (non-empty ones; one text when none was generated) and shaped as their
@@ -234,7 +256,6 @@ _TGI_PARAMETERS = "TGI parameters (grammar values among them) are not described"
 NOT_YET_EXACT = {
     "POST /v1/completions": "echo: true with logprobs is refused (not stated in the schema)",
     "POST /v1/chat/completions": _CHAT_FIELDS,
-    "POST /models/{model}": _NESTED,
     "POST /models/{model}/generate": _TGI_PARAMETERS,
     "POST /models/{model}/generate_stream": _TGI_PARAMETERS,
     "POST /models/{model}/v1/chat/completions": _CHAT_FIELDS,

@@ -15,7 +15,8 @@ from maaskit_server.app import create_app
 from maaskit_server.errors import APIError
 from maaskit_server.model_spec import ModelSpec, read_model_spec
 from maaskit_server.openapi import openapi_document
-from maaskit_server.protocols.hf._tgi import tgi_request
+from maaskit_server.protocols import recognition
+from maaskit_server.protocols.hf._tgi import tgi_request, validation_error
 from maaskit_server.protocols.kserve import generate as kserve_generate
 from maaskit_server.protocols.kserve._tensors import parse_infer_request
 from maaskit_server.protocols.openai import _fields, _params, score
@@ -371,3 +372,47 @@ def test_kserve_infer_documents_its_binary_answer() -> None:
     document = openapi_document(create_app().routes)
     success = document["paths"]["/v2/models/{model}/infer"]["post"]["responses"]["200"]
     assert set(success["content"]) == {"application/json", "application/octet-stream"}
+
+
+def _task_branches() -> dict[str, dict[str, Any]]:
+    schema = _schema("/models/{model}")
+    return {branch["title"]: branch for branch in schema["anyOf"]}
+
+
+@pytest.mark.parametrize(
+    ("task", "body"),
+    [
+        ("text-classification", {"inputs": ["a"], "parameters": {"top_k": 0}}),
+        ("text-classification", {"inputs": "a", "parameters": {"function_to_apply": "none"}}),
+        ("text-classification", {"inputs": [1], "parameters": None}),
+        ("token-classification", {"inputs": "a", "parameters": {"aggregation_strategy": "x"}}),
+        ("token-classification", {"inputs": "a", "parameters": {"ignore_labels": "O"}}),
+        ("token-classification", {"inputs": "a", "parameters": {"stride": -1}}),
+        ("feature-extraction", {"inputs": "a", "parameters": {"truncation_direction": "left"}}),
+        ("feature-extraction", {"inputs": "a", "truncate": 1}),
+        ("text-generation", {"inputs": ""}),
+    ],
+)
+def test_hf_task_bodies_refuse_what_the_tasks_refuse(task: str, body: dict[str, Any]) -> None:
+    assert not Draft202012Validator(_task_branches()[task]).is_valid(body)
+
+
+@pytest.mark.parametrize(
+    ("task", "body"),
+    [
+        ("text-classification", {"inputs": "a", "parameters": {"top_k": 2, "truncate": None}}),
+        ("token-classification", {"inputs": ["a"], "parameters": {"aggregation_strategy": "Max"}}),
+        ("token-classification", {"inputs": "a", "parameters": {"stride": 2.0}}),
+        ("feature-extraction", {"inputs": "a", "parameters": {"normalize": True}}),
+        ("text-generation", {"inputs": "a", "parameters": {}}),
+    ],
+)
+def test_hf_task_bodies_take_what_the_tasks_take(task: str, body: dict[str, Any]) -> None:
+    assert Draft202012Validator(_task_branches()[task]).is_valid(body)
+
+
+def test_token_classification_reads_an_integral_stride_as_the_integer() -> None:
+    # The document says integer, which JSON Schema takes 2.0 to be: refused before.
+    kwargs = recognition.parse_parameters({"stride": 2.0}, validation_error)
+    assert kwargs["stride"] == 2
+    assert isinstance(kwargs["stride"], int)

@@ -25,6 +25,22 @@ ErrorFactory = Callable[[str], APIError]
 DEFAULT_STRATEGY = "simple"
 
 
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
+
+
+# What parse_parameters checks, for the OpenAPI document (next to the checks, so the two cannot
+# drift); a strategy is read in any case.
+PARAMETERS: dict[str, Any] = {
+    "aggregation_strategy": {
+        "type": "string",
+        "pattern": f"^({'|'.join(map(_any_case, STRATEGIES))})$",
+    },
+    "ignore_labels": {"type": "array", "items": {"type": "string"}},
+    "stride": {"type": "integer", "minimum": 0},
+}
+
+
 def parse_parameters(parameters: dict[str, Any], error: ErrorFactory) -> dict[str, Any]:
     """``aggregation_strategy``, ``ignore_labels`` and ``stride`` checked, as runtime kwargs."""
     strategy = parameters.get("aggregation_strategy")
@@ -37,6 +53,8 @@ def parse_parameters(parameters: dict[str, Any], error: ErrorFactory) -> dict[st
     if not isinstance(ignore, list) or not all(isinstance(label, str) for label in ignore):
         raise error("`ignore_labels` must be a list of label names.")
     stride = parameters.get("stride")
+    if isinstance(stride, float) and stride.is_integer() and abs(stride) <= 2**53:
+        stride = int(stride)  # the document says integer, and JSON Schema takes 2.0 as one
     if stride is not None and (
         isinstance(stride, bool) or not isinstance(stride, int) or stride < 0
     ):

@@ -31,16 +31,8 @@ from ...state import get_state
 from .. import recognition
 from ..requests import TEXTS_ONLY_SCHEMA, read_json_object, text_inputs
 from ._tgi import validation_error
-from .generate import generate_response
+from .generate import GENERATE_SCHEMA, generate_response
 
-TASK_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["inputs"],
-    "properties": {
-        "inputs": {"oneOf": [{"type": "string"}, {"type": "array"}]},
-        "parameters": {"type": "object"},
-    },
-}
 # What _classify and _embed check, for the OpenAPI document (described next to the checks, so
 # the two cannot drift). Other fields are ignored, as TEI's own deserialisation ignores them.
 _FLAG = {"type": "boolean"}
@@ -86,6 +78,55 @@ PREDICT_SCHEMA: dict[str, Any] = {
         "raw_scores": {"enum": [None, False, 0, "", [], {}]},
         **CLASSIFY_PARAMETERS,
     },
+}
+
+
+def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    # Every check here reads a null field as one not sent.
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _parameters_object(properties: dict[str, Any]) -> dict[str, Any]:
+    nullable = {name: _or_null(value) for name, value in properties.items()}
+    return _or_null({"type": "object", "properties": nullable})
+
+
+_EMBED_FIELDS = {name: v for name, v in EMBED_SCHEMA["properties"].items() if name != "inputs"}
+# POST /models/{name}: the body of the model's task (one of these, by the model served), each
+# from the checks the task's code below runs.
+TASK_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "title": "text-classification",
+            "type": "object",
+            "required": ["inputs"],
+            "properties": {
+                "inputs": TEXTS_ONLY_SCHEMA,
+                "parameters": _parameters_object(CLASSIFY_PARAMETERS),
+            },
+        },
+        {
+            "title": "token-classification",
+            "type": "object",
+            "required": ["inputs"],
+            "properties": {
+                "inputs": TEXTS_ONLY_SCHEMA,
+                "parameters": _parameters_object(recognition.PARAMETERS),
+            },
+        },
+        {
+            # The top level as the feature-extraction spec has it, or under parameters (the
+            # top level wins).
+            "title": "feature-extraction",
+            "type": "object",
+            "required": ["inputs"],
+            "properties": {
+                **EMBED_SCHEMA["properties"],
+                "parameters": _parameters_object(_EMBED_FIELDS),
+            },
+        },
+        {"title": "text-generation", **GENERATE_SCHEMA},
+    ]
 }
 _PIPELINE_TAGS = {
     "classification": "text-classification",
