@@ -13,6 +13,8 @@ from _support.server import MODELS_DIR, ServerProcess
 from jsonschema import Draft202012Validator
 from maaskit_server.app import create_app
 from maaskit_server.errors import APIError
+from maaskit_server.generation.errors import InvalidParameterError
+from maaskit_server.generation.tools import parse_tools, plan_tools
 from maaskit_server.model_spec import ModelSpec, read_model_spec
 from maaskit_server.openapi import openapi_document
 from maaskit_server.protocols import recognition
@@ -416,3 +418,121 @@ def test_token_classification_reads_an_integral_stride_as_the_integer() -> None:
     kwargs = recognition.parse_parameters({"stride": 2.0}, validation_error)
     assert kwargs["stride"] == 2
     assert isinstance(kwargs["stride"], int)
+
+
+@pytest.mark.parametrize(
+    ("fields", "accepted"),
+    [
+        ({"echo": True, "logprobs": 0}, False),
+        ({"echo": True, "logprobs": 3}, False),
+        ({"echo": True, "logprobs": None}, True),
+        ({"echo": False, "logprobs": 3}, True),
+        ({"echo": True}, True),
+    ],
+)
+def test_echo_with_logprobs_the_document_refuses_as_the_route(
+    fields: dict[str, Any], accepted: bool
+) -> None:
+    body = {"model": "m", "prompt": "a", **fields}
+    assert Draft202012Validator(_schema("/v1/completions")).is_valid(body) is accepted
+    route_accepts = True
+    try:
+        _fields.check_fields(body, chat=False)
+        params = _params.sampling_params(body, chat=False)
+        route_accepts = not (_params.boolean(body, "echo") and params.logprobs)
+    except APIError:
+        route_accepts = False
+    assert route_accepts is accepted
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"top_k": 2.0},
+        {"seed": 3.0},
+        {"n": 1.0, "best_of": 1.0},
+        {"max_tokens": 4.0, "min_tokens": 1.0},
+        {"stop_token_ids": [2.0]},
+        {"allowed_token_ids": [2.0, 3]},
+    ],
+)
+@pytest.mark.parametrize("path", list(_PATHS))
+def test_integral_floats_of_integer_fields_are_read_as_integers(
+    path: str, fields: dict[str, Any]
+) -> None:
+    body = {"model": "m", "prompt": "a", "messages": [{"role": "user", "content": "a"}], **fields}
+    body = {name: body[name] for name in body if name in _schema(path)["properties"]}
+    assert Draft202012Validator(_schema(path)).is_valid(body)
+    _fields.check_fields(body, chat=_PATHS[path])
+    _params.sampling_params(body, chat=_PATHS[path])
+
+
+def test_completions_logprobs_reads_an_integral_float() -> None:
+    body = {"model": "m", "prompt": "a", "logprobs": 2.0}
+    assert Draft202012Validator(_schema("/v1/completions")).is_valid(body)
+    _fields.check_fields(body, chat=False)
+    assert _params.sampling_params(body, chat=False).top_logprobs == 2
+
+
+_F = {"type": "function", "function": {"name": "f"}}
+
+
+@pytest.mark.parametrize(
+    ("fields", "accepted"),
+    [
+        ({}, True),
+        ({"tools": None, "tool_choice": None}, True),
+        ({"tools": [_F]}, True),
+        ({"tools": [{"function": {"name": "f", "parameters": None, "strict": True}}]}, True),
+        ({"tools": [{**_F, "function": {"name": "f", "parameters": {"type": "object"}}}]}, True),
+        ({"tools": []}, True),
+        ({"tools": [], "tool_choice": "none"}, True),
+        ({"tool_choice": "none"}, True),
+        ({"tools": [_F], "tool_choice": "required"}, True),
+        ({"tools": [_F], "tool_choice": {"function": {"name": "f"}}}, True),
+        ({"tools": {}}, False),
+        ({"tools": [{"type": "retrieval"}]}, False),
+        ({"tools": [{"type": None, "function": {"name": "f"}}]}, False),
+        ({"tools": ["f"]}, False),
+        ({"tools": [{"type": "function"}]}, False),
+        ({"tools": [{"function": {"name": "a b"}}]}, False),
+        ({"tools": [{"function": {"name": ""}}]}, False),
+        ({"tools": [{"function": {"name": 1}}]}, False),
+        ({"tools": [{"function": {"name": "f", "parameters": []}}]}, False),
+        ({"tool_choice": "auto"}, False),
+        ({"tools": [], "tool_choice": "required"}, False),
+        ({"tool_choice": {"function": {"name": "f"}}}, False),
+        ({"tools": [_F], "tool_choice": "sometimes"}, False),
+        ({"tools": [_F], "tool_choice": 1}, False),
+        ({"tools": [_F], "tool_choice": {"function": "f"}}, False),
+        ({"tools": [_F], "tool_choice": {"type": "function"}}, False),
+    ],
+)
+def test_tools_and_tool_choice_the_document_accepts_as_the_route(
+    fields: dict[str, Any], accepted: bool
+) -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": "a"}], **fields}
+    assert Draft202012Validator(_schema("/v1/chat/completions")).is_valid(body) is accepted
+    try:
+        plan_tools(parse_tools(body.get("tools")), body.get("tool_choice"))
+    except InvalidParameterError:
+        assert not accepted
+    else:
+        assert accepted
+
+
+@pytest.mark.parametrize("seed", [-(2**63) - 1, 2**64])
+@pytest.mark.parametrize("path", list(_PATHS))
+def test_an_integer_beyond_64_bits_read_as_a_float_is_not_taken_as_the_bound(
+    path: str, seed: int
+) -> None:
+    # orjson reads -2**63 - 1 as -9.223372036854776e18, which equals -2**63 (MIN_SEED).
+    body: dict[str, Any] = {"model": "m", "seed": seed}
+    body.update(
+        {"messages": [{"role": "user", "content": "a"}]} if _PATHS[path] else {"prompt": "a"}
+    )
+    assert not Draft202012Validator(_schema(path)).is_valid(body)
+    body["seed"] = orjson.loads(str(seed))
+    _fields.check_fields(body, chat=_PATHS[path])
+    with pytest.raises(APIError):
+        _params.sampling_params(body, chat=_PATHS[path])

@@ -17,6 +17,7 @@ from typing import Any
 
 from ...errors import bad_request
 from ...generation.params import MAX_N, MAX_SEED, MAX_STOP_SEQUENCES, MAX_TOP_LOGPROBS, MIN_SEED
+from ...generation.tools import FUNCTION_NAME
 from ..requests import CHAT_ROLES
 
 _COMMON_HONOURED = frozenset(
@@ -144,6 +145,22 @@ MESSAGES_SCHEMA: dict[str, Any] = {"type": "array", "minItems": 1, "items": _MES
 # fields (best_of == n, min_tokens <= max_tokens, prompt + max_tokens within the model's
 # context) are beyond JSON Schema and stay in the descriptions.
 _TOKEN_IDS = {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}}
+# A function tool; "type" may be left out (read as "function"), other keys are not read.
+_TOOL: dict[str, Any] = {
+    "type": "object",
+    "required": ["function"],
+    "properties": {
+        "type": {"const": "function"},
+        "function": {
+            "type": "object",
+            "required": ["name"],
+            "properties": {
+                "name": {"type": "string", "pattern": FUNCTION_NAME.pattern},
+                "parameters": {"type": ["object", "null"]},
+            },
+        },
+    },
+}
 _HONOURED_SCHEMAS: dict[str, dict[str, Any]] = {
     "prompt": {
         "anyOf": [
@@ -203,6 +220,34 @@ _HONOURED_SCHEMAS: dict[str, dict[str, Any]] = {
         "additionalProperties": False,
     },
     "parallel_tool_calls": {"type": "boolean"},
+    # What generation/tools.py parse_tools and plan_tools read; unique names, a tool_choice
+    # naming one of the tools and parameters llguidance can follow are beyond JSON Schema.
+    "tools": {
+        "anyOf": [
+            {"type": "array", "items": _TOOL},
+            {"type": "null"},
+        ],
+        "description": "Function names are unique; parameters is a JSON schema llguidance "
+        "can follow.",
+    },
+    "tool_choice": {
+        "anyOf": [
+            {"enum": ["none", "auto", "required"]},
+            {
+                "type": "object",
+                "required": ["function"],
+                "properties": {
+                    "function": {
+                        "type": "object",
+                        "required": ["name"],
+                        "properties": {"name": {"type": "string"}},
+                    }
+                },
+            },
+            {"type": "null"},
+        ],
+        "description": "A named function is one of tools.",
+    },
     # Refused when truthy (_params.reject_unsupported): every JSON value that is not.
     "suffix": {"enum": [None, "", False, 0, [], {}]},
 }
@@ -232,6 +277,8 @@ def request_schema(typed: dict[str, Any], *, chat: bool) -> dict[str, Any]:
     document = {**typed, "properties": dict(sorted(properties.items()))}
     if "stream_options" in properties:
         document.update(_STREAM_OPTIONS)
+    if "tool_choice" in properties:
+        document["allOf"] = [_TOOL_CHOICE]
     return {**document, "additionalProperties": False}
 
 
@@ -242,6 +289,18 @@ _STREAM_OPTIONS: dict[str, Any] = {
 }
 
 
+# tool_choice "auto", "required" or a named function is refused without tools (plan_tools).
+_TOOL_CHOICE: dict[str, Any] = {
+    "if": {
+        "required": ["tool_choice"],
+        "properties": {
+            "tool_choice": {"anyOf": [{"enum": ["auto", "required"]}, {"type": "object"}]}
+        },
+    },
+    "then": {"required": ["tools"], "properties": {"tools": {"type": "array", "minItems": 1}}},
+}
+
+
 def _json_defaults(item: Any) -> list[Any]:
     # () stands for "empty": _is_default takes an empty list and an empty object alike.
     if item == ():
@@ -249,7 +308,46 @@ def _json_defaults(item: Any) -> list[Any]:
     return [list(item)] if isinstance(item, tuple) else [item]
 
 
+# Fields the document calls integers: JSON Schema's integer is 2.0 too, and vLLM (pydantic)
+# reads an integral float as the integer, so they are read as such here, for every check after.
+_INTEGERS = (
+    "max_tokens",
+    "max_completion_tokens",
+    "top_k",
+    "seed",
+    "n",
+    "best_of",
+    "top_logprobs",
+    "min_tokens",
+)
+_INTEGER_LISTS = ("stop_token_ids", "allowed_token_ids")
+
+
+# Beyond 2**53 a float is not exact: orjson reads an integer outside 64 bits (a seed below
+# -2**63) as the float nearest it, which may be the bound itself; such floats stay refused.
+_EXACT_FLOAT = 2**53
+
+
+def _integral(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) <= _EXACT_FLOAT:
+        return int(value)
+    return value
+
+
+def read_integers(body: dict[str, Any], *, chat: bool) -> None:
+    """Replace, in ``body``, integral floats of the integer fields by integers."""
+    for name in (*_INTEGERS, *(() if chat else ("logprobs",))):
+        if name in body:
+            body[name] = _integral(body[name])
+    for name in _INTEGER_LISTS:
+        if isinstance(body.get(name), list):
+            body[name] = [_integral(item) for item in body[name]]
+
+
 def check_fields(body: dict[str, Any], *, chat: bool) -> None:
+    """Refuse what the tables above refuse; integral floats of integer fields are read as
+    integers first (``body`` is changed in place)."""
+    read_integers(body, chat=chat)
     honoured = CHAT_HONOURED if chat else COMPLETION_HONOURED
     default_only = CHAT_DEFAULT_ONLY if chat else COMPLETION_DEFAULT_ONLY
     for name, value in body.items():

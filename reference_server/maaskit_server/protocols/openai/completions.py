@@ -60,8 +60,19 @@ REQUEST_SCHEMA: dict[str, Any] = {
 }
 
 
+# The route refuses echo: true with logprobs (any integer, 0 too: it asks for logprobs).
+_NOT_ECHO_WITH_LOGPROBS: dict[str, Any] = {
+    "required": ["echo", "logprobs"],
+    "properties": {"echo": {"const": True}, "logprobs": {"type": "integer"}},
+}
+COMPLETION_REQUEST_SCHEMA: dict[str, Any] = {
+    **_fields.request_schema(REQUEST_SCHEMA, chat=False),
+    "not": _NOT_ECHO_WITH_LOGPROBS,
+}
+
+
 @documented(
-    request=_fields.request_schema(REQUEST_SCHEMA, chat=False),
+    request=COMPLETION_REQUEST_SCHEMA,
     response={"type": "object"},
     tags=["openai"],
 )
