@@ -16,7 +16,9 @@ generated case (``_cross_field``). The fields that constrain an answer (``guided
 ``guided_grammar``, ``structured_outputs``, ...) must hold a regex or grammar that compiles,
 which JSON Schema cannot state, and at most one may be sent: in a positive case only (the one
 ``positive_data_acceptance`` judges), the first one sent gets a valid value and the others null
-(``_one_valid_constraint``); negative cases keep what was generated. Likewise the tensors a
+(``_one_valid_constraint``); likewise tools get unique names, a named ``tool_choice`` one of
+them and parameters llguidance compiles (``_valid_tools``), and chat messages are cut to fit
+the context (``_short_messages``); negative cases keep what was generated. Likewise the tensors a
 KServe model takes are what is served, not the protocol: in a positive case of
 ``/v2/models/{model}/infer`` the tensors become the one input the served model's metadata
 (``GET /v2/models/{model}``) names, BYTES, keeping the generated non-empty strings when there
@@ -115,6 +117,7 @@ def api_schema(ready_app: Starlette) -> schemathesis.BaseSchema:
                 if case.operation.path == "/models/{model}" and case.path_parameters:
                     case.path_parameters["model"] = _model_for_task_body(case.body, task_branches)
                 _valid_tools(case.body)
+                _short_messages(case.body)
             # KServe and TGI take their sampling keys in a nested "parameters" object.
             parameters = case.body.get("parameters")
             if isinstance(parameters, dict):
@@ -243,6 +246,28 @@ def _one_valid_constraint(body: dict[str, Any]) -> None:
     sent = [name for name in _VALID_CONSTRAINT if name in body]
     for position, name in enumerate(sent):
         body[name] = _VALID_CONSTRAINT[name] if position == 0 else None
+
+
+# A positive chat case keeps its last 3 messages, 2 text parts each, 8 characters a text: at
+# most 4 byte tokens a character, the rendered prompt stays within the 256-token context.
+_MESSAGES, _PARTS, _CHARACTERS = 3, 2, 8
+
+
+def _short_messages(body: dict[str, Any]) -> None:
+    """For a positive case only: the prompt fits the model's context (JSON Schema cannot
+    count tokens); each message keeps its role and the kinds of its content."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return
+    body["messages"] = messages[-_MESSAGES:]
+    for message in body["messages"]:
+        content = message.get("content")
+        if isinstance(content, str):
+            message["content"] = content[:_CHARACTERS]
+        elif isinstance(content, list):
+            message["content"] = [
+                {**part, "text": part["text"][:_CHARACTERS]} for part in content[:_PARTS]
+            ]
 
 
 def _valid_tools(body: dict[str, Any]) -> None:
