@@ -32,6 +32,7 @@ else is generated from the document as it stands.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -164,21 +165,28 @@ def _agreeing_limits(body: dict[str, Any], parameters: dict[str, Any]) -> None:
 
 def _cross_field(body: dict[str, Any]) -> None:
     # Only valid values are adjusted: a value made invalid on purpose stays as generated.
+    # Integers may come as integral floats (2.0), which the routes read as integers.
     for name in ("max_tokens", "max_completion_tokens", "num_predict", "max_new_tokens"):
-        if _integer(body.get(name)):
+        if _integral(body.get(name)):
             body[name] = min(body[name], MAX_NEW_TOKENS)
-    if _integer(body.get("best_of")) and 1 <= body["best_of"] <= MAX_N:
-        body["best_of"] = body["n"] if _integer(body.get("n")) else 1
-    if _integer(body.get("top_logprobs")) and isinstance(body.get("logprobs"), bool | None):
+    if _integral(body.get("best_of")) and 1 <= body["best_of"] <= MAX_N:
+        body["best_of"] = body["n"] if _integral(body.get("n")) else 1
+    if _integral(body.get("top_logprobs")) and isinstance(body.get("logprobs"), bool | None):
         body["logprobs"] = True
     for name in ("tokens", "prompt", "input", "stop_token_ids", "allowed_token_ids"):
         if name in body:
             body[name] = _in_vocabulary(body[name])
+    bias = body.get("logit_bias")
+    # A valid key matches ^[0-9]+$, which a trailing newline matches too ("12\n").
+    if isinstance(bias, dict) and all(re.fullmatch(r"[0-9]+\n?", key) for key in bias):
+        body["logit_bias"] = {str(int(key) % VOCABULARY): value for key, value in bias.items()}
     if _integral(body.get("dimensions")) and body["dimensions"] >= 1:
         body["dimensions"] = EMBEDDING_DIMENSIONS  # the served embedder's, as its name
     _paired_texts(body)
-    if _integer(body.get("min_tokens")):
-        limit = body["max_tokens"] if _integer(body.get("max_tokens")) else MAX_NEW_TOKENS
+    if _integral(body.get("min_tokens")):
+        # Chat reads max_completion_tokens first: the smaller bound holds either way.
+        bounds: list[Any] = [body.get(name) for name in ("max_tokens", "max_completion_tokens")]
+        limit = min([bound for bound in bounds if _integral(bound)] + [MAX_NEW_TOKENS])
         body["min_tokens"] = min(body["min_tokens"], limit)
 
 
