@@ -4,6 +4,8 @@ with ``unknown_parameter``, and the document says so (``additionalProperties: fa
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,6 +23,7 @@ from maaskit_server.protocols import recognition
 from maaskit_server.protocols.hf._tgi import tgi_request, validation_error
 from maaskit_server.protocols.kserve import generate as kserve_generate
 from maaskit_server.protocols.kserve._tensors import parse_infer_request
+from maaskit_server.protocols.ollama import _options as ollama_options
 from maaskit_server.protocols.openai import _fields, _params, score
 from maaskit_server.protocols.requests import (
     TEXT_INPUTS_SCHEMA,
@@ -28,6 +31,8 @@ from maaskit_server.protocols.requests import (
     text_inputs,
     truncation,
 )
+from maaskit_server.settings import ServerSettings
+from starlette.testclient import TestClient
 
 
 def _spec() -> ModelSpec:
@@ -536,3 +541,82 @@ def test_an_integer_beyond_64_bits_read_as_a_float_is_not_taken_as_the_bound(
     _fields.check_fields(body, chat=_PATHS[path])
     with pytest.raises(APIError):
         _params.sampling_params(body, chat=_PATHS[path])
+
+
+# Ollama's /api/chat and /api/generate (protocols/ollama/): options and messages.
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"temperature": 3},
+        {"top_p": 0},
+        {"top_k": -2},
+        {"top_k": 2.5},
+        {"num_predict": "8"},
+        {"stop": ""},
+        {"stop": ["a", "b", "c", "d", "e"]},
+        {"seed": 2**63},
+    ],
+)
+def test_ollama_options_schema_refuses_what_the_route_refuses(options: dict[str, Any]) -> None:
+    assert not Draft202012Validator(ollama_options.OPTIONS_SCHEMA).is_valid(options)
+    with pytest.raises(APIError) as refused:
+        ollama_options.sampling_params({"options": options})
+    assert refused.value.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"top_k": 3.0, "seed": 7.0, "num_predict": 4.0},  # JSON Schema's integers
+        {"temperature": None, "num_ctx": 2048},  # null is "not sent"; runtime options ignored
+        {"stop": ["a", "b"]},
+    ],
+)
+def test_ollama_options_schema_accepts_what_the_route_accepts(options: dict[str, Any]) -> None:
+    assert Draft202012Validator(ollama_options.OPTIONS_SCHEMA).is_valid(options)
+    params = ollama_options.sampling_params({"options": options})
+    assert params.max_tokens in (None, 4)
+
+
+def test_ollama_does_not_round_a_huge_seed_into_range() -> None:
+    with pytest.raises(APIError):
+        ollama_options.sampling_params({"options": {"seed": -9.223372036854776e18}})
+
+
+@pytest.fixture(scope="module")
+def ollama_client() -> Iterator[TestClient]:
+    with TestClient(create_app(ServerSettings(models_dir=MODELS_DIR, intra_op_threads=1))) as c:
+        deadline = time.monotonic() + 120
+        while c.get("/ready").status_code != 200:  # a condition polled, not a timed wait
+            assert time.monotonic() < deadline, "not ready in 120 s"
+            time.sleep(0.05)
+        yield c
+
+
+@pytest.mark.parametrize("images", ["", 0, False, {}, ["aGk="]])
+def test_ollama_chat_refuses_images_the_schema_calls_invalid(
+    ollama_client: TestClient, images: Any
+) -> None:
+    body = {
+        "model": "tiny-shakespeare",
+        "stream": False,
+        "messages": [{"role": "user", "content": "hi", "images": images}],
+    }
+    assert not Draft202012Validator(_schema("/api/chat")).is_valid(body)
+    answer = ollama_client.post("/api/chat", json=body)
+    assert answer.status_code == 400
+    assert "images" in answer.json()["error"]
+
+
+@pytest.mark.parametrize("images", [None, []])
+def test_ollama_chat_accepts_no_images(ollama_client: TestClient, images: Any) -> None:
+    body = {
+        "model": "tiny-shakespeare",
+        "stream": False,
+        "options": {"num_predict": 2.0},
+        "messages": [{"role": "user", "content": "hi", "images": images}],
+    }
+    assert Draft202012Validator(_schema("/api/chat")).is_valid(body)
+    answer = ollama_client.post("/api/chat", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["eval_count"] <= 2

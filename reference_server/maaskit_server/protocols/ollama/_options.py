@@ -15,7 +15,8 @@ from typing import Any
 
 from ...errors import APIError, bad_request
 from ...generation.errors import InvalidParameterError
-from ...generation.params import SamplingParams
+from ...generation.params import MAX_SEED, MAX_STOP_SEQUENCES, MIN_SEED, SamplingParams
+from ..requests import integral
 
 LATEST = ":latest"
 DEFAULTS: dict[str, Any] = {"temperature": 0.8, "top_k": 40, "top_p": 0.9}
@@ -44,13 +45,67 @@ def stream_flag(body: dict[str, Any]) -> bool:
     return value
 
 
+_NUMBER = {"type": "number"}
+_STOP_TEXT = {"type": "string", "minLength": 1}
+# What sampling_params and SamplingParams check, option by option (described here, next to
+# the check, so the two cannot drift). Other options tune Ollama's own runtime and are ignored.
+OPTION_SCHEMAS: dict[str, dict[str, Any]] = {
+    "temperature": {**_NUMBER, "minimum": 0, "maximum": 2},
+    "top_p": {**_NUMBER, "exclusiveMinimum": 0, "maximum": 1},
+    "top_k": {"type": "integer", "minimum": -1},
+    "seed": {"type": "integer", "minimum": MIN_SEED, "maximum": MAX_SEED},
+    "frequency_penalty": {**_NUMBER, "minimum": -2, "maximum": 2},
+    "presence_penalty": {**_NUMBER, "minimum": -2, "maximum": 2},
+    "num_predict": {
+        "type": "integer",
+        "description": "At most this many tokens; 0 or negative: until a stop or the context "
+        "is full.",
+    },
+    "stop": {
+        "anyOf": [
+            _STOP_TEXT,
+            {"type": "array", "items": _STOP_TEXT, "maxItems": MAX_STOP_SEQUENCES},
+        ]
+    },
+}
+# Null is "not sent", as Ollama reads it.
+OPTIONS_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "object",
+            "properties": {
+                name: {"anyOf": [schema, {"type": "null"}]}
+                for name, schema in OPTION_SCHEMAS.items()
+            },
+        },
+        {"type": "null"},
+    ]
+}
+_INTEGER_OPTIONS = frozenset(
+    name for name, schema in OPTION_SCHEMAS.items() if schema.get("type") == "integer"
+)
+
+
+def _integer_option(value: Any) -> Any:
+    # JSON Schema's integer takes 5.0, and so does Ollama (its options are JSON numbers):
+    # read as the integer, only below 2**53, where a float is exact (a huge seed stays out
+    # of range rather than rounding into it).
+    number = integral(value) if isinstance(value, float) and abs(value) <= 2**53 else None
+    return value if number is None else number
+
+
 def sampling_params(body: dict[str, Any]) -> SamplingParams:
     options = body.get("options")
     if options is None:
         options = {}
     if not isinstance(options, dict):
         raise bad_request("options must be an object")
-    merged = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+    given = {
+        k: _integer_option(v) if k in _INTEGER_OPTIONS else v
+        for k, v in options.items()
+        if v is not None
+    }
+    merged = {**DEFAULTS, **given}
     kwargs: dict[str, Any] = {key: merged[key] for key in _DIRECT if key in merged}
     num_predict = merged.get("num_predict", -1)
     if isinstance(num_predict, bool) or not isinstance(num_predict, int):

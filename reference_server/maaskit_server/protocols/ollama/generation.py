@@ -32,8 +32,10 @@ from ...openapi import documented
 from ...runtimes.generation import GenerationRuntime
 from ...state import get_state
 from ..generation_run import GenerationFailed, GenerationRun
+from ..openai._fields import MESSAGES_SCHEMA
 from ..requests import chat_messages, read_json_object
 from ._options import (
+    OPTIONS_SCHEMA,
     Timer,
     created_at,
     listed_name,
@@ -47,6 +49,17 @@ NDJSON = "application/x-ndjson"
 # What one piece of text looks like in each route's answer.
 Piece = Callable[[str], dict[str, Any]]
 
+# Null is "not sent" (stream_flag: streamed).
+_STREAM_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "boolean"}, {"type": "null"}]}
+# OpenAI's messages (chat_messages reads both), without images: this model reads text only.
+_NO_IMAGES = {
+    "properties": {"images": {"anyOf": [{"type": "array", "maxItems": 0}, {"type": "null"}]}}
+}
+_MESSAGES_SCHEMA: dict[str, Any] = {
+    **MESSAGES_SCHEMA,
+    "items": {"allOf": [MESSAGES_SCHEMA["items"], _NO_IMAGES]},
+}
+
 
 @documented(
     request={
@@ -54,9 +67,9 @@ Piece = Callable[[str], dict[str, Any]]
         "required": ["model", "messages"],
         "properties": {
             "model": {"type": "string"},
-            "messages": {"type": "array"},
-            "stream": {"type": "boolean"},
-            "options": {"type": "object"},
+            "messages": _MESSAGES_SCHEMA,
+            "stream": _STREAM_SCHEMA,
+            "options": OPTIONS_SCHEMA,
         },
     },
     tags=["ollama"],
@@ -71,7 +84,8 @@ async def chat(request: Request) -> Response:
     if not isinstance(raw_messages, list):
         raise bad_request("messages must be a list of message objects", param="messages")
     for index, message in enumerate(raw_messages):
-        if isinstance(message, dict) and message.get("images"):
+        # Only null or [] mean "no images" (as documented): "" or 0 are not a list of them.
+        if isinstance(message, dict) and message.get("images") not in (None, []):
             raise bad_request(f"messages[{index}].images: this model reads text only")
     messages = chat_messages(raw_messages)
     try:
@@ -121,8 +135,8 @@ def _call_piece(text: str) -> dict[str, Any]:
         "properties": {
             "model": {"type": "string"},
             "prompt": {"type": "string"},
-            "stream": {"type": "boolean"},
-            "options": {"type": "object"},
+            "stream": _STREAM_SCHEMA,
+            "options": OPTIONS_SCHEMA,
         },
     },
     tags=["ollama"],
