@@ -104,3 +104,15 @@ def test_sample_rows_picks_what_each_rows_sampler_would() -> None:
         got = sample_rows(batched, logits)
         assert got == [sampler.sample(row) for sampler, row in zip(alone, logits, strict=True)]
     assert [sampler.plain_argmax for sampler in batched] == [True, False, False, False, True]
+
+
+@pytest.mark.parametrize("offset", [0.0, -100.0])  # scores that overflow to +inf, or all -inf
+def test_a_vanishing_temperature_is_greedy_within_the_allowed_tokens(offset: float) -> None:
+    # 5e-324 (the smallest float, valid as "> 0"): the scores overflowed, softmax was NaN and
+    # the draw took the last token, even one the grammar's mask forbids (a 500 on TGI).
+    logits = _logits() + np.float32(offset)
+    allowed = np.zeros(logits.shape[0], dtype=bool)
+    allowed[[3, 7]] = True
+    sampler = TokenSampler(SamplingParams(temperature=5e-324, seed=0))
+    token = sampler.sample(logits, allowed).token_id
+    assert token == (3 if logits[3] > logits[7] else 7)

@@ -139,10 +139,16 @@ class TokenSampler:
         scores = self._adjust(scores)
         if allowed is not None:
             scores = np.where(allowed, scores, -np.inf)
-        if params.greedy:
+        scaled = scores
+        if not params.greedy:
+            with np.errstate(over="ignore"):
+                scaled = scores / params.temperature
+        if params.greedy or not np.isfinite(scaled.max()):
+            # Greedy, or a temperature so small that the scores overflow (5e-324 made them
+            # inf, and softmax NaN: the draw then took a token the grammar forbids): its limit.
             token_id = int(np.argmax(scores))
         else:
-            scores = top_k_mask(scores / params.temperature, params.top_k)
+            scores = top_k_mask(scaled, params.top_k)
             probs = min_p_probabilities(
                 top_p_probabilities(softmax(scores), params.top_p), params.min_p
             )
