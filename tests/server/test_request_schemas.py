@@ -620,3 +620,46 @@ def test_ollama_chat_accepts_no_images(ollama_client: TestClient, images: Any) -
     answer = ollama_client.post("/api/chat", json=body)
     assert answer.status_code == 200, answer.text
     assert answer.json()["eval_count"] <= 2
+
+
+# TGI's /models/{model}/generate[_stream] parameters (protocols/hf/_tgi.py).
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"temperature": 0},
+        {"temperature": 3},
+        {"top_p": 1},
+        {"top_k": 0},
+        {"seed": -1},
+        {"stop": [""]},
+        {"stop": "a"},
+        {"best_of": 2},
+        {"typical_p": 0.5},
+        {"watermark": True},
+        {"details": 1},
+        {"grammar": {"type": "lark", "value": "start: 'a'"}},
+        {"unknown": 1},
+        [],
+    ],
+)
+def test_tgi_parameters_schema_refuses_what_the_route_refuses(parameters: Any) -> None:
+    body = {"inputs": "hi", "parameters": parameters}
+    assert not Draft202012Validator(_schema("/models/{model}/generate")).is_valid(body)
+    with pytest.raises(APIError) as refused:
+        tgi_request(body, max_new_tokens_default=None)
+    assert refused.value.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        # JSON Schema's integers (and its const 1 / 0): the route refused each float before.
+        {"max_new_tokens": 4.0, "seed": 7.0, "top_k": 3.0, "truncate": 2.0},
+        {"best_of": 1.0, "top_n_tokens": 0.0, "max_new_tokens": 4},
+        {"grammar": {"type": "regex", "value": "[a-z]+"}, "max_new_tokens": 4, "details": None},
+    ],
+)
+def test_tgi_parameters_schema_accepts_what_the_route_accepts(parameters: Any) -> None:
+    body = {"inputs": "hi", "parameters": parameters}
+    assert Draft202012Validator(_schema("/models/{model}/generate")).is_valid(body)
+    assert tgi_request(body, max_new_tokens_default=None).params.max_tokens == 4

@@ -19,7 +19,7 @@ from typing import Any
 from ...errors import APIError
 from ...generation.errors import InvalidParameterError
 from ...generation.grammar import Grammar
-from ...generation.params import SamplingParams
+from ...generation.params import MAX_SEED, MAX_STOP_SEQUENCES, SamplingParams
 
 DEFAULT_MAX_NEW_TOKENS = 100
 KNOWN_KEYS = frozenset(
@@ -44,6 +44,75 @@ KNOWN_KEYS = frozenset(
         "typical_p",
         "watermark",
     }
+)
+
+
+_NULL = {"type": "null"}
+_FLAG = {"anyOf": [{"type": "boolean"}, _NULL]}
+# Which regex or JSON schema compiles is beyond JSON Schema: the route says (422).
+_GRAMMAR = {
+    "anyOf": [
+        {
+            "type": "object",
+            "required": ["type", "value"],
+            "properties": {
+                "type": {"const": "json"},
+                "value": {"anyOf": [{"type": "object"}, {"type": "string"}]},
+            },
+        },
+        {
+            "type": "object",
+            "required": ["type", "value"],
+            "properties": {
+                "type": {"const": "json_schema"},
+                "value": {"type": "object", "required": ["schema"]},
+            },
+        },
+        {
+            "type": "object",
+            "required": ["type", "value"],
+            "properties": {"type": {"const": "regex"}, "value": {"type": "string"}},
+        },
+    ]
+}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, _NULL]}
+
+
+# What tgi_request and SamplingParams check, key by key (described here, next to the check,
+# so the two cannot drift); null is "unset", as text_generation.Client sends it. Unsupported
+# features take only the values that mean "not used".
+PARAMETER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "adapter_id": _NULL,
+    "best_of": _nullable({"const": 1}),
+    "decoder_input_details": _FLAG,
+    "details": _FLAG,
+    "do_sample": _FLAG,
+    "frequency_penalty": _nullable({"type": "number", "minimum": -2, "maximum": 2}),
+    "grammar": _nullable(_GRAMMAR),
+    "max_new_tokens": _nullable({"type": "integer", "minimum": 1}),
+    "repetition_penalty": _nullable({"const": 1}),
+    "return_full_text": _FLAG,
+    "seed": _nullable({"type": "integer", "minimum": 0, "maximum": MAX_SEED}),
+    "stop": _nullable(
+        {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "maxItems": MAX_STOP_SEQUENCES,
+        }
+    ),
+    "temperature": _nullable({"type": "number", "exclusiveMinimum": 0, "maximum": 2}),
+    "top_k": _nullable({"type": "integer", "minimum": 1}),
+    "top_n_tokens": _nullable({"const": 0}),
+    "top_p": _nullable({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}),
+    "truncate": _nullable({"type": "integer", "minimum": 1}),
+    "typical_p": _NULL,
+    "watermark": _nullable({"const": False}),
+}
+PARAMETERS_SCHEMA: dict[str, Any] = _nullable(
+    {"type": "object", "properties": PARAMETER_SCHEMAS, "additionalProperties": False}
 )
 
 
@@ -139,9 +208,9 @@ def tgi_request(body: dict[str, Any], *, max_new_tokens_default: int | None) -> 
 _UNSUPPORTED: dict[str, tuple[Any, ...]] = {
     "repetition_penalty": (None, 1, 1.0),
     "typical_p": (None,),
-    "best_of": (None, 1),
+    "best_of": (None, 1, 1.0),  # JSON Schema's 1 (the document's const) is 1.0 too
     "watermark": (None, False),
-    "top_n_tokens": (None, 0),
+    "top_n_tokens": (None, 0, 0.0),
     "adapter_id": (None,),
 }
 
@@ -191,6 +260,10 @@ def _optional_int(parameters: dict[str, Any], key: str, *, minimum: int) -> int 
     value = parameters.get(key)
     if value is None:
         return None
+    # JSON Schema's integer (the document's) takes 7.0: read as 7, only below 2**53, where a
+    # float is exact (a huge seed stays out of range rather than rounding into it).
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise validation_error(f"`{key}` must be an integer of at least {minimum}.")
     return value

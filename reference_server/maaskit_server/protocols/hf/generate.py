@@ -33,15 +33,21 @@ from ...runtimes.generation import GenerationRuntime
 from ...state import get_state
 from ..generation_run import GenerationFailed, GenerationRun
 from ..requests import read_json_object
-from ._tgi import DEFAULT_MAX_NEW_TOKENS, TGIRequest, tgi_request, validation_error
+from ._tgi import (
+    DEFAULT_MAX_NEW_TOKENS,
+    PARAMETERS_SCHEMA,
+    TGIRequest,
+    tgi_request,
+    validation_error,
+)
 
 GENERATE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["inputs"],
     "properties": {
         "inputs": {"type": "string", "minLength": 1},  # tgi_request refuses an empty one
-        "parameters": {"type": "object"},
-        "stream": {"type": "boolean"},
+        "parameters": PARAMETERS_SCHEMA,
+        "stream": {"anyOf": [{"type": "boolean"}, {"type": "null"}]},
     },
 }
 
