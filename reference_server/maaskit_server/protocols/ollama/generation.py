@@ -32,8 +32,7 @@ from ...openapi import documented
 from ...runtimes.generation import GenerationRuntime
 from ...state import get_state
 from ..generation_run import GenerationFailed, GenerationRun
-from ..openai._fields import MESSAGES_SCHEMA
-from ..requests import chat_messages, read_json_object
+from ..requests import CHAT_ROLES, chat_messages, read_json_object
 from ._options import (
     OPTIONS_SCHEMA,
     Timer,
@@ -51,13 +50,40 @@ Piece = Callable[[str], dict[str, Any]]
 
 # Null is "not sent" (stream_flag: streamed).
 _STREAM_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "boolean"}, {"type": "null"}]}
-# OpenAI's messages (chat_messages reads both), without images: this model reads text only.
-_NO_IMAGES = {
-    "properties": {"images": {"anyOf": [{"type": "array", "maxItems": 0}, {"type": "null"}]}}
+# What chat_messages checks (the OpenAI routes' reader), without images: this model reads
+# text only. An assistant turn may come without content (it only carried tool calls).
+_NO_IMAGES = {"anyOf": [{"type": "array", "maxItems": 0}, {"type": "null"}]}
+_TEXT_PART = {
+    "type": "object",
+    "required": ["type", "text"],
+    "properties": {"type": {"const": "text"}, "text": {"type": "string"}},
 }
+_CONTENT: list[dict[str, Any]] = [{"type": "string"}, {"type": "array", "items": _TEXT_PART}]
 _MESSAGES_SCHEMA: dict[str, Any] = {
-    **MESSAGES_SCHEMA,
-    "items": {"allOf": [MESSAGES_SCHEMA["items"], _NO_IMAGES]},
+    "type": "array",
+    "minItems": 1,
+    "items": {
+        "anyOf": [
+            {
+                "type": "object",
+                "required": ["role"],
+                "properties": {
+                    "role": {"const": "assistant"},
+                    "content": {"anyOf": [*_CONTENT, {"type": "null"}]},
+                    "images": _NO_IMAGES,
+                },
+            },
+            {
+                "type": "object",
+                "required": ["role", "content"],
+                "properties": {
+                    "role": {"enum": sorted(CHAT_ROLES - {"assistant"})},
+                    "content": {"anyOf": _CONTENT},
+                    "images": _NO_IMAGES,
+                },
+            },
+        ]
+    },
 }
 
 
