@@ -120,6 +120,9 @@ def api_schema(ready_app: Starlette) -> schemathesis.BaseSchema:
                 if case.operation.path.endswith("/chat/completions"):  # the OpenAI chat body
                     _valid_tools(case.body)
                     _short_messages(case.body)
+
+
+                _short_conversation(case.body)
             # KServe and TGI take their sampling keys in a nested "parameters" object.
             parameters = case.body.get("parameters")
             if isinstance(parameters, dict):
@@ -238,6 +241,24 @@ def _served_tensors(body: dict[str, Any], metadata: dict[str, Any]) -> None:
         for position, output in enumerate(outputs):
             if isinstance(output, dict):
                 output["name"] = served_outputs[position % len(served_outputs)]
+
+
+def _short_conversation(body: dict[str, Any]) -> None:
+    """For a positive case only: a conversation within the model's 256-token context (beyond
+    JSON Schema): 3 messages of at most 8 characters per text (4 bytes, 4 tokens each)."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return
+    del messages[3:]
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            message["content"] = content[:8]
+        elif isinstance(content, list):
+            del content[2:]
+            for part in content:
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    part["text"] = part["text"][:8]
 
 
 # The fields that constrain a generated answer: at most one per request, and each valid in a
