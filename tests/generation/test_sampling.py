@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -116,3 +117,17 @@ def test_a_vanishing_temperature_is_greedy_within_the_allowed_tokens(offset: flo
     sampler = TokenSampler(SamplingParams(temperature=5e-324, seed=0))
     token = sampler.sample(logits, allowed).token_id
     assert token == (3 if logits[3] > logits[7] else 7)
+
+
+def test_a_vanishing_repetition_penalty_stays_within_the_allowed_tokens_without_warnings() -> None:
+    # repetition_penalty=5e-324 (the smallest float) divides a positive score past the float
+    # limit (+inf): numpy warned "overflow encountered in divide" (seen in the fuzz run's log).
+    logits = np.abs(_logits()) + np.float32(1.0)  # all positive: every seen score overflows
+    allowed = np.zeros(logits.shape[0], dtype=bool)
+    allowed[[3, 7]] = True
+    params = SamplingParams(temperature=1.0, repetition_penalty=5e-324, seed=0)
+    sampler = TokenSampler(params, prompt_ids=[3, 11])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        token = sampler.sample(logits, allowed).token_id
+    assert token == 3  # its score is +inf (seen), 7's is finite: the penalty's limit

@@ -173,7 +173,10 @@ class TokenSampler:
             seen = np.fromiter(self._seen, dtype=np.int64, count=len(self._seen))
             values = scores[seen]
             penalty = params.repetition_penalty
-            scores[seen] = np.where(values > 0, values / penalty, values * penalty)
+            # A penalty near 0 or near the float limit overflows a score to +-inf, which is
+            # that penalty's limit: sample() takes the argmax when the scores are not finite.
+            with np.errstate(over="ignore"):
+                scores[seen] = np.where(values > 0, values / penalty, values * penalty)
         if self._bias_ids.size:
             scores[self._bias_ids] += self._bias
         if self._allowed.size:
