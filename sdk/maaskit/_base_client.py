@@ -31,6 +31,7 @@ from ._ledger import Ledger, UsageReport
 from ._logging import logger
 from ._options import ClientOptions
 from ._params import body_params
+from ._pools import pool_options
 from ._privacy import Session, check_privacy, open_session, restore_result
 from ._retry import RetryPolicy
 from ._retry_budget import RetryBudget, RetryThrottle
@@ -233,7 +234,7 @@ class BaseClient(Generic[HttpT]):
         self._owned_http_clients = []
         clients: dict[Any, HttpT] = {}
         if http_client is None:
-            http_client = make_http_client()
+            http_client = make_http_client(**pool_options())
             self._owned_http_clients.append(http_client)
         clients[None] = http_client
         for endpoint in endpoints:
@@ -241,7 +242,9 @@ class BaseClient(Generic[HttpT]):
             if key is None or key in clients:
                 continue
             try:
-                made = make_http_client(verify=tls_context(endpoint.verify, endpoint.cert))
+                made = make_http_client(
+                    **pool_options(verify=tls_context(endpoint.verify, endpoint.cert))
+                )
             except (OSError, ValueError) as exc:
                 # A missing CA bundle or certificate file: say which endpoint needs it.
                 raise ValueError(f"endpoint {endpoint.name!r}: TLS settings: {exc}") from exc
