@@ -195,6 +195,15 @@ def _target_rows(results: dict[str, Any]) -> list[tuple[str, float | None, str, 
             ),
             5,
         )
+    for concurrency in ("64", "256"):
+        add(
+            f"the same from a burst start (own pools, 2,000 calls) at {concurrency} in flight",
+            ratios.get(
+                f"maaskit_async calls per CPU-second, aiohttp / httpx transport at {concurrency}, "
+                "burst start"
+            ),
+            5,
+        )
     add(
         "AsyncClient (aiohttp) CPU per call, 64 in flight / 1",
         ratios.get("maaskit_async_aiohttp CPU per call, 64 in flight / 1"),

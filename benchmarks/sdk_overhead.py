@@ -31,6 +31,8 @@ import openai
 from benchmarks._stats import median_of_cycles
 
 CONCURRENCY = (1, 8, 64, 256)
+#: Where the async clients are also measured from a burst start (below).
+BURST_CONCURRENCY = (64, 256)
 #: Thread-per-call sync clients only at these (256 threads measure the thread switching).
 SYNC_CONCURRENCY = (1, 64)
 API_KEY = "bench-key"
@@ -52,9 +54,9 @@ def _measure_sync(call: Callable[[], object], *, concurrency: int, total: int) -
 
 
 async def _measure_async(
-    call: Callable[[], Awaitable[object]], *, concurrency: int, total: int
+    call: Callable[[], Awaitable[object]], *, concurrency: int, total: int, warm_up: int = 8
 ) -> dict[str, float]:
-    await asyncio.gather(*(call() for _ in range(min(total, 8))))
+    await asyncio.gather(*(call() for _ in range(min(total, warm_up))))
     remaining = total
     cpu_started, wall_started = time.process_time(), time.perf_counter()
 
@@ -242,4 +244,29 @@ async def _async_points(
         official.models.list, concurrency=concurrency, total=total
     )
     await official.close()
+    if concurrency in BURST_CONCURRENCY:
+        found.update(await _burst_points(base_url, concurrency=concurrency, total=2 * total))
+    return found
+
+
+async def _burst_points(base_url: str, *, concurrency: int, total: int) -> dict[str, Any]:
+    """The AsyncClient as a user makes it (its own pools), on each transport, from a burst
+    start: the first ``concurrency`` calls go out at once on a fresh client, as an app's first
+    ``gather`` does, then ``total`` calls (2,000 in a full run) keep that many in flight.
+
+    This is how issue #19 measured httpx's pool (5.1-5.9 ms of client CPU per call at 64,
+    170-200 calls/s). httpcore's pool pays most after a burst: every request scans every
+    connection (``is_idle``: ~5,400 calls per request over 1,000 calls, py-spy and cProfile),
+    and the cost per call falls the longer the run goes on (5.3 ms over 1,000 calls, 1.9 over
+    6,000), while aiohttp's stays flat. The ramped rows above warm up with 8 calls instead.
+    """
+    found: dict[str, Any] = {}
+    for transport in ("httpx", "aiohttp"):
+        async with maaskit.AsyncClient(
+            provider="openai", base_url=base_url, api_key=API_KEY, http_transport=transport
+        ) as client:
+            name = "maaskit_async_burst" if transport == "httpx" else "maaskit_async_aiohttp_burst"
+            found[name] = await _measure_async(
+                client.models, concurrency=concurrency, total=total, warm_up=concurrency
+            )
     return found

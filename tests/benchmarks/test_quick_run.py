@@ -84,9 +84,11 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     sdk = results["sdk"]["results"]
     sync_clients = {"raw_httpx", "maaskit_sync", "maaskit_router3", "openai_sync"}
     async_clients = {"raw_httpx_async", "maaskit_async", "maaskit_async_aiohttp", "openai_async"}
+    burst_clients = {"maaskit_async_burst", "maaskit_async_aiohttp_burst"}
     for concurrency in ("1", "8", "64", "256"):
         sync = sync_clients if concurrency in ("1", "64") else set()
-        assert set(sdk[concurrency]) == sync | async_clients
+        burst = burst_clients if concurrency in ("64", "256") else set()
+        assert set(sdk[concurrency]) == sync | async_clients | burst
         assert all(point["per_second"] > 0 for point in sdk[concurrency].values())
 
     markdown = (tmp_path / "latest.md").read_text()
@@ -94,6 +96,7 @@ def test_quick_run_writes_every_figure(tmp_path: Path) -> None:
     assert "maaskit_sync / openai_sync at 64" in markdown
     assert "maaskit_router3 / maaskit_sync client CPU per call at 64" in markdown
     assert "maaskit_async calls per CPU-second, aiohttp / httpx transport at 256" in markdown
+    assert "aiohttp / httpx transport at 256, burst start" in markdown
     assert "mixed 5-240-word inputs, 64 clients" in markdown
     assert "Constrained decoding (llguidance)" in markdown
     targets = markdown.split("### Targets (issue #19), from this run", 1)[1].split("###", 1)[0]
