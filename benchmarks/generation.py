@@ -146,6 +146,11 @@ class StreamWindow:
     # (None where /proc cannot be read).
     engine_cpu_us_per_token: float | None
     loop_cpu_us_per_token: float | None
+    # The engine thread's CPU over the window's wall time: below 1, it waited (for requests
+    # between one stream's end and its next request, or for the GIL), which the raw loop never
+    # does. And the mean rows per decode step (from /metrics), 8 for 8 streams in lockstep.
+    engine_busy_share: float | None
+    mean_decode_batch: float | None
 
 
 async def server_tokens_per_second(
@@ -190,21 +195,42 @@ async def server_tokens_per_second(
                 count += await stream(session, PROMPTS[(round_index + offset) % len(PROMPTS)])
             return count
 
+        steps_before = await _decode_steps(session, base_url, model)
         threads_before = thread_cpu_seconds(server_pid)
         started, cpu_started = time.perf_counter(), time.process_time()
         total = sum(await asyncio.gather(*(client_loop(i) for i in range(streams))))
         wall = time.perf_counter() - started
         client_cpu = time.process_time() - cpu_started
         threads_after = thread_cpu_seconds(server_pid)
-    engine_us = loop_us = None
+        steps_after = await _decode_steps(session, base_url, model)
+    engine_us = loop_us = busy = None
     if threads_after and total:
         # The event loop runs in the server's main thread; the engine thread is the busiest
         # of the others (onnxruntime runs in it: intra- and inter-op pools of one thread).
         loop_cpu = threads_after[server_pid] - threads_before.get(server_pid, 0.0)
         engine_cpu = busiest_other_thread(threads_before, threads_after, server_pid)
         engine_us, loop_us = engine_cpu / total * 1e6, loop_cpu / total * 1e6
+        busy = engine_cpu / wall
     per_token = client_cpu / total * 1e6 if total else 0.0
-    return StreamWindow(total / wall, client_cpu / wall, per_token, engine_us, loop_us)
+    rows, steps = (after - before for after, before in zip(steps_after, steps_before, strict=True))
+    batch = rows / steps if steps else None
+    return StreamWindow(total / wall, client_cpu / wall, per_token, engine_us, loop_us, busy, batch)
+
+
+async def _decode_steps(
+    session: aiohttp.ClientSession, base_url: str, model: str
+) -> tuple[float, float]:
+    """Rows decoded and decode steps run so far: the decode batch-size histogram's sum and count."""
+    async with session.get(f"{base_url}/metrics") as response:
+        response.raise_for_status()
+        text = await response.text()
+    found = {"sum": 0.0, "count": 0.0}
+    for line in text.splitlines():
+        for part in found:
+            prefix = f'maaskit_generation_decode_batch_size_{part}{{model="{model}"}} '
+            if line.startswith(prefix):
+                found[part] = float(line[len(prefix) :])
+    return found["sum"], found["count"]
 
 
 def _completion_tokens(body: bytes) -> int:
@@ -316,6 +342,13 @@ def run(
                 figures[f"server {side} CPU per token, {streams} stream(s) (us)"] = round(
                     statistics.median(known), 1
                 )
+        for name, values in (
+            ("server engine thread CPU / wall", [w.engine_busy_share for w in windows]),
+            ("server mean rows per decode step", [w.mean_decode_batch for w in windows]),
+        ):
+            known = [v for v in values if v is not None]
+            if known:
+                figures[f"{name}, {streams} stream(s)"] = round(statistics.median(known), 3)
     # The same ratio in CPU time: what the engine thread (the bottleneck at 8 streams) spends
     # per token at 1 and 8 streams, over what the raw loop spends at batch 1 and 8. Other load
     # on a shared machine moves it far less than the wall-clock ratio above.
