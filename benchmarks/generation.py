@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -105,6 +106,19 @@ def raw_decode_tokens_per_second(
 
 
 def engine_tokens_per_second(model_dir: Path, new_tokens: int, repeats: int) -> float:
+    rate, _ = engine_streams(model_dir, new_tokens, repeats, streams=1)
+    return rate
+
+
+def engine_streams(
+    model_dir: Path, new_tokens: int, rounds: int, *, streams: int
+) -> tuple[float, float]:
+    """The engine without HTTP: ``streams`` callers each submitting ``rounds`` requests back to
+    back; tokens/s and the engine thread's CPU microseconds per token.
+
+    Beside the server's engine-thread CPU at the same stream count, this separates what the
+    engine itself costs from what serving HTTP next to it costs the engine thread.
+    """
     from maaskit_server.generation.engine import GenerationEngine
     from maaskit_server.generation.params import SamplingParams
 
@@ -119,18 +133,29 @@ def engine_tokens_per_second(model_dir: Path, new_tokens: int, repeats: int) -> 
             count += hasattr(event, "token")
         return count
 
-    async def all_runs() -> tuple[int, float]:
+    async def caller(offset: int) -> int:
+        count = 0
+        for index in range(rounds):
+            count += await one(PROMPTS[(index + offset) % len(PROMPTS)])
+        return count
+
+    async def all_runs() -> tuple[int, float, float]:
+        await one(PROMPTS[0])  # warm-up
+        thread = engine._thread
+        assert thread is not None
+        assert thread.native_id is not None
+        before = thread_cpu_seconds(os.getpid()).get(thread.native_id, 0.0)
         started = time.perf_counter()
-        total = 0
-        for index in range(repeats):
-            total += await one(PROMPTS[index % len(PROMPTS)])
-        return total, time.perf_counter() - started
+        total = sum(await asyncio.gather(*(caller(i) for i in range(streams))))
+        seconds = time.perf_counter() - started
+        cpu = thread_cpu_seconds(os.getpid()).get(thread.native_id, 0.0) - before
+        return total, seconds, cpu
 
     try:
-        total, seconds = asyncio.run(all_runs())
+        total, seconds, cpu = asyncio.run(all_runs())
     finally:
         engine.close()
-    return total / seconds
+    return total / seconds, cpu / total * 1e6
 
 
 @dataclass(frozen=True)
@@ -258,6 +283,7 @@ def run(
     raw_name, engine_name = "raw onnxruntime loop, 1 stream", "engine in process, 1 stream"
     raw8_name = "raw onnxruntime loop, 8 rows in one batch"
     raw_cpu: dict[int, list[float]] = {}
+    engine8_cpu: list[float] = []
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = ["-m", "maaskit_server", "--models", str(models_dir), "--port", str(port),
@@ -279,6 +305,8 @@ def run(
                 measure(name, rate)
                 raw_cpu.setdefault(batch, []).append(cpu_us)
             measure(engine_name, engine_tokens_per_second(model_dir, tokens, repeats))
+            _, engine_us = engine_streams(model_dir, tokens, max(1, repeats // 4), streams=8)
+            engine8_cpu.append(engine_us)
             for streams in (1, 4, 8):
                 rounds = max(1, repeats // streams) if quick else max(2, 16 // streams)
                 window = run_on_fast_loop(
@@ -349,6 +377,10 @@ def run(
             known = [v for v in values if v is not None]
             if known:
                 figures[f"{name}, {streams} stream(s)"] = round(statistics.median(known), 3)
+    if engine8_cpu:
+        figures["engine in process, 8 streams: engine thread CPU per token (us)"] = round(
+            statistics.median(engine8_cpu), 1
+        )
     # The same ratio in CPU time: what the engine thread (the bottleneck at 8 streams) spends
     # per token at 1 and 8 streams, over what the raw loop spends at batch 1 and 8. Other load
     # on a shared machine moves it far less than the wall-clock ratio above.
