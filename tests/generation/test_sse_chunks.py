@@ -86,3 +86,25 @@ async def test_events_that_arrived_together_are_written_together(route: str) -> 
     ]
     assert "".join(t for t in texts if t) == "abc"
     assert json.loads(events[-2])["usage"]["completion_tokens"] == 3
+
+
+@pytest.mark.parametrize("include_usage", [False, True])
+@pytest.mark.parametrize("route", ["completions", "chat"])
+async def test_a_stream_ends_in_one_write(route: str, include_usage: bool) -> None:
+    """The last events, the usage chunk and [DONE] together: each write wakes the client."""
+    runtime: Any = SimpleNamespace(token_text=None)
+    run: Any = _Run(_events())
+    if route == "completions":
+        stream = completions._stream(run, runtime, "m", False, include_usage, [""])
+    else:
+        stream = chat._stream(run, runtime, "m", False, include_usage)
+    writes = [chunk async for chunk in stream]
+    last = _split([writes[-1]])
+    assert last[-1] == "[DONE]"
+    finish = json.loads(last[0])
+    assert finish["choices"][0]["finish_reason"] == "length"
+    if include_usage:
+        assert json.loads(last[1])["usage"]["completion_tokens"] == 3
+    assert len(last) == (3 if include_usage else 2)
+    # Nothing but the late tokens' write comes between the role chunk and the last write.
+    assert len([chunk for chunk in writes if b'"role"' not in chunk]) == 2

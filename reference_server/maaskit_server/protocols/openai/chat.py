@@ -215,6 +215,7 @@ async def _stream(
 
     pending: dict[int, list[SampledToken]] = {}
     completion_tokens = 0
+    unfinished = run.choice_count
     try:
         for index in range(run.choice_count):
             yield chunk(index, {"role": "assistant", "content": ""}, None, [])
@@ -234,19 +235,31 @@ async def _stream(
                     out.append(content(event.index, event.text, held))
                     held.clear()
                 completion_tokens += event.completion_tokens
+                unfinished -= 1
                 out.append(chunk(event.index, {}, _finish_reason(event.reason, tool_call), []))
             out = [piece for piece in out if piece]
+            if unfinished == 0:
+                # The last events, the usage chunk and [DONE] in one write: each write is a send
+                # that wakes the client, and the stream's end was three of them.
+                if include_usage:
+                    out.append(_usage_chunk(base, run.prompt_tokens, completion_tokens))
+                yield b"".join((*out, SSE_DONE))
+                return
             if out:
                 # The events that arrived together go out in one write.
                 yield b"".join(out)
         if include_usage:
-            yield sse({**base, "choices": [], "usage": usage(run.prompt_tokens, completion_tokens)})
+            yield _usage_chunk(base, run.prompt_tokens, completion_tokens)
     except GenerationFailed as exc:
         yield sse_error(str(exc))
     finally:
         # Also runs when the client disconnects (the response task is cancelled).
         run.cancel()
     yield SSE_DONE
+
+
+def _usage_chunk(base: dict[str, Any], prompt_tokens: int, completion_tokens: int) -> bytes:
+    return sse({**base, "choices": [], "usage": usage(prompt_tokens, completion_tokens)})
 
 
 def routes() -> list[BaseRoute]:
