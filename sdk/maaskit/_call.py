@@ -28,7 +28,7 @@ import httpx
 import tenacity
 from pydantic import BaseModel
 
-from ._auth import SecretAuth
+from . import _call_errors
 from ._call_options import CallOptions
 from ._endpoint import Budget, Endpoint
 from ._exceptions import (
@@ -41,13 +41,12 @@ from ._exceptions import (
     InvalidRequestError,
     InvalidRequestTypeError,
     NoEndpointAvailable,
-    status_error_class,
 )
 from ._failures import is_context_error, speaks_of_health, told_not_to_retry
 from ._hooks import AttemptEvent
 from ._http import HttpRequest, HttpResponse
 from ._ledger import Charge, Ledger
-from ._logging import REDACTED, SENSITIVE_HEADERS, logger, redact_headers, scrub
+from ._logging import logger, redact_headers
 from ._middleware import AttemptInfo
 from ._model_fields import field_of
 from ._options import ClientOptions
@@ -56,7 +55,6 @@ from ._router import Plan, Router
 from ._routing import route_request
 from ._tasks import Task
 from ._version import __version__
-from .providers._parsing import error_details_of, error_fields_of, text_of_body
 from .types import (
     ResponseInfo,
     Result,
@@ -99,14 +97,6 @@ def as_http_response(response: httpx.Response) -> HttpResponse:
 
 
 _NOTHING = Charge()
-
-
-def error_payload(body: bytes) -> Any:
-    """A JSON error body, or ``None`` for any other body."""
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
 
 
 @dataclass
@@ -489,74 +479,33 @@ class Call:
 
     # -- turning outcomes into errors --------------------------------------------------------
 
-    def _secrets(self) -> list[str]:
-        auth = self.current.endpoint.auth if self.current is not None else None
-        return auth.secrets() if isinstance(auth, SecretAuth) else []
-
     def status_error(self, response: HttpResponse, attempt: int) -> APIStatusError:
         assert self.current is not None
-        secrets = self._secrets()
-        protocol = self.current.endpoint.protocol
-        provider_message = protocol.error_message(response)
-        if provider_message is not None:
-            provider_message = scrub(provider_message, secrets)
-        # A server may echo the key back in a header: the error keeps no copy of it.
-        headers = {
-            name: REDACTED if name in SENSITIVE_HEADERS else scrub(value, secrets)
-            for name, value in response.headers.items()
-        }
-        status = response.status_code
-        message = f"HTTP {status}" + (f": {provider_message}" if provider_message else "")
-        payload = error_payload(response.body)
-        details = error_details_of(payload)
-        if details is not None and provider_message:
-            message += f" ({scrub(details, secrets)})"
-        fields = {key: scrub(value, secrets) for key, value in error_fields_of(payload).items()}
-        error = status_error_class(status)(
-            message,
-            status_code=status,
-            request_id=headers.get("x-request-id") or headers.get("request-id"),
-            provider_message=provider_message,
-            body=scrub(text_of_body(response.body), secrets),
-            headers=headers,
-            endpoint=self.endpoint,
-            attempts=attempt,
-            retry_hint=protocol.retry_hint(response),
-            type=fields.get("type"),
-            code=fields.get("code"),
-            param=fields.get("param"),
+        return _call_errors.status_error(
+            response, endpoint=self.current.endpoint, where=self.endpoint, attempt=attempt
         )
-        self._placed(error)
-        return error
 
-    def _placed(self, error: APIError) -> None:
-        error.endpoint_name = self.current.endpoint.name if self.current else None
+    def _endpoint_or_none(self) -> Endpoint | None:
+        return self.current.endpoint if self.current is not None else None
 
     def transport_error(self, exc: Exception, attempt: int) -> APIConnectionError:
-        kind = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
-        detail = scrub(str(exc) or type(exc).__name__, self._secrets())
-        error = kind(f"{type(exc).__name__}: {detail}", endpoint=self.endpoint, attempts=attempt)
-        self._placed(error)
-        return error
+        return _call_errors.transport_error(
+            exc, endpoint=self._endpoint_or_none(), where=self.endpoint, attempt=attempt
+        )
 
     def idle_timeout(self, attempt: int) -> APITimeoutError:
-        error = APITimeoutError(
-            f"no stream chunk within {self.options.timeout.stream_idle} s",
-            endpoint=self.endpoint,
-            attempts=attempt,
+        return _call_errors.idle_timeout(
+            self.options.timeout.stream_idle,
+            endpoint=self._endpoint_or_none(),
+            where=self.endpoint,
+            attempt=attempt,
         )
-        self._placed(error)
-        return error
 
     def complete_error(self, error: APIError, attempt: int) -> APIError:
         """Errors raised by a provider know nothing of the call: add where and when."""
-        error.endpoint = error.endpoint or self.endpoint
-        error.attempts = error.attempts or attempt
-        if error.endpoint_name is None:
-            self._placed(error)
-        if isinstance(error, APIStatusError) and error.provider_message:
-            error.provider_message = scrub(error.provider_message, self._secrets())
-        return error
+        return _call_errors.complete_error(
+            error, endpoint=self._endpoint_or_none(), where=self.endpoint, attempt=attempt
+        )
 
     def report(
         self,
