@@ -3,7 +3,7 @@
 from ._async_client import AsyncClient
 from ._auth import BearerAuth, HeaderAuth, OAuth2ClientCredentials
 from ._breaker import BreakerPolicy
-from ._call import ATTEMPT_HEADER, IDEMPOTENCY_HEADER
+from ._call_requests import ATTEMPT_HEADER, IDEMPOTENCY_HEADER
 from ._client import Client
 from ._config import Timeout
 from ._config_file import ClientSettings, load_config

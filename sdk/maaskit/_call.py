@@ -16,8 +16,6 @@ every attempt's outcome to the router (breakers, latency, in flight) and the led
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -30,6 +28,15 @@ from pydantic import BaseModel
 
 from . import _call_errors
 from ._call_options import CallOptions
+from ._call_requests import (
+    ATTEMPT_HEADER,
+    IDEMPOTENCY_HEADER,
+    PreparedRequest,
+    RequestForms,
+    as_refusal,
+    own_headers,
+    prepare_request,
+)
 from ._endpoint import Budget, Endpoint
 from ._exceptions import (
     APIConnectionError,
@@ -39,12 +46,11 @@ from ._exceptions import (
     AttemptFailure,
     BudgetExceededError,
     InvalidRequestError,
-    InvalidRequestTypeError,
     NoEndpointAvailable,
 )
 from ._failures import is_context_error, speaks_of_health, told_not_to_retry
 from ._hooks import AttemptEvent
-from ._http import HttpRequest, HttpResponse
+from ._http import HttpResponse
 from ._ledger import Charge, Ledger
 from ._logging import logger, redact_headers
 from ._middleware import AttemptInfo
@@ -54,39 +60,13 @@ from ._retry_budget import RetryThrottle
 from ._router import Plan, Router
 from ._routing import route_request
 from ._tasks import Task
-from ._version import __version__
 from .types import (
     ResponseInfo,
     Result,
     Usage,
 )
 
-__all__ = ["ATTEMPT_HEADER", "IDEMPOTENCY_HEADER", "Call", "Core", "as_http_response"]
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-ATTEMPT_HEADER = "X-MaaSKit-Attempt"
-USER_AGENT = f"maaskit/{__version__}"
-
-
-def encode_json(body: Any, what: str) -> bytes:
-    """The bytes httpx's ``json=`` would send; a body JSON cannot carry is an
-    ``InvalidRequestTypeError`` (a ``TypeError``)."""
-    try:
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise InvalidRequestTypeError(
-            f"the {what} parameters are not JSON-serializable: {exc}"
-        ) from None
-    return text.encode()
-
-
-def as_refusal(exc: ValueError | TypeError) -> InvalidRequestError:
-    """A provider's refusal to express a request, as the typed error the caller sees."""
-    if isinstance(exc, InvalidRequestError):
-        return exc
-    if isinstance(exc, TypeError):
-        return InvalidRequestTypeError(str(exc))
-    return InvalidRequestError(str(exc))
+__all__ = ["Call", "Core", "as_http_response"]
 
 
 def as_http_response(response: httpx.Response) -> HttpResponse:
@@ -112,59 +92,7 @@ class Core:
     # The client's middleware chain (sync callables for Client, async for AsyncClient).
     middleware: tuple[Any, ...] = ()
     # Shared with ``with_options`` copies: its keys hold everything the parts depend on.
-    forms: RequestForms = field(default_factory=lambda: RequestForms())
-
-
-class RequestForms:
-    """The fixed parts of a client's requests, built once: parsed URLs, and the client's
-    headers merged with maaskit's as ``httpx.Client.build_request`` merges them.
-
-    A key holds everything its part depends on (the httpx client, its headers as they are
-    now, the merged header set), so a changed ``http_client.headers``, ``with_options``
-    headers, per-call ``extra_headers`` or a router's per-endpoint headers make a new entry;
-    the two maps are emptied when full, so varying paths or headers cannot grow them.
-    """
-
-    _LIMIT = 64
-
-    def __init__(self) -> None:
-        self._urls: dict[str, httpx.URL] = {}
-        self._headers: dict[tuple[Any, ...], httpx.Headers] = {}
-
-    def url(self, text: str) -> httpx.URL:
-        url = self._urls.get(text)
-        if url is None:
-            if len(self._urls) >= self._LIMIT:
-                self._urls.clear()
-            url = self._urls[text] = httpx.URL(text)
-        return url
-
-    def headers(
-        self, client: httpx.Client | httpx.AsyncClient, own: dict[str, str]
-    ) -> httpx.Headers:
-        """The client's headers updated by ``own`` (never mutate the answer: it is shared)."""
-        base = client.headers
-        key = (client, tuple(base.raw), tuple(own.items()))
-        merged = self._headers.get(key)
-        if merged is None:
-            if len(self._headers) >= self._LIMIT:
-                self._headers.clear()
-            merged = base.copy()
-            merged.update(own)
-            self._headers[key] = merged
-        return merged
-
-
-@dataclass
-class _Prepared:
-    """One endpoint's form of the call: built once, reused by every attempt on it."""
-
-    endpoint: Endpoint
-    request: HttpRequest
-    content: bytes | None
-    url: str
-    where: str
-    usage_injected: bool
+    forms: RequestForms = field(default_factory=RequestForms)
 
 
 class Call:
@@ -195,14 +123,14 @@ class Call:
         # One key for every attempt and endpoint, so a server that honours it runs a retried
         # POST once.
         self.idempotency_key: str | None = per_call.idempotency_key if per_call else None
-        self._prepared: dict[str, _Prepared] = {}
+        self._prepared: dict[str, PreparedRequest] = {}
         # Endpoints whose provider cannot express this request (kserve with n=2, a body JSON
         # cannot carry): skipped like an incapable endpoint, without spending an attempt.
         self._refused: dict[str, InvalidRequestError] = {}
         self._tried: list[str] = []
         self.history: list[AttemptFailure] = []
         self.plan: Plan = core.router.plan(self.route)
-        self.current: _Prepared | None = None
+        self.current: PreparedRequest | None = None
         self._next: Endpoint | None = None
         self.attempt_started = 0.0
         self._retry_number = 0
@@ -252,7 +180,7 @@ class Call:
                 max_cost=budget.max_cost,
             )
 
-    def _claim(self, order: list[Endpoint]) -> _Prepared | None:
+    def _claim(self, order: list[Endpoint]) -> PreparedRequest | None:
         """The first endpoint of ``order`` whose provider can express the request and whose
         breaker lets the attempt through. The request is built before the claim, so a
         refusal never holds a half-open breaker's one probe."""
@@ -287,52 +215,20 @@ class Call:
         self.current = prepared
         self.attempt_started = self._clock()
 
-    def _prepare(self, endpoint: Endpoint) -> _Prepared:
+    def _prepare(self, endpoint: Endpoint) -> PreparedRequest:
         prepared = self._prepared.get(endpoint.name)
         if prepared is not None:
             return prepared
-        request = self.neutral
-        updates: dict[str, Any] = {}
-        mapped = endpoint.model_name(self.route.model) if self.route.model else None
-        if mapped is not None and mapped != self.route.model:
-            updates["model"] = mapped
-        injected = False
-        params = field_of(request, "params")
-        if (
-            self.streaming
-            and endpoint.stream_usage
-            and endpoint.protocol.name == "openai"
-            and isinstance(params, dict)
-            and "stream_options" not in params
-        ):
-            updates["params"] = {**params, "stream_options": {"include_usage": True}}
-            injected = True
-        if updates:
-            request = request.model_copy(update=updates)
-        http_request = endpoint.protocol.build_request(self.task, request)
-        per_call = self.per_call
-        if per_call is not None and per_call.extra_body and isinstance(http_request.json, dict):
-            http_request = dataclasses.replace(
-                http_request, json={**http_request.json, **per_call.extra_body}
-            )
-        # Encoded once per endpoint; it also fails here, before anything is sent.
-        content = http_request.content  # a binary body is sent as the provider built it
-        if content is None and http_request.json is not None:
-            content = encode_json(http_request.json, self.task.name)
-        if self.idempotency_key is None and not http_request.idempotent:
-            self.idempotency_key = f"maaskit-{uuid.uuid4()}"
-        # An empty path is the base URL itself (a Hugging Face model endpoint is POSTed to
-        # as is; a trailing slash would be another route).
-        path = http_request.path.lstrip("/")
-        url = f"{endpoint.base_url}/{path}" if path else endpoint.base_url
-        prepared = _Prepared(
-            endpoint=endpoint,
-            request=http_request,
-            content=content,
-            url=url,
-            where=f"{http_request.method.upper()} {url}",
-            usage_injected=injected,
+        prepared = prepare_request(
+            endpoint,
+            self.task,
+            self.neutral,
+            model=self.route.model,
+            streaming=self.streaming,
+            per_call=self.per_call,
         )
+        if self.idempotency_key is None and not prepared.request.idempotent:
+            self.idempotency_key = f"maaskit-{uuid.uuid4()}"
         self._prepared[endpoint.name] = prepared
         return prepared
 
@@ -387,37 +283,13 @@ class Call:
         return None if total is None else max(total - (self._clock() - self._started), 0.001)
 
     def headers(self, attempt: int) -> dict[str, str]:
-        headers = self._own_headers()
+        """Every header of an attempt on the current endpoint, as ``build_request`` takes them."""
+        prepared = self.current
+        assert prepared is not None
+        headers = own_headers(prepared, self.streaming, self.options.default_headers, self.per_call)
         if self.idempotency_key is not None:
             headers[IDEMPOTENCY_HEADER] = self.idempotency_key
         headers[ATTEMPT_HEADER] = str(attempt)
-        return headers
-
-    def _own_headers(self) -> dict[str, str]:
-        """maaskit's, the client's, the endpoint's, the provider's and the call's headers:
-        all but the idempotency key and the attempt number."""
-        prepared = self.current
-        assert prepared is not None
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        if self.streaming:
-            headers["Accept"] = "text/event-stream"
-        if prepared.content is not None:
-            headers["Content-Type"] = "application/json"
-        defaults = self.options.default_headers
-        endpoint_headers = prepared.endpoint.headers
-        provider_headers = prepared.request.headers
-        if defaults or endpoint_headers or provider_headers:
-            overrides = {**defaults, **endpoint_headers, **provider_headers}
-            # A default or provider header replaces maaskit's own of the same name, whatever
-            # its case (two dict keys differing in case would send the header twice).
-            replaced = {name.lower() for name in overrides}
-            headers = {k: v for k, v in headers.items() if k.lower() not in replaced}
-            headers.update(overrides)
-        if self.per_call is not None and self.per_call.extra_headers:
-            extra = self.per_call.extra_headers
-            replaced = {name.lower() for name in extra}
-            headers = {k: v for k, v in headers.items() if k.lower() not in replaced}
-            headers.update(extra)
         return headers
 
     def build(self, client: httpx.Client | httpx.AsyncClient, attempt: int) -> httpx.Request:
@@ -441,12 +313,13 @@ class Call:
         # set: build_request parses the URL and merges httpx.Headers on every call, about a
         # tenth of a models() call (callgrind, #19).
         forms = self.core.forms
+        own = own_headers(prepared, self.streaming, self.options.default_headers, self.per_call)
         request = httpx.Request(
             prepared.request.method,
             forms.url(prepared.url),
             content=prepared.content,
             params=params,
-            headers=forms.headers(client, self._own_headers()),
+            headers=forms.headers(client, own),
             extensions={"timeout": timeout.as_dict()},
         )
         if self.idempotency_key is not None:
