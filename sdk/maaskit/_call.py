@@ -27,6 +27,7 @@ import tenacity
 from pydantic import BaseModel
 
 from . import _call_errors
+from ._call_failover import failover_target, first_available, retry_target, untried
 from ._call_options import CallOptions
 from ._call_requests import (
     ATTEMPT_HEADER,
@@ -48,7 +49,7 @@ from ._exceptions import (
     InvalidRequestError,
     NoEndpointAvailable,
 )
-from ._failures import is_context_error, speaks_of_health, told_not_to_retry
+from ._failures import speaks_of_health, told_not_to_retry
 from ._hooks import AttemptEvent
 from ._http import HttpResponse
 from ._ledger import Charge, Ledger
@@ -231,50 +232,6 @@ class Call:
             self.idempotency_key = f"maaskit-{uuid.uuid4()}"
         self._prepared[endpoint.name] = prepared
         return prepared
-
-    def _failover_target(self, error: APIError, endpoint: Endpoint) -> Endpoint | None:
-        """Where a failure that is not retryable by itself may still go: an untried endpoint
-        for a status the endpoint lists, a larger context for a context-length 400."""
-        if not isinstance(error, APIStatusError):
-            return None
-        untried = self._untried_list()
-        if error.status_code == 400 and is_context_error(error):
-            limit = endpoint.max_context
-            for other in untried:
-                if other.max_context is not None and (limit is None or other.max_context > limit):
-                    return other
-            return None
-        if error.status_code in endpoint.failover_statuses:
-            return untried[0] if untried else None
-        return None
-
-    def _untried_list(self) -> list[Endpoint]:
-        return [
-            e
-            for e in self.plan.candidates
-            if e.name not in self._tried and e.name not in self._refused
-        ]
-
-    def _untried(self) -> Endpoint | None:
-        now = self._clock()
-        for other in self._untried_list():
-            if self.core.router.available(other.name, now):
-                return other
-        return None
-
-    def _retry_target(self, endpoint: Endpoint) -> Endpoint | None:
-        """After a retryable failure: the next endpoint of the route this call has not tried,
-        else the route again from the top (the same endpoint, for a single one)."""
-        router = self.core.router
-        now = self._clock()
-        candidates = self.plan.candidates
-        start = next((i for i, e in enumerate(candidates) if e.name == endpoint.name), -1)
-        rotated = candidates[start + 1 :] + candidates[: start + 1]
-        untried = [e for e in rotated if e.name not in self._tried]
-        for other in untried + [e for e in rotated if e.name in self._tried]:
-            if router.available(other.name, now):
-                return other
-        return None
 
     # -- building attempts -------------------------------------------------------------------
 
@@ -510,14 +467,17 @@ class Call:
         if not isinstance(error, APIError) or self.current is None:
             return False
         endpoint = self.current.endpoint
+        candidates = self.plan.candidates
+        router = self.core.router
         if self.options.retry.is_retryable(error):
-            target = self._retry_target(endpoint)
+            target = retry_target(candidates, endpoint, self._tried, router, self._clock())
         elif speaks_of_health(error) and not told_not_to_retry(error):
             # Retryable but not here (a Retry-After longer than a call should wait): another
             # backend may answer now.
-            target = self._untried()
+            now = self._clock()
+            target = first_available(untried(candidates, self._tried, self._refused), router, now)
         else:
-            target = self._failover_target(error, endpoint)
+            target = failover_target(error, endpoint, candidates, self._tried, self._refused)
         if target is None or retry_state.attempt_number >= self.options.retry.max_attempts:
             return False
         throttle = self.core.throttle
