@@ -45,7 +45,6 @@ from ._exceptions import (
     APIStatusError,
     APITimeoutError,
     AttemptFailure,
-    BudgetExceededError,
     InvalidRequestError,
     NoEndpointAvailable,
 )
@@ -148,15 +147,8 @@ class Call:
     # -- choosing endpoints -------------------------------------------------------------------
 
     def no_endpoint(self) -> NoEndpointAvailable:
-        skipped = dict(self.plan.skipped)  # the plan may be the router's shared fixed plan
-        skipped.update(
-            (name, f"cannot express this request: {error}") for name, error in self._refused.items()
-        )
-        reasons = "; ".join(f"{name}: {why}" for name, why in skipped.items())
-        return NoEndpointAvailable(
-            f"no endpoint can serve {self.task.name} for model {self.route.model!r}"
-            + (f" ({reasons})" if reasons else ""),
-            skipped=skipped,
+        return _call_errors.no_endpoint(
+            self.task.name, self.route.model, self.plan.skipped, self._refused
         )
 
     def replan(self) -> None:
@@ -171,15 +163,7 @@ class Call:
         estimate = self.core.router.estimate_cost(first.name, self.route) or 0.0
         spent = self.core.ledger.spent(budget.period)
         if spent + estimate > budget.max_cost:
-            raise BudgetExceededError(
-                f"the budget of ${budget.max_cost:.6f}"
-                + (f" per {budget.period:g} s" if budget.period else "")
-                + f" has ${max(budget.max_cost - spent, 0):.6f} left; this call would cost "
-                f"about ${estimate:.6f} on {first.name!r}",
-                spent=spent,
-                estimate=estimate,
-                max_cost=budget.max_cost,
-            )
+            raise _call_errors.budget_exceeded(budget, spent, estimate, first.name)
 
     def _claim(self, order: list[Endpoint]) -> PreparedRequest | None:
         """The first endpoint of ``order`` whose provider can express the request and whose

@@ -1,28 +1,34 @@
-"""An attempt's outcome as the typed maaskit error the caller sees.
+"""A call's failures as the typed maaskit errors the caller sees.
 
-Each function is told the endpoint the attempt went to (``None`` before one was chosen) and
-``where`` (``METHOD URL``, for the message). Every text that came from the server or from
-httpx passes through ``scrub`` with the endpoint's secrets first: a backend may echo the key
-back in a body or a header, and an error is printed, logged and pickled far from here.
+An attempt's outcome (a status, an httpx exception, a quiet stream, a provider's own error) is
+told the endpoint the attempt went to (``None`` before one was chosen) and ``where``
+(``METHOD URL``, for the message). Every text that came from the server or from httpx passes
+through ``scrub`` with the endpoint's secrets first: a backend may echo the key back in a body
+or a header, and an error is printed, logged and pickled far from here. A call that cannot
+start (no endpoint, no budget left) is refused with its reasons.
 
-These run only when an attempt failed, so they are plain functions behind ``Call``'s methods:
+These run only when something failed, so they are plain functions behind ``Call``'s methods:
 the one extra frame is off the path of a successful call.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from ._auth import SecretAuth
-from ._endpoint import Endpoint
+from ._endpoint import Budget, Endpoint
 from ._exceptions import (
     APIConnectionError,
     APIError,
     APIStatusError,
     APITimeoutError,
+    BudgetExceededError,
+    InvalidRequestError,
+    NoEndpointAvailable,
     status_error_class,
 )
 from ._http import HttpResponse
@@ -30,9 +36,11 @@ from ._logging import REDACTED, SENSITIVE_HEADERS, scrub
 from .providers._parsing import error_details_of, error_fields_of, text_of_body
 
 __all__ = [
+    "budget_exceeded",
     "complete_error",
     "error_payload",
     "idle_timeout",
+    "no_endpoint",
     "place",
     "secrets_of",
     "status_error",
@@ -130,3 +138,33 @@ def complete_error(
     if isinstance(error, APIStatusError) and error.provider_message:
         error.provider_message = scrub(error.provider_message, secrets_of(endpoint))
     return error
+
+
+def no_endpoint(
+    task: str, model: str, skipped: Mapping[str, str], refused: Mapping[str, InvalidRequestError]
+) -> NoEndpointAvailable:
+    """No endpoint of the route can take the call: each one's reason, refusals included."""
+    reasons_by_name = dict(skipped)  # the plan's may be the router's shared fixed plan
+    reasons_by_name.update(
+        (name, f"cannot express this request: {error}") for name, error in refused.items()
+    )
+    reasons = "; ".join(f"{name}: {why}" for name, why in reasons_by_name.items())
+    return NoEndpointAvailable(
+        f"no endpoint can serve {task} for model {model!r}" + (f" ({reasons})" if reasons else ""),
+        skipped=reasons_by_name,
+    )
+
+
+def budget_exceeded(
+    budget: Budget, spent: float, estimate: float, endpoint: str
+) -> BudgetExceededError:
+    """A call refused before anything was sent: the budget has less left than it would cost."""
+    return BudgetExceededError(
+        f"the budget of ${budget.max_cost:.6f}"
+        + (f" per {budget.period:g} s" if budget.period else "")
+        + f" has ${max(budget.max_cost - spent, 0):.6f} left; this call would cost "
+        f"about ${estimate:.6f} on {endpoint!r}",
+        spent=spent,
+        estimate=estimate,
+        max_cost=budget.max_cost,
+    )
