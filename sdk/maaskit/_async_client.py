@@ -17,7 +17,7 @@ from ._async_transport import AsyncTransport, async_http_client_factory
 from ._auth import KeySource
 from ._base_client import _UNSET, DEFAULT, BaseClient, MessageLike, PreparedCall, check_tags
 from ._breaker import BreakerPolicy
-from ._call import Core
+from ._call_state import Core
 from ._config import Timeout
 from ._endpoint import Budget, CertTypes, Endpoint, VerifyTypes
 from ._extra_requests import (

@@ -20,8 +20,8 @@ from pydantic import BaseModel
 
 from ._auth import KeySource
 from ._breaker import BreakerPolicy
-from ._call import Core
 from ._call_options import CallOptions
+from ._call_state import Core
 from ._config import ClientConfig, Timeout, resolve_single_endpoint
 from ._config_file import load_config
 from ._endpoint import Budget, CertTypes, Endpoint, VerifyTypes

@@ -9,9 +9,12 @@ only an endpoint this call already tried is retried after the backoff (or its
 ``failover_statuses``; a context-length 400 moves to an endpoint with a larger
 ``max_context``.
 
-It also builds each attempt's headers and timeout, turns responses and httpx exceptions into
-maaskit errors, gives tenacity the retry decision, the backoff and the stop rule, and reports
-every attempt's outcome to the router (breakers, latency, in flight) and the ledger.
+``Call`` is that flow: it claims each attempt's endpoint, builds its ``httpx.Request``, and
+gives tenacity the retry decision, the backoff and the stop rule. Its parts live beside it:
+``_call_state`` (its attributes, and ``Core``, what a client's calls share),
+``_call_requests`` (one endpoint's form of the request, headers, cached URL and header sets),
+``_call_errors`` (outcomes as typed errors, secrets scrubbed) and ``_call_failover`` (where
+a failed attempt goes next).
 """
 
 from __future__ import annotations
@@ -19,54 +22,43 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import tenacity
-from pydantic import BaseModel
 
 from . import _call_errors
 from ._call_failover import failover_target, first_available, retry_target, untried
-from ._call_options import CallOptions
 from ._call_requests import (
     ATTEMPT_HEADER,
     IDEMPOTENCY_HEADER,
     PreparedRequest,
-    RequestForms,
     as_refusal,
     own_headers,
     prepare_request,
 )
-from ._endpoint import Budget, Endpoint
+from ._call_state import CallState
+from ._endpoint import Endpoint
 from ._exceptions import (
     APIConnectionError,
     APIError,
     APIStatusError,
     APITimeoutError,
     AttemptFailure,
-    InvalidRequestError,
     NoEndpointAvailable,
 )
 from ._failures import speaks_of_health, told_not_to_retry
 from ._hooks import AttemptEvent
 from ._http import HttpResponse
-from ._ledger import Charge, Ledger
+from ._ledger import Charge
 from ._logging import logger, redact_headers
 from ._middleware import AttemptInfo
 from ._model_fields import field_of
-from ._options import ClientOptions
-from ._retry_budget import RetryThrottle
-from ._router import Plan, Router
-from ._routing import route_request
-from ._tasks import Task
-from .types import (
-    ResponseInfo,
-    Result,
-    Usage,
-)
+from .types import ResponseInfo, Result, Usage
 
-__all__ = ["Call", "Core", "as_http_response"]
+__all__ = ["Call", "as_http_response"]
+
+_NOTHING = Charge()
 
 
 def as_http_response(response: httpx.Response) -> HttpResponse:
@@ -76,73 +68,10 @@ def as_http_response(response: httpx.Response) -> HttpResponse:
     return HttpResponse(response.status_code, response.headers, response.content)
 
 
-_NOTHING = Charge()
-
-
-@dataclass
-class Core:
-    """What every call of one client shares: settings, routing state, ledger, budgets."""
-
-    options: ClientOptions
-    router: Router
-    ledger: Ledger
-    clock: Callable[[], float]
-    throttle: RetryThrottle | None = None
-    budget: Budget | None = None
-    # The client's middleware chain (sync callables for Client, async for AsyncClient).
-    middleware: tuple[Any, ...] = ()
-    # Shared with ``with_options`` copies: its keys hold everything the parts depend on.
-    forms: RequestForms = field(default_factory=RequestForms)
-
-
-class Call:
-    """State of one logical call across its attempts and endpoints."""
-
-    def __init__(
-        self,
-        core: Core,
-        task: Task[Any, Any, Any],
-        request: BaseModel,
-        *,
-        streaming: bool = False,
-        tags: Mapping[str, str] | None = None,
-        per_call: CallOptions | None = None,
-    ) -> None:
-        self.core = core
-        self.per_call = per_call
-        self._options = per_call.apply(core.options) if per_call is not None else core.options
-        self.task = task
-        self.neutral = request
-        self.streaming = streaming
-        self._clock = core.clock
-        self._started = core.clock()
-        self.route = route_request(
-            task.name, request, tags or {}, estimate=core.router.needs_estimate
-        )
-        self.model = self.route.model or "-"
-        # One key for every attempt and endpoint, so a server that honours it runs a retried
-        # POST once.
-        self.idempotency_key: str | None = per_call.idempotency_key if per_call else None
-        self._prepared: dict[str, PreparedRequest] = {}
-        # Endpoints whose provider cannot express this request (kserve with n=2, a body JSON
-        # cannot carry): skipped like an incapable endpoint, without spending an attempt.
-        self._refused: dict[str, InvalidRequestError] = {}
-        self._tried: list[str] = []
-        self.history: list[AttemptFailure] = []
-        self.plan: Plan = core.router.plan(self.route)
-        self.current: PreparedRequest | None = None
-        self._next: Endpoint | None = None
-        self.attempt_started = 0.0
-        self._retry_number = 0
-
-    @property
-    def options(self) -> ClientOptions:
-        return self._options
-
-    @property
-    def endpoint(self) -> str:
-        """``METHOD URL`` of the current attempt, for errors and logs."""
-        return self.current.where if self.current is not None else "-"
+class Call(CallState):
+    """One logical call: its endpoint choices, its attempts' requests and errors, and the
+    retry rules tenacity follows, and the bookkeeping of its attempts (state in
+    ``CallState``)."""
 
     # -- choosing endpoints -------------------------------------------------------------------
 

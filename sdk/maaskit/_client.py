@@ -15,7 +15,7 @@ from typing_extensions import Never
 from ._auth import KeySource
 from ._base_client import _UNSET, DEFAULT, BaseClient, MessageLike, PreparedCall, check_tags
 from ._breaker import BreakerPolicy
-from ._call import Core
+from ._call_state import Core
 from ._config import Timeout
 from ._endpoint import Budget, CertTypes, Endpoint, VerifyTypes
 from ._extra_requests import (

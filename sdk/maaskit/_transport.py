@@ -20,8 +20,9 @@ import httpx
 import tenacity
 from pydantic import BaseModel
 
-from ._call import Call, Core, as_http_response
+from ._call import Call, as_http_response
 from ._call_options import CallOptions
+from ._call_state import Core
 from ._endpoint import Endpoint
 from ._exceptions import APIError
 from ._middleware import run_chain
