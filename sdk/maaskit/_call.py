@@ -12,6 +12,7 @@ only an endpoint this call already tried is retried after the backoff (or its
 ``Call`` is that flow: it claims each attempt's endpoint, builds its ``httpx.Request``, and
 gives tenacity the retry decision, the backoff and the stop rule. Its parts live beside it:
 ``_call_state`` (its attributes, and ``Core``, what a client's calls share),
+``_call_records`` (reporting each outcome to the router, the ledger and the hook),
 ``_call_requests`` (one endpoint's form of the request, headers, cached URL and header sets),
 ``_call_errors`` (outcomes as typed errors, secrets scrubbed) and ``_call_failover`` (where
 a failed attempt goes next).
@@ -19,7 +20,6 @@ a failed attempt goes next).
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,6 +29,7 @@ import tenacity
 
 from . import _call_errors
 from ._call_failover import failover_target, first_available, retry_target, untried
+from ._call_records import CallRecords
 from ._call_requests import (
     ATTEMPT_HEADER,
     IDEMPOTENCY_HEADER,
@@ -37,28 +38,20 @@ from ._call_requests import (
     own_headers,
     prepare_request,
 )
-from ._call_state import CallState
 from ._endpoint import Endpoint
 from ._exceptions import (
     APIConnectionError,
     APIError,
     APIStatusError,
     APITimeoutError,
-    AttemptFailure,
     NoEndpointAvailable,
 )
 from ._failures import speaks_of_health, told_not_to_retry
-from ._hooks import AttemptEvent
 from ._http import HttpResponse
-from ._ledger import Charge
-from ._logging import logger, redact_headers
+from ._logging import logger
 from ._middleware import AttemptInfo
-from ._model_fields import field_of
-from .types import ResponseInfo, Result, Usage
 
 __all__ = ["Call", "as_http_response"]
-
-_NOTHING = Charge()
 
 
 def as_http_response(response: httpx.Response) -> HttpResponse:
@@ -68,10 +61,9 @@ def as_http_response(response: httpx.Response) -> HttpResponse:
     return HttpResponse(response.status_code, response.headers, response.content)
 
 
-class Call(CallState):
+class Call(CallRecords):
     """One logical call: its endpoint choices, its attempts' requests and errors, and the
-    retry rules tenacity follows, and the bookkeeping of its attempts (state in
-    ``CallState``)."""
+    retry rules tenacity follows (state in ``CallState``, bookkeeping in ``CallRecords``)."""
 
     # -- choosing endpoints -------------------------------------------------------------------
 
@@ -249,127 +241,6 @@ class Call(CallState):
         return _call_errors.complete_error(
             error, endpoint=self._endpoint_or_none(), where=self.endpoint, attempt=attempt
         )
-
-    def report(
-        self,
-        request: httpx.Request,
-        attempt: int,
-        response: httpx.Response | None = None,
-        error: APIError | None = None,
-    ) -> None:
-        # Redacting the sent headers costs a few microseconds per attempt: only when the line
-        # will be written.
-        if logger.isEnabledFor(logging.DEBUG):
-            # The response's request is the one sent, with the auth flow's headers on it.
-            sent = response.request if response is not None else request
-            logger.debug(
-                "maaskit %s attempt %d -> %s headers=%s",
-                self.endpoint,
-                attempt,
-                error if error is not None else response.status_code if response else "?",
-                redact_headers(sent.headers),
-            )
-        hook = self.options.on_attempt
-        if hook is not None:
-            name = self.current.endpoint.name if self.current is not None else None
-            hook(
-                AttemptEvent(
-                    request=request,
-                    attempt=attempt,
-                    response=response,
-                    error=error,
-                    endpoint=name,
-                )
-            )
-
-    # -- bookkeeping -------------------------------------------------------------------------
-
-    def charge(self, usage: Usage | None) -> Charge:
-        """What the answer cost; fills ``usage.cost`` where the endpoint has a price."""
-        assert self.current is not None
-        price = self.current.endpoint.price
-        if usage is None:
-            return _NOTHING if price is None else Charge(cost=price.per_request)
-        cached = usage.cached_tokens
-        details = usage.completion_tokens_details
-        cost = 0.0
-        if price is not None:
-            cost = price.cost(usage.prompt_tokens, usage.completion_tokens, cached)
-            usage.cost = cost
-        return Charge(
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            cached_tokens=cached,
-            reasoning_tokens=details.reasoning_tokens if details is not None else 0,
-            cost=cost,
-        )
-
-    def answered(self, result: Result, response: HttpResponse, attempt: int) -> None:
-        """Keep the answer's HTTP side on the result (``result.response``)."""
-        assert self.current is not None
-        result.response = ResponseInfo(
-            status_code=response.status_code,
-            headers=response.headers,
-            endpoint=self.current.endpoint.name,
-            attempts=attempt,
-        )
-
-    def succeeded(self, result: Result | None, *, ttft: float | None = None) -> None:
-        """A non-streamed answer arrived (or, with ``result=None``, a stream's first chunk:
-        the stream's own close records the tokens)."""
-        assert self.current is not None
-        name = self.current.endpoint.name
-        elapsed = self._clock() - self.attempt_started
-        if result is None:
-            self.core.router.succeeded(name, elapsed if ttft is None else ttft, release=False)
-            return
-        self.core.router.succeeded(name, elapsed)
-        usage = field_of(result, "usage")
-        charge = self.charge(usage if isinstance(usage, Usage) else None)
-        self.core.ledger.record_success(name, self.model, charge, elapsed)
-
-    def stream_finished(
-        self, usage: Usage | None, ttft: float | None, error: APIError | None
-    ) -> None:
-        """A stream that had opened ended: its tokens, cost and total time go to the ledger."""
-        assert self.current is not None
-        name = self.current.endpoint.name
-        elapsed = self._clock() - self.attempt_started
-        router = self.core.router
-        if error is not None:
-            router.failed(name, counts=speaks_of_health(error), after_open=True)
-            self.core.ledger.record_failure(name, self.model, type(error).__name__, elapsed)
-            return
-        router.release(name)
-        self.core.ledger.record_success(name, self.model, self.charge(usage), elapsed, ttft)
-
-    def abandoned(self) -> None:
-        """The attempt ended without an outcome (cancelled, interrupted): free its place."""
-        if self.current is not None:
-            self.core.router.failed(self.current.endpoint.name, counts=False)
-
-    def failed(self, error: APIError) -> None:
-        """An attempt failed: its endpoint's breaker, the ledger and the call's history."""
-        assert self.current is not None
-        name = self.current.endpoint.name
-        elapsed = self._clock() - self.attempt_started
-        retry = self.options.retry
-        counts = speaks_of_health(error)
-        retry_after = (
-            retry.retry_after(error.headers) if isinstance(error, APIStatusError) else None
-        )
-        self.core.router.failed(name, counts=counts, retry_after=retry_after)
-        self.core.ledger.record_failure(name, self.model, type(error).__name__, elapsed)
-        status = error.status_code if isinstance(error, APIStatusError) else None
-        self.history.append(
-            AttemptFailure(
-                attempt=len(self._tried),
-                endpoint=name,
-                error=str(error.message),
-                status_code=status,
-            )
-        )
-        error.history = list(self.history)
 
     # -- tenacity ------------------------------------------------------------------------------
 
