@@ -9,7 +9,6 @@ before. With ``endpoints=[...]`` both are on by default.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,13 +21,13 @@ from ._auth import KeySource
 from ._breaker import BreakerPolicy
 from ._call_options import CallOptions
 from ._call_state import Core
+from ._cleartext import check_transport_security
 from ._config import ClientConfig, Timeout, resolve_single_endpoint
 from ._config_file import load_config
 from ._endpoint import Budget, CertTypes, Endpoint, VerifyTypes
 from ._exceptions import ClientClosedError, InvalidRequestTypeError
 from ._hooks import AttemptHook
 from ._ledger import Ledger, UsageReport
-from ._logging import logger
 from ._options import ClientOptions
 from ._params import body_params
 from ._pools import pool_options
@@ -77,41 +76,6 @@ DEFAULT: Any = _Default()
 _UNSET: Any = object()
 
 SINGLE_ENDPOINT_NAME = "default"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_transport_security(endpoints: Sequence[Endpoint], require_tls: bool) -> None:
-    """A key sent in clear text to another machine can be read on the way: refuse it with
-    ``require_tls``, else warn once per client."""
-    exposed = [
-        e
-        for e in endpoints
-        if e.auth is not None
-        and e.base_url.startswith("http://")
-        and not _is_loopback(httpx.URL(e.base_url).host)
-    ]
-    if not exposed:
-        return
-    names = ", ".join(repr(e.name) for e in exposed)
-    which = f"endpoint {names} sends" if len(exposed) == 1 else f"endpoints {names} send"
-    if require_tls:
-        raise ValueError(
-            f"{which} credentials over plain http:// to a non-loopback host; "
-            "use https:// (require_tls=True refuses this)"
-        )
-    logger.warning(
-        "maaskit: %s credentials over plain http:// to a non-loopback host; "
-        "use https:// or pass require_tls=True to refuse this",
-        which,
-    )
 
 
 class BaseClient(Generic[HttpT]):
@@ -212,7 +176,7 @@ class BaseClient(Generic[HttpT]):
         )
         if budget is not None:
             router.needs_estimate = True  # the budget check prices the call before sending
-        _check_transport_security(router.endpoints, check_flag("require_tls", require_tls))
+        check_transport_security(router.endpoints, check_flag("require_tls", require_tls))
         self._core = Core(
             options=options,
             router=router,
