@@ -27,17 +27,16 @@ from ._config_file import load_config
 from ._endpoint import Budget, CertTypes, Endpoint, VerifyTypes
 from ._exceptions import ClientClosedError, InvalidRequestTypeError
 from ._hooks import AttemptHook
+from ._http_clients import open_http_clients
 from ._ledger import Ledger, UsageReport
 from ._options import ClientOptions
 from ._params import body_params
-from ._pools import pool_options
 from ._privacy import Session, check_privacy, open_session, restore_result
 from ._retry import RetryPolicy
 from ._retry_budget import RetryBudget, RetryThrottle
 from ._router import Router
 from ._structured import parse_choices, response_format_param
 from ._tasks import TASKS, Task
-from ._tls import tls_context
 from ._validation import (
     check_flag,
     check_messages,
@@ -185,36 +184,9 @@ class BaseClient(Generic[HttpT]):
             throttle=RetryThrottle(retry_budget) if retry_budget is not None else None,
             budget=budget,
         )
-        self._setup_http(router.endpoints, http_client, make_http_client)
-
-    def _setup_http(
-        self,
-        endpoints: Sequence[Endpoint],
-        http_client: HttpT | None,
-        make_http_client: Callable[..., HttpT],
-    ) -> None:
-        """One connection pool per distinct TLS setting (httpx keeps TLS on the pool); a
-        passed ``http_client`` serves every endpoint without TLS settings of its own."""
-        self._owned_http_clients = []
-        clients: dict[Any, HttpT] = {}
-        if http_client is None:
-            http_client = make_http_client(**pool_options())
-            self._owned_http_clients.append(http_client)
-        clients[None] = http_client
-        for endpoint in endpoints:
-            key = endpoint.tls_key
-            if key is None or key in clients:
-                continue
-            try:
-                made = make_http_client(
-                    **pool_options(verify=tls_context(endpoint.verify, endpoint.cert))
-                )
-            except (OSError, ValueError) as exc:
-                # A missing CA bundle or certificate file: say which endpoint needs it.
-                raise ValueError(f"endpoint {endpoint.name!r}: TLS settings: {exc}") from exc
-            clients[key] = made
-            self._owned_http_clients.append(made)
-        self._http_clients = clients
+        self._http_clients, self._owned_http_clients = open_http_clients(
+            router.endpoints, http_client, make_http_client
+        )
 
     @property
     def _http_client(self) -> HttpT:
