@@ -1,4 +1,4 @@
-"""Requests built from cached parts (``_call.RequestForms``) still follow every setting.
+"""Requests built from cached parts (``_call_requests.RequestForms``) still follow every setting.
 
 maaskit builds each attempt's ``httpx.Request`` from a parsed URL and a merged header set
 kept per client; these tests change each thing those parts depend on between calls and
