@@ -27,7 +27,14 @@ from typing import Any
 import httpx
 import tenacity
 
-from . import _call_errors
+from ._call_errors import (
+    budget_exceeded_error,
+    complete_provider_error,
+    error_from_exception,
+    error_from_status,
+    idle_timeout_error,
+    no_endpoint_error,
+)
 from ._call_failover import failover_target, first_available, retry_target, untried
 from ._call_records import CallRecords
 from ._call_requests import (
@@ -68,9 +75,7 @@ class Call(CallRecords):
     # -- choosing endpoints -------------------------------------------------------------------
 
     def no_endpoint(self) -> NoEndpointAvailable:
-        return _call_errors.no_endpoint(
-            self.task.name, self.route.model, self.plan.skipped, self._refused
-        )
+        return no_endpoint_error(self.task.name, self.route.model, self.plan.skipped, self._refused)
 
     def replan(self) -> None:
         self.plan = self.core.router.plan(self.route)
@@ -84,7 +89,7 @@ class Call(CallRecords):
         estimate = self.core.router.estimate_cost(first.name, self.route) or 0.0
         spent = self.core.ledger.spent(budget.period)
         if spent + estimate > budget.max_cost:
-            raise _call_errors.budget_exceeded(budget, spent, estimate, first.name)
+            raise budget_exceeded_error(budget, spent, estimate, first.name)
 
     def _claim(self, order: list[Endpoint]) -> PreparedRequest | None:
         """The first endpoint of ``order`` whose provider can express the request and whose
@@ -216,7 +221,7 @@ class Call(CallRecords):
 
     def status_error(self, response: HttpResponse, attempt: int) -> APIStatusError:
         assert self.current is not None
-        return _call_errors.status_error(
+        return error_from_status(
             response, endpoint=self.current.endpoint, where=self.endpoint, attempt=attempt
         )
 
@@ -224,12 +229,12 @@ class Call(CallRecords):
         return self.current.endpoint if self.current is not None else None
 
     def transport_error(self, exc: Exception, attempt: int) -> APIConnectionError:
-        return _call_errors.transport_error(
+        return error_from_exception(
             exc, endpoint=self._endpoint_or_none(), where=self.endpoint, attempt=attempt
         )
 
     def idle_timeout(self, attempt: int) -> APITimeoutError:
-        return _call_errors.idle_timeout(
+        return idle_timeout_error(
             self.options.timeout.stream_idle,
             endpoint=self._endpoint_or_none(),
             where=self.endpoint,
@@ -238,7 +243,7 @@ class Call(CallRecords):
 
     def complete_error(self, error: APIError, attempt: int) -> APIError:
         """Errors raised by a provider know nothing of the call: add where and when."""
-        return _call_errors.complete_error(
+        return complete_provider_error(
             error, endpoint=self._endpoint_or_none(), where=self.endpoint, attempt=attempt
         )
 

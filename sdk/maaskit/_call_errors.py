@@ -36,15 +36,15 @@ from ._logging import REDACTED, SENSITIVE_HEADERS, scrub
 from .providers._parsing import error_details_of, error_fields_of, text_of_body
 
 __all__ = [
-    "budget_exceeded",
-    "complete_error",
+    "budget_exceeded_error",
+    "complete_provider_error",
+    "error_from_exception",
+    "error_from_status",
     "error_payload",
-    "idle_timeout",
-    "no_endpoint",
+    "idle_timeout_error",
+    "no_endpoint_error",
     "place",
     "secrets_of",
-    "status_error",
-    "transport_error",
 ]
 
 
@@ -67,7 +67,7 @@ def place(error: APIError, endpoint: Endpoint | None) -> None:
     error.endpoint_name = endpoint.name if endpoint is not None else None
 
 
-def status_error(
+def error_from_status(
     response: HttpResponse, *, endpoint: Endpoint, where: str, attempt: int
 ) -> APIStatusError:
     secrets = secrets_of(endpoint)
@@ -105,7 +105,7 @@ def status_error(
     return error
 
 
-def transport_error(
+def error_from_exception(
     exc: Exception, *, endpoint: Endpoint | None, where: str, attempt: int
 ) -> APIConnectionError:
     """An httpx exception (no answer at all): a timeout or a connection error."""
@@ -116,7 +116,7 @@ def transport_error(
     return error
 
 
-def idle_timeout(
+def idle_timeout_error(
     stream_idle: float | None, *, endpoint: Endpoint | None, where: str, attempt: int
 ) -> APITimeoutError:
     """A stream that went quiet for longer than ``Timeout.stream_idle``."""
@@ -127,7 +127,7 @@ def idle_timeout(
     return error
 
 
-def complete_error(
+def complete_provider_error(
     error: APIError, *, endpoint: Endpoint | None, where: str, attempt: int
 ) -> APIError:
     """Errors raised by a provider know nothing of the call: add where and when."""
@@ -140,7 +140,7 @@ def complete_error(
     return error
 
 
-def no_endpoint(
+def no_endpoint_error(
     task: str, model: str, skipped: Mapping[str, str], refused: Mapping[str, InvalidRequestError]
 ) -> NoEndpointAvailable:
     """No endpoint of the route can take the call: each one's reason, refusals included."""
@@ -155,7 +155,7 @@ def no_endpoint(
     )
 
 
-def budget_exceeded(
+def budget_exceeded_error(
     budget: Budget, spent: float, estimate: float, endpoint: str
 ) -> BudgetExceededError:
     """A call refused before anything was sent: the budget has less left than it would cost."""
