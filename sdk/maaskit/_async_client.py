@@ -91,6 +91,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         middleware: ``async`` functions ``(request, call_next, attempt)`` run around every
             HTTP attempt (``await call_next(request)``); see ``maaskit.AsyncMiddleware``.
         http_client: An ``httpx.AsyncClient`` used as is; not closed by ``aclose()``.
+            Without it, the client's own pools have the same limits as :class:`Client`'s.
         http_transport: What the client's own connection pools run on: ``"httpx"`` (the
             default) or ``"aiohttp"`` (needs ``pip install "maaskit[aiohttp]"``; much less CPU
             per call with many calls in flight; no respx mocking, and no proxies from the

@@ -129,7 +129,9 @@ class Client(BaseClient[httpx.Client]):
         require_tls: Refuse, at construction, an endpoint that would send credentials over
             plain ``http://`` to a non-loopback host (otherwise a warning is logged).
         http_client: An ``httpx.Client`` used as is (proxies, TLS, limits) for endpoints
-            without TLS settings of their own; not closed by ``close()``.
+            without TLS settings of their own; not closed by ``close()``. Without it the
+            client makes its own pools with the official openai client's limits: up to 1,000
+            connections, 100 of them kept alive.
         sleep: Replaces ``time.sleep`` between retries (tests pass a recorder).
         clock: Replaces ``time.monotonic`` for breakers, budgets and latencies (tests pass a
             fake clock).
