@@ -11,6 +11,7 @@ from ..._json import dumps
 from ...errors import APIError, openai_shape
 from ...generation.sampling import SampledToken
 from ...generation.token_text import TokenText
+from ..generation_run import usage
 
 SSE_DONE = b"data: [DONE]\n\n"
 
@@ -25,6 +26,23 @@ def now() -> int:
 
 def sse(payload: Any) -> bytes:
     return b"data: " + dumps(payload) + b"\n\n"
+
+
+def final_write(
+    events: list[bytes], base: dict[str, Any] | None, prompt_tokens: int, completion_tokens: int
+) -> bytes:
+    """A stream's last events, its usage chunk (``base`` given: ``include_usage``) and
+    ``[DONE]`` in one write: each write is a send that wakes the client, and the end of a
+    stream was three of them."""
+    pieces = [*events]
+    if base is not None:
+        pieces.append(usage_chunk(base, prompt_tokens, completion_tokens))
+    return b"".join((*pieces, SSE_DONE))
+
+
+def usage_chunk(base: dict[str, Any], prompt_tokens: int, completion_tokens: int) -> bytes:
+    """The chunk with no choices that carries a stream's usage (``include_usage``)."""
+    return sse({**base, "choices": [], "usage": usage(prompt_tokens, completion_tokens)})
 
 
 class ChunkEncoder:

@@ -27,10 +27,11 @@ from ._format import (
     SSE_DONE,
     ChunkEncoder,
     chat_logprobs,
+    final_write,
     new_id,
     now,
-    sse,
     sse_error,
+    usage_chunk,
 )
 
 REQUEST_SCHEMA: dict[str, Any] = {
@@ -239,27 +240,20 @@ async def _stream(
                 out.append(chunk(event.index, {}, _finish_reason(event.reason, tool_call), []))
             out = [piece for piece in out if piece]
             if unfinished == 0:
-                # The last events, the usage chunk and [DONE] in one write: each write is a send
-                # that wakes the client, and the stream's end was three of them.
-                if include_usage:
-                    out.append(_usage_chunk(base, run.prompt_tokens, completion_tokens))
-                yield b"".join((*out, SSE_DONE))
+                usage_base = base if include_usage else None
+                yield final_write(out, usage_base, run.prompt_tokens, completion_tokens)
                 return
             if out:
                 # The events that arrived together go out in one write.
                 yield b"".join(out)
         if include_usage:
-            yield _usage_chunk(base, run.prompt_tokens, completion_tokens)
+            yield usage_chunk(base, run.prompt_tokens, completion_tokens)
     except GenerationFailed as exc:
         yield sse_error(str(exc))
     finally:
         # Also runs when the client disconnects (the response task is cancelled).
         run.cancel()
     yield SSE_DONE
-
-
-def _usage_chunk(base: dict[str, Any], prompt_tokens: int, completion_tokens: int) -> bytes:
-    return sse({**base, "choices": [], "usage": usage(prompt_tokens, completion_tokens)})
 
 
 def routes() -> list[BaseRoute]:
