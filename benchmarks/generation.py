@@ -40,6 +40,7 @@ import aiohttp
 import httpx
 import numpy as np
 import onnxruntime as ort
+from prometheus_client.parser import text_string_to_metric_families
 from tokenizers import Tokenizer
 
 from benchmarks._load import run_on_fast_loop
@@ -250,11 +251,13 @@ async def _decode_steps(
         response.raise_for_status()
         text = await response.text()
     found = {"sum": 0.0, "count": 0.0}
-    for line in text.splitlines():
-        for part in found:
-            prefix = f'maaskit_generation_decode_batch_size_{part}{{model="{model}"}} '
-            if line.startswith(prefix):
-                found[part] = float(line[len(prefix) :])
+    for family in text_string_to_metric_families(text):
+        if family.name != "maaskit_generation_decode_batch_size":
+            continue
+        for sample in family.samples:
+            part = sample.name.rpartition("_")[2]
+            if part in found and sample.labels.get("model") == model:
+                found[part] = sample.value
     return found["sum"], found["count"]
 
 
